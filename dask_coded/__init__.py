@@ -1,0 +1,32 @@
+"""dask_coded: straggler-tolerant, out-of-core coded linear algebra on Dask.
+
+Public API
+----------
+open_dataset, make_dataset
+    Regression data (A, b) in chunked Zarr stores.
+block_leverage_scores, compute_block_leverage
+    Block leverage scores (GC seed, eq. 5), exact or sketched, out of core.
+expansion_network
+    Replication of blocks across servers (GC seed, Section III-C/D).
+"""
+
+from .datasets import make_dataset
+from .errors import InputError
+from .expansion import ExpansionNetwork, expansion_network
+from .io import open_dataset
+from .kernels.runtime import RuntimeModel, runtime_model
+from .leverage import LeverageResult, block_leverage_scores, compute_block_leverage
+
+__all__ = [
+    "ExpansionNetwork",
+    "InputError",
+    "LeverageResult",
+    "RuntimeModel",
+    "block_leverage_scores",
+    "compute_block_leverage",
+    "expansion_network",
+    "make_dataset",
+    "open_dataset",
+    "runtime_model",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,140 @@
+"""Zarr I/O: the only module of dask_coded that imports ``zarr``.
+
+Datasets are Zarr v3 groups holding ``A`` (N x d, chunked by rows, one chunk across all
+columns), ``b`` (N,) and, for generated data, ``x0`` (d,); their parameters are in the
+group's attributes. Everything is written into a hidden sibling folder first and renamed into
+place at the end, so an interrupted write never leaves a half-written store under the name a
+user asked for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import dask.array as da
+import numpy as np
+import zarr
+
+from .errors import InputError
+
+
+class _GroupWriter:
+    """Creates arrays and writes row slices into a Zarr group being built aside."""
+
+    def __init__(self, group: zarr.Group):
+        self.group = group
+
+    def create(self, name: str, shape: tuple[int, ...], chunks: tuple[int, ...],
+               dtype: str) -> None:
+        self.group.create_array(name, shape=shape, chunks=chunks, dtype=dtype)
+
+    def write(self, name: str, start: int, data: np.ndarray) -> None:
+        self.group[name][start:start + data.shape[0]] = data
+
+    def set_attrs(self, attrs: dict) -> None:
+        self.group.attrs.update(attrs)
+
+
+@contextlib.contextmanager
+def atomic_group(path: str | os.PathLike, *, overwrite: bool = False) -> Iterator[_GroupWriter]:
+    """Build a Zarr group in a hidden sibling folder, then rename it to ``path``.
+
+    Parameters
+    ----------
+    path : path-like
+        Final location of the store.
+    overwrite : bool
+        Replace an existing store at ``path``; otherwise an existing path is an error.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise InputError(f"{path} already exists (use overwrite to replace it)")
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create folder {parent}: {exc.strerror}") from None
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"folder {parent} is not writable")
+    tmp = parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        yield _GroupWriter(zarr.open_group(str(tmp), mode="w"))
+        if path.exists():
+            trash = parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
+            os.rename(path, trash)
+            os.rename(tmp, path)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.rename(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _open_group(path: str | os.PathLike) -> zarr.Group:
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"no dataset at {p}: the path does not exist")
+    try:
+        return zarr.open_group(str(p), mode="r")
+    except Exception as exc:  # zarr raises several types for "not a group"
+        raise InputError(f"{p} is not a readable Zarr group ({type(exc).__name__})") from None
+
+
+def read_attrs(path: str | os.PathLike) -> dict:
+    """The attributes of a dataset store (its generator parameters, when generated)."""
+    return dict(_open_group(path).attrs)
+
+
+def read_array(path: str | os.PathLike, name: str) -> np.ndarray:
+    """A small array of a store (such as ``x0``) read whole into memory."""
+    group = _open_group(path)
+    if name not in group:
+        raise InputError(f"{path} has no array {name!r}")
+    return np.asarray(group[name][...])
+
+
+def open_dataset(path: str | os.PathLike) -> tuple[da.Array, da.Array]:
+    """Open a stored regression dataset lazily.
+
+    Parameters
+    ----------
+    path : path-like
+        A Zarr group with arrays ``A`` (N x d) and ``b`` (N,).
+
+    Returns
+    -------
+    A, b : dask.array.Array
+        Row-chunked lazy arrays; ``A`` has one chunk across its columns. Nothing is read yet.
+
+    Raises
+    ------
+    InputError
+        Missing path, missing arrays, A not 2-D, b not 1-D, row counts that differ, or a dtype
+        that is not real floating point.
+    """
+    group = _open_group(path)
+    for name in ("A", "b"):
+        if name not in group:
+            raise InputError(f"{path} has no array {name!r}: a dataset needs A and b")
+    a_store, b_store = group["A"], group["b"]
+    if len(a_store.shape) != 2:
+        raise InputError(f"A must be 2-D, got shape {tuple(a_store.shape)} in {path}")
+    if len(b_store.shape) == 2 and b_store.shape[1] == 1:
+        b = da.from_zarr(b_store)[:, 0]
+    elif len(b_store.shape) == 1:
+        b = da.from_zarr(b_store)
+    else:
+        raise InputError(f"b must be 1-D, got shape {tuple(b_store.shape)} in {path}")
+    a = da.from_zarr(a_store)
+    if a.chunks[1] != (a.shape[1],):
+        a = a.rechunk({1: -1})  # keep whole rows in one chunk: every kernel works on row blocks
+    from ._validation import check_pair
+
+    check_pair(a, b, where=str(path))
+    return a, b.rechunk({0: a.chunks[0]})

@@ -1,0 +1,1 @@
+"""Pure numpy kernels: numpy in, numpy out, no dask import."""

@@ -1,0 +1,121 @@
+"""The public leverage API on numpy, dask and Zarr inputs, on a real LocalCluster too."""
+
+import dask.array as da
+import numpy as np
+import pytest
+
+import dask_coded as dc
+from dask_coded.kernels.expansion import misestimation_factor
+from dask_coded.kernels.leverage import dense_block_leverage
+from tests.conftest import FAMILIES, dense_dataset
+
+
+@pytest.fixture(scope="module")
+def family_stores(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lev")
+    out = {}
+    for name, params in FAMILIES.items():
+        path = root / f"{name}.zarr"
+        dc.make_dataset(path, n_rows=6000, n_cols=12, chunk_rows=1000, seed=0, **params)
+        out[name] = path
+    return out
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_exact_matches_dense_reference(family, family_stores):
+    a, _ = dense_dataset(**FAMILIES[family])
+    for n_blocks in (60, 47):
+        ref = dense_block_leverage(a, n_blocks)
+        got = dc.block_leverage_scores(family_stores[family], n_blocks)
+        assert got.shape == (n_blocks,)
+        assert got.sum() == pytest.approx(1.0, abs=1e-14)
+        np.testing.assert_allclose(got, ref, rtol=1e-8)
+
+
+def test_ill_conditioned_falls_back_to_qr(family_stores):
+    result = dc.compute_block_leverage(family_stores["cond-1e8"], 60)
+    assert result.algorithm == "qr" and result.passes == 2
+    assert 1e7 < result.condition < 1e9
+    well = dc.compute_block_leverage(family_stores["gaussian"], 60)
+    assert well.algorithm == "gram" and well.passes == 1
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_sketch_beta_at_defaults(family, family_stores):
+    a, _ = dense_dataset(**FAMILIES[family])
+    ref = dense_block_leverage(a, 60)
+    approx = dc.block_leverage_scores(family_stores[family], 60, method="sketch")
+    assert approx.sum() == pytest.approx(1.0)
+    assert misestimation_factor(ref, approx) >= 0.5
+
+
+def test_sketch_with_jl_projection():
+    a, _ = dense_dataset(n_rows=8000, n_cols=80, chunk_rows=2000, kind="coherent")
+    ref = dense_block_leverage(a, 40)
+    approx = dc.block_leverage_scores(a, 40, method="sketch", seed=1)  # d = 80 > 64: JL on
+    assert misestimation_factor(ref, approx) >= 0.5
+    # not the exact answer: the JL projection does make an error
+    assert np.max(np.abs(approx / ref - 1)) > 1e-6
+
+
+def test_numpy_dask_and_store_agree(family_stores):
+    a, _ = dense_dataset(**FAMILIES["coherent"])
+    from_numpy = dc.block_leverage_scores(a, 50)
+    from_dask = dc.block_leverage_scores(da.from_array(a, chunks=(1300, 12)), 50)
+    from_store = dc.block_leverage_scores(family_stores["coherent"], 50)
+    np.testing.assert_allclose(from_dask, from_numpy, rtol=1e-12)
+    np.testing.assert_allclose(from_store, from_numpy, rtol=1e-12)
+
+
+def test_padding_leaves_real_blocks_unchanged():
+    a, b = dense_dataset(n_rows=5003, kind="student-t")
+    n_blocks = 50  # tau = 101, 47 zero rows of padding
+    padded = np.vstack([a, np.zeros((47, a.shape[1]))])
+    got = dc.block_leverage_scores(a, n_blocks)
+    np.testing.assert_allclose(got, dc.block_leverage_scores(padded, n_blocks), rtol=1e-12)
+    np.testing.assert_allclose(got, dense_block_leverage(a, n_blocks), rtol=1e-8)
+    x = np.linalg.lstsq(a, b, rcond=None)[0]
+    xp = np.linalg.lstsq(padded, np.concatenate([b, np.zeros(47)]), rcond=None)[0]
+    np.testing.assert_allclose(xp, x, rtol=1e-12)
+
+
+def test_whole_padding_block_scores_zero():
+    a, _ = dense_dataset(n_rows=1000)
+    scores = dc.block_leverage_scores(a, 600)  # tau = 2: blocks 500.. are all padding
+    assert np.all(scores[500:] == 0) and scores[:500].min() > 0
+
+
+def test_runs_on_distributed_cluster(client, family_stores):
+    a, _ = dense_dataset(**FAMILIES["cond-1e8"])
+    got = dc.block_leverage_scores(family_stores["cond-1e8"], 60)
+    np.testing.assert_allclose(got, dense_block_leverage(a, 60), rtol=1e-8)
+    assert len(client.scheduler_info()["workers"]) == 2
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"n_blocks": 0}, "n_blocks must be between 1"),
+    ({"n_blocks": 6001}, "n_blocks must be between 1"),
+    ({"n_blocks": 10, "method": "nope"}, "unknown leverage method"),
+])
+def test_bad_parameters(family_stores, kwargs, match):
+    with pytest.raises(dc.InputError, match=match):
+        dc.block_leverage_scores(family_stores["gaussian"], **kwargs)
+
+
+@pytest.mark.parametrize(("array", "match"), [
+    (np.ones(10), "A must be 2-D"),
+    (np.ones((10, 2, 2)), "A must be 2-D"),
+    (np.ones((10, 2), dtype=np.int64), "dtype int64"),
+    (np.ones((10, 2), dtype=np.complex128), "complex"),
+    (np.ones((0, 2)), "empty"),
+])
+def test_bad_arrays(array, match):
+    with pytest.raises(dc.InputError, match=match):
+        dc.block_leverage_scores(array, 2)
+
+
+def test_nan_and_inf_name_the_block():
+    a, _ = dense_dataset()
+    a[3456, 0] = np.inf
+    with pytest.raises(dc.InputError, match=r"block 34 \(row 3456\)"):
+        dc.block_leverage_scores(a, 60)
