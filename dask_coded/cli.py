@@ -110,12 +110,14 @@ def _entropy(p: np.ndarray) -> float:
 @click.option("--survival", type=float, help="phi(T), the straggling probability at the deadline.")
 @click.option("--expansion", type=click.Choice(["optimal", "paper"]), default="optimal",
               show_default=True, help="Replica rule: exact optimum of eq. 21, or eq. 19 + Alg. 2.")
+@click.option("--beta", "with_beta", is_flag=True,
+              help="With --method sketch: also compute the exact scores and report beta.")
 @click.option("--plot", type=click.Path(), help="Save a PNG of Pi (and r_i).")
 @click.option("--json", "json_out", type=click.Path(), help="Save the scores and summary as JSON.")
 @click.option("--scheduler", help="Address of a running Dask scheduler (default: embedded).")
 @click.option("--workers", type=int, help="Worker processes of the embedded cluster.")
 def leverage_cmd(path: str | None, n_blocks: int, n_servers: int | None, method: str,
-                 survival: float | None, expansion: str, plot: str | None,
+                 survival: float | None, expansion: str, with_beta: bool, plot: str | None,
                  json_out: str | None, scheduler: str | None, workers: int | None) -> None:
     """Block leverage scores of the dataset at PATH (default: a generated demo store).
 
@@ -125,6 +127,7 @@ def leverage_cmd(path: str | None, n_blocks: int, n_servers: int | None, method:
     from .cluster import connect
     from .expansion import expansion_network
     from .io import open_dataset
+    from .kernels.expansion import distortion, misestimation_factor
     from .leverage import compute_block_leverage
 
     if n_servers is not None and n_servers < 1:
@@ -136,6 +139,7 @@ def leverage_cmd(path: str | None, n_blocks: int, n_servers: int | None, method:
         t0 = time.perf_counter()
         result = compute_block_leverage(a, n_blocks, method=method)
         elapsed = time.perf_counter() - t0
+        exact = compute_block_leverage(a, n_blocks) if with_beta and method == "sketch" else None
     pi = result.scores
     layout = result.layout
     lines = [
@@ -152,11 +156,17 @@ def leverage_cmd(path: str | None, n_blocks: int, n_servers: int | None, method:
         f"({_entropy(pi) / math.log(len(pi)) if len(pi) > 1 else 1:.3f})",
         f"top       blocks {', '.join(str(i) for i in np.argsort(pi)[::-1][:5])}",
     ]
+    if exact is not None:
+        beta = misestimation_factor(exact.scores, pi)
+        lines.append(f"beta      min_i Pi~_i / Pi_i = {beta:.3f} against the exact scores "
+                     f"(d = {distortion(exact.scores, pi):.2e})")
     summary = {"dataset": str(data_path), "n_rows": layout.n_rows, "n_cols": result.n_cols,
                "n_blocks": layout.n_blocks, "block_rows": layout.block_rows,
                "method": result.method, "algorithm": result.algorithm,
                "condition": None if math.isnan(result.condition) else result.condition,
                "seconds": elapsed, "scores": pi.tolist()}
+    if exact is not None:
+        summary["beta"] = misestimation_factor(exact.scores, pi)
     network = None
     if n_servers is not None:
         network = expansion_network(pi, n_servers, survival=survival, method=expansion)

@@ -45,11 +45,13 @@ def test_make_dataset_then_leverage_matches_api(tmp_path):
                "--chunk-rows", "1000", "--seed", "4")
     assert proc.returncode == 0, proc.stderr
     proc = run("leverage", str(store), "--blocks", "40", "--method", "sketch", "--workers", "1",
-               "--json", str(tmp_path / "s.json"))
+               "--beta", "--json", str(tmp_path / "s.json"))
     assert proc.returncode == 0, proc.stderr
-    sketched = np.array(json.loads((tmp_path / "s.json").read_text())["scores"])
+    report = json.loads((tmp_path / "s.json").read_text())
+    sketched = np.array(report["scores"])
     exact = dc.block_leverage_scores(store, 40)
-    assert np.min(sketched / exact) > 0.5
+    assert np.min(sketched / exact) == pytest.approx(report["beta"])
+    assert report["beta"] > 0.5 and "beta" in proc.stdout
 
 
 def test_make_dataset_from_spec(tmp_path):

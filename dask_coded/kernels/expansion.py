@@ -57,7 +57,9 @@ __all__ = [
 SUM_TOLERANCE = 1e-9
 
 #: How close ``Fraction(x).limit_denominator(...)`` must land to a float ``x`` to accept it.
-RATIONAL_TOLERANCE = 1e-12
+#: Relative distance a float may be from its fraction: a few ulps, so 0.1 is 1/10 but pi/4,
+#: whose best fraction with denominator <= 1e6 is ~1e-12 away, is not rational.
+RATIONAL_TOLERANCE = 4 * float(np.finfo(np.float64).eps)
 
 _INT64_MAX = int(np.iinfo(np.int64).max)
 
@@ -550,7 +552,7 @@ def _as_fraction(x: Any, i: int, max_denominator: int, tolerance: float) -> Frac
     if not math.isfinite(fx):
         raise InputError(f"Pi entry {i} is not finite ({fx!r})")
     f = Fraction(fx).limit_denominator(max_denominator)
-    if abs(float(f) - fx) > tolerance:
+    if abs(float(f) - fx) > tolerance * abs(fx):
         raise InputError(
             f"Pi is not rational with denominator <= {max_denominator}: entry {i} = {fx!r}"
         )
@@ -575,14 +577,13 @@ def perfect_emulation(
     Pi : sequence of float or fractions.Fraction, shape (K,)
         Target distribution. Fractions (and integers) are used exactly. Floats are converted
         with ``Fraction(x).limit_denominator(max_denominator)``, which must land within
-        ``tolerance`` of ``x``; the converted values must sum to exactly 1.
+        ``tolerance * |x|`` of ``x``; the converted values must sum to exactly 1.
     max_denominator : int, optional
         Largest denominator tried for floats.
     tolerance : float, optional
-        Largest accepted ``|float(fraction) - x|``. The best approximations with denominator
-        up to ``q`` are about ``1/q**2`` away, so the default ``1e-12`` with ``q = 10**6``
-        also accepts many irrational-looking floats (e.g. ``pi / 4``); lower ``tolerance``
-        (or ``max_denominator``) to be stricter.
+        Largest accepted relative ``|float(fraction) - x| / |x|``; default four ulps. The best
+        approximation with denominator up to ``q`` is typically ``1/q**2`` away, so a looser
+        tolerance (1e-12 with ``q = 10**6``) would accept most floats, ``pi / 4`` included.
 
     Returns
     -------
