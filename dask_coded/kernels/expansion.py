@@ -481,7 +481,12 @@ def optimal_replicas(Pi: ArrayLike, total: int, *, min_replicas: int = 1) -> NDA
     2. the next one changes it by ``1 - 2 frac(R Pi_i)`` (largest remainders first);
     3. any further one raises it by 1.
 
-    Among equally good optima, lower block indices are served first.
+    Eq. 21 is often degenerate: when ``R`` cannot cover every block's ``floor(R Pi_i)``, any
+    split of the shortfall among the under-served blocks has the same distortion. The split
+    chosen is the one that maximises the misestimation factor ``beta = min_i r_i / (R Pi_i)``
+    (water-filling: every block gets the same fraction of its ideal count, up to rounding),
+    because beta is what Theorem 1's sampling guarantee depends on. Remaining ties go to
+    lower block indices.
 
     Parameters
     ----------
@@ -515,9 +520,9 @@ def optimal_replicas(Pi: ArrayLike, total: int, *, min_replicas: int = 1) -> NDA
     gain = np.maximum(fl - lo, 0).astype(np.int64)
     n_gain = int(gain.sum())
     if spare <= n_gain:
-        # All these increments are equally good; take them in block order.
-        before = np.cumsum(gain) - gain
-        return r + np.clip(spare - before, 0, gain)
+        # All these increments are equally good for eq. 21; water-fill them so that every
+        # block reaches the same fraction t of its ideal count x_i, which maximises beta.
+        return _water_fill(x, lo, lo + gain, big_r)
     r += gain
     spare -= n_gain
 
@@ -533,6 +538,34 @@ def optimal_replicas(Pi: ArrayLike, total: int, *, min_replicas: int = 1) -> NDA
     if spare:
         r += spare // k
         r[: spare % k] += 1
+    return r
+
+
+def _water_fill(x: NDArray[np.float64], lo: int, hi: NDArray[np.int64],
+                total: int) -> NDArray[np.int64]:
+    """Integers ``lo <= r_i <= hi_i`` summing to ``total`` that maximise ``min_i r_i / x_i``.
+
+    ``r_i(t) = clip(floor(t x_i), lo, hi_i)`` is monotone in ``t``: bisect for the largest
+    ``t`` whose sum fits, then hand the few remaining units to the blocks whose next unit
+    comes at the smallest ``t``, i.e. smallest ``(r_i + 1) / x_i``.
+    """
+
+    def counts(t: float) -> NDArray[np.int64]:
+        return np.clip(np.floor(t * x), lo, hi).astype(np.int64)
+
+    low, high = 0.0, 1.0
+    for _ in range(64):
+        mid = 0.5 * (low + high)
+        if counts(mid).sum() <= total:
+            low = mid
+        else:
+            high = mid
+    r = counts(low)
+    left = total - int(r.sum())
+    if left:
+        with np.errstate(divide="ignore"):
+            next_t = np.where(r < hi, (r + 1) / x, np.inf)
+        r[np.argsort(next_t, kind="stable")[:left]] += 1
     return r
 
 

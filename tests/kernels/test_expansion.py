@@ -418,6 +418,27 @@ def test_optimal_matches_brute_force(lo):
     assert cases > 150
 
 
+def test_optimal_breaks_ties_for_the_largest_beta():
+    """Among the optima of eq. 21 (often many), the one returned maximises beta."""
+    rng = np.random.default_rng(41)
+    checked = 0
+    for k in (2, 3, 4):
+        for total in range(k, 12):
+            for a in CONCENTRATIONS:
+                pi = random_pi(rng, k, a)
+                pi = pi / pi.sum()
+                out = ex.optimal_replicas(pi, total, min_replicas=1)
+                opts = [c for c in compositions(total, k, 1)
+                        if d_ref(pi, c) <= d_ref(pi, out) + 1e-12]
+                best_beta = max(np.min(c / (total * pi)) for c in opts)
+                assert np.min(out / (total * pi)) == pytest.approx(best_beta, rel=1e-12)
+                checked += len(opts) > 1
+    assert checked >= 3  # the degenerate case did occur
+    # A coherent design: 3 hot blocks must share a shortfall; block order would give (3, 3, 1)
+    pi = np.array([0.3, 0.3, 0.3, 0.025, 0.025, 0.025, 0.025])
+    np.testing.assert_array_equal(ex.optimal_replicas(pi, 10), [2, 2, 2, 1, 1, 1, 1])
+
+
 def test_optimal_not_worse_than_algorithm2():
     rng = np.random.default_rng(50)
     for _ in range(50):
