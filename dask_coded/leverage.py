@@ -21,6 +21,7 @@ the client holds a few ``d x d`` matrices and the ``K`` scores.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +59,10 @@ class LeverageResult:
         NaN.
     passes : int
         Read passes over A.
+    gram : ndarray, shape (d, d) or None
+        ``A^T A`` (exact method), a by-product of the same pass.
+    atb, btb : ndarray (d,) and float, or None
+        ``A^T b`` and ``b^T b`` when ``b`` was given, from the same pass.
     """
 
     scores: np.ndarray
@@ -67,6 +72,16 @@ class LeverageResult:
     n_cols: int
     condition: float
     passes: int
+    gram: np.ndarray | None = None
+    atb: np.ndarray | None = None
+    btb: float | None = None
+
+    @property
+    def sigma_max(self) -> float:
+        """Largest singular value of A, from ``A^T A`` (exact method only)."""
+        if self.gram is None:
+            raise InputError("sigma_max needs the exact method's Gram matrix")
+        return float(np.sqrt(np.linalg.eigvalsh(self.gram)[-1]))
 
 
 def _offsets(chunks: tuple[int, ...]) -> list[int]:
@@ -85,23 +100,39 @@ def _scores_pair(summary: kern.ChunkSummary, whitener: kern.Whitener):
     return summary.blocks, kern.segment_scores(summary, whitener)
 
 
-def _exact_pass(a, layout: BlockLayout, kind: str) -> tuple[np.ndarray, kern.Whitener]:
-    """One read pass: per-segment summaries, a tree-reduced global factor, segment scores."""
-    tau = layout.block_rows
+def _chunk_summaries(a_chunk, b_chunk, offset: int, block_rows: int, kind: str):
+    """One task per chunk, so each chunk of A is read once and released at once."""
     chunk_fn = kern.chunk_gram if kind == "gram" else kern.chunk_qr
+    summary = chunk_fn(a_chunk, offset, block_rows)
+    rhs = None if b_chunk is None else kern.chunk_rhs(a_chunk, b_chunk, offset, block_rows)
+    return summary, kern.summary_total(summary), rhs
+
+
+def _exact_pass(a, b, layout: BlockLayout, kind: str):
+    """One read pass: per-segment summaries, a tree-reduced global factor, segment scores.
+
+    Returns the scores (empty when the Gram path is not accurate enough), the whitener, the
+    global factor (Gram or R) and ``(A^T b, b^T b)`` when ``b`` is given.
+    """
+    tau = layout.block_rows
     combine = kern.combine_gram if kind == "gram" else kern.combine_r
     whiten = kern.gram_whitener if kind == "gram" else kern.r_whitener
-    parts = a.to_delayed()[:, 0]
-    summaries = [delayed(chunk_fn)(p, off, tau) for p, off in zip(parts, _offsets(a.chunks[0]))]
-    total = _tree_reduce([delayed(kern.summary_total)(s) for s in summaries], combine)
+    a_parts = a.to_delayed()[:, 0]
+    b_parts = [None] * len(a_parts) if b is None else b.to_delayed()
+    outs = [delayed(_chunk_summaries, nout=3)(p, q, off, tau, kind)
+            for p, q, off in zip(a_parts, b_parts, _offsets(a.chunks[0]))]
+    total = _tree_reduce([o[1] for o in outs], combine)
+    rhs = None if b is None else _tree_reduce([o[2] for o in outs], kern.combine_rhs)
     whitener = delayed(whiten)(total)
-    pairs = [delayed(_scores_pair)(s, whitener) for s in summaries]
-    whitener_value, *pair_values = dask.compute(whitener, *pairs)
+    pairs = [delayed(_scores_pair)(o[0], whitener) for o in outs]
+    whitener_value, total_value, rhs_value, *pair_values = dask.compute(
+        whitener, total, rhs, *pairs)
     if kind == "gram" and not whitener_value.condition <= kern.GRAM_CONDITION_LIMIT:
-        return np.empty(0), whitener_value
+        return np.empty(0), whitener_value, total_value, rhs_value
     blocks = np.concatenate([p[0] for p in pair_values])
     scores = np.concatenate([p[1] for p in pair_values])
-    return kern.scores_to_distribution(blocks, scores, layout.n_blocks), whitener_value
+    return (kern.scores_to_distribution(blocks, scores, layout.n_blocks), whitener_value,
+            total_value, rhs_value)
 
 
 def _sketch_pass(a, layout: BlockLayout, sketch_rows: int, jl_dim: int | None,
@@ -135,7 +166,8 @@ def default_jl_dim(n_cols: int) -> int | None:
 
 def compute_block_leverage(A: Any, n_blocks: int, *, method: str = "exact",
                            algorithm: str = "auto", sketch_rows: int | None = None,
-                           jl_dim: int | None = None, seed: int = 0) -> LeverageResult:
+                           jl_dim: int | None = None, seed: int = 0,
+                           b: Any = None) -> LeverageResult:
     """Block leverage scores with diagnostics; see :func:`block_leverage_scores`.
 
     Parameters
@@ -151,12 +183,18 @@ def compute_block_leverage(A: Any, n_blocks: int, *, method: str = "exact",
     sketch_rows, jl_dim, seed
         Sketch method only: CountSketch rows (default 20 d), JL dimension (default none up to
         d = 64, else 64) and the seed of both.
+    b : array, optional
+        Right-hand side: the exact method then also returns ``A^T b`` and ``b^T b`` from the
+        same pass (and checks b for NaN and Inf). Not with a store path: open the store with
+        :func:`~dask_coded.open_dataset` and pass both arrays.
     """
     if method not in METHODS:
         raise InputError(f"unknown leverage method {method!r}; choose one of {', '.join(METHODS)}")
     if algorithm not in ("auto", "gram", "qr"):
         raise InputError(f"unknown algorithm {algorithm!r}; choose auto, gram or qr")
-    a, _ = as_row_chunked(A)
+    a, b_arr = as_row_chunked(A, b)
+    if isinstance(A, (str, os.PathLike)):
+        b_arr = None  # a store's b is not needed for the scores
     layout = BlockLayout.create(a.shape[0], n_blocks)
     d = a.shape[1]
     if d > a.shape[0]:
@@ -172,16 +210,22 @@ def compute_block_leverage(A: Any, n_blocks: int, *, method: str = "exact",
         scores = _sketch_pass(a, layout, sketch_rows, jl_dim, seed)
         return LeverageResult(scores, "sketch", "countsketch", layout, d, math.nan, 2)
     passes = 0
+    rhs = (None, None)
     if algorithm in ("auto", "gram"):
-        scores, whitener = _exact_pass(a, layout, "gram")
+        scores, whitener, gram, rhs = _exact_pass(a, b_arr, layout, "gram")
+        rhs = rhs or (None, None)
         passes += 1
         if scores.size or algorithm == "gram":
             if not scores.size:
                 raise InputError(f"A is too ill-conditioned for the Gram algorithm "
                                  f"(cond ~ {whitener.condition:.1e}); use algorithm='qr'")
-            return LeverageResult(scores, "exact", "gram", layout, d, whitener.condition, passes)
-    scores, whitener = _exact_pass(a, layout, "qr")
-    return LeverageResult(scores, "exact", "qr", layout, d, whitener.condition, passes + 1)
+            return LeverageResult(scores, "exact", "gram", layout, d, whitener.condition,
+                                  passes, gram, *rhs)
+        b_arr = None  # A^T b and b^T b came with the Gram pass
+    scores, whitener, r, rhs2 = _exact_pass(a, b_arr, layout, "qr")
+    rhs = rhs2 or rhs
+    return LeverageResult(scores, "exact", "qr", layout, d, whitener.condition, passes + 1,
+                          r.T @ r, *rhs)
 
 
 def block_leverage_scores(A: Any, n_blocks: int, *, method: str = "exact",

@@ -107,6 +107,22 @@ def chunk_qr(a: np.ndarray, offset: int, block_rows: int) -> ChunkSummary:
     return ChunkSummary(np.array([s[0] for s in segs], dtype=np.int64), factors, "qr")
 
 
+def chunk_rhs(a: np.ndarray, b: np.ndarray, offset: int, block_rows: int
+              ) -> tuple[np.ndarray, float]:
+    """``A_c^T b_c`` and ``b_c^T b_c`` of one chunk (for the normal equations and residuals)."""
+    if not np.isfinite(b).all():
+        bad_row = int(np.argwhere(~np.isfinite(b))[0, 0]) + offset
+        raise InputError(f"b has NaN or Inf in block {bad_row // block_rows} (row {bad_row})")
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    return a.T @ b, float(b @ b)
+
+
+def combine_rhs(parts: list[tuple[np.ndarray, float]]) -> tuple[np.ndarray, float]:
+    """Sum of per-chunk ``(A^T b, b^T b)``."""
+    return np.sum([p[0] for p in parts], axis=0), float(sum(p[1] for p in parts))
+
+
 def combine_gram(grams: list[np.ndarray]) -> np.ndarray:
     """``A^T A`` as the sum of partial Gram matrices."""
     return np.sum(grams, axis=0)

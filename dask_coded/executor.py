@@ -1,0 +1,335 @@
+"""The coded executor: the only module of dask_coded that handles ``distributed`` futures.
+
+It knows nothing about least squares or MatDot. It places each *server*'s data on a worker
+once, then runs *rounds*: one task per server over its resident data and the round's
+parameter, returning as soon as ``q`` results have arrived or the deadline has passed.
+
+The traps it is built around (DESIGN.md):
+
+* Every server's data has its own key (``pure=False`` and an explicit key), so replicas of
+  one block never collapse into one task, and the Active Memory Manager, which only trims
+  extra copies of one key, leaves them alone.
+* Server data is created by a task from a picklable loader (a store path and row range, or
+  the block itself), restricted loosely to its worker: if the worker dies, the scheduler
+  rebuilds the lost data on another worker from the same loader.
+* Cancelling a running task does not stop its thread. Every result carries its round id and
+  the collector drops any result whose id is not the current round's.
+* Round tasks are pinned to the worker that holds their server's data, so work stealing
+  never ships an encoded block across the network mid-round.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+
+ON_SHORT = ("wait", "proceed", "fail")
+
+
+class StragglerTimeout(RuntimeError):
+    """Fewer than q servers answered by the deadline and the policy is "fail"."""
+
+
+class ServersLost(RuntimeError):
+    """Too many servers failed for a round to gather q results."""
+
+
+@dataclass
+class RoundResult:
+    """What one round gathered.
+
+    Attributes
+    ----------
+    round_id : int
+    servers : ndarray of int
+        Servers whose results are used, in arrival order.
+    arrival : ndarray of float
+        Seconds from the round's start to each arrival (same order).
+    values : list
+        The results, same order.
+    scale : float
+        Factor that keeps a sum of the results unbiased: 1, or ``q / len(servers)`` when the
+        "proceed" policy went ahead with fewer than q.
+    seconds : float
+        Wall time of the round.
+    timed_out : bool
+        The deadline passed before q results arrived.
+    failed : list of int
+        Servers whose task raised (for example, their worker died).
+    dropped : int
+        Results that arrived tagged with another round and were ignored.
+    """
+
+    round_id: int
+    servers: np.ndarray
+    arrival: np.ndarray
+    values: list
+    scale: float
+    seconds: float
+    timed_out: bool
+    failed: list = field(default_factory=list)
+    dropped: int = 0
+
+
+def _load(loader: Callable, args: tuple) -> Any:
+    return loader(*args)
+
+
+def _run_server(kernel: Callable, data: Any, param: Any, round_id: int, server: int,
+                delay: float, slowdown: float) -> tuple[int, int, Any]:
+    """One server's work for one round, run on its worker.
+
+    ``delay`` (a model straggler) is slept before computing; ``slowdown`` stretches the
+    server's own compute time by that factor, as a server that many times slower would.
+    """
+    if delay > 0:
+        time.sleep(delay)
+    t0 = time.perf_counter()
+    value = kernel(data, param)
+    if slowdown > 1:
+        time.sleep((slowdown - 1.0) * (time.perf_counter() - t0))
+    return round_id, server, value
+
+
+def _watch(client, futures: list, arrivals: queue.SimpleQueue) -> None:
+    """Put ``(key, status, time)`` on ``arrivals`` as each future finishes.
+
+    One coroutine on the client's event loop watches the whole round; a done-callback per
+    future would cost a cross-thread wake-up each (~0.3 ms, a third of a small round).
+    """
+    import asyncio
+
+    from distributed.client import _wait  # the awaitable as_completed itself uses
+
+    async def track(fut):
+        try:
+            await _wait(fut)
+        except Exception:  # cancelled: reported through its status like any other end
+            pass
+        arrivals.put((fut.key, fut.status, time.perf_counter()))
+
+    async def watch_all():
+        await asyncio.gather(*(track(f) for f in futures))
+
+    client.loop.add_callback(watch_all)
+
+
+class CodedExecutor:
+    """Runs rounds of server tasks over worker-resident data, first come first served.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    name : str
+        Prefix of every key this executor creates (for dashboards and logs).
+    """
+
+    def __init__(self, client, *, name: str = "coded"):
+        self.client = client
+        self.name = f"{name}-{uuid.uuid4().hex[:6]}"
+        self._data: list = []
+        self._assigned: list[str] = []
+        self._round = itertools.count()
+        self.rounds_run = 0
+
+    # ------------------------------------------------------------------ placement
+
+    @property
+    def n_servers(self) -> int:
+        return len(self._data)
+
+    def workers(self) -> list[str]:
+        """Addresses of the live workers, sorted."""
+        return sorted(self.client.scheduler_info()["workers"])
+
+    def place(self, loaders: Sequence[tuple[Callable, tuple]],
+              workers: Sequence[str] | None = None, *, wait: bool = True) -> None:
+        """Create each server's data on a worker, once.
+
+        Parameters
+        ----------
+        loaders : sequence of (callable, args)
+            Server ``j``'s data is ``loaders[j][0](*loaders[j][1])``, run on its worker.
+            Consecutive servers go to consecutive workers (round robin), so list the replicas
+            of one block next to each other to spread them over workers.
+        workers : sequence of str, optional
+            Worker addresses to use (default: all).
+        wait : bool
+            Block until every server's data is in memory.
+        """
+        self.release()
+        workers = list(workers) if workers is not None else self.workers()
+        if not workers:
+            raise InputError("the cluster has no workers")
+        self._assigned = [workers[j % len(workers)] for j in range(len(loaders))]
+        self._data = [
+            self.client.submit(_load, fn, tuple(args), key=f"{self.name}-data-{j}",
+                               workers=[w], allow_other_workers=True, pure=False)
+            for j, ((fn, args), w) in enumerate(zip(loaders, self._assigned))
+        ]
+        if wait:
+            from distributed import wait as wait_futures
+
+            wait_futures(self._data)
+            errors = [f for f in self._data if f.status == "error"]
+            if errors:
+                errors[0].result()  # re-raise the first loader's error (an InputError, say)
+
+    def placement(self) -> dict[int, str | None]:
+        """Server -> address of the worker holding its data now (None while rebuilding)."""
+        who = self.client.who_has(self._data)
+        return {j: (sorted(who.get(f.key, ())) or [None])[0] for j, f in enumerate(self._data)}
+
+    def release(self) -> None:
+        """Forget all server data (it is freed on the workers)."""
+        if self._data:
+            self.client.cancel(self._data)
+        self._data = []
+
+    close = release
+
+    # ------------------------------------------------------------------ rounds
+
+    def run_round(self, kernel: Callable, param: Any, *, q: int, deadline: float | None = None,
+                  on_short: str = "wait", servers: Sequence[int] | None = None,
+                  delays: np.ndarray | None = None, slowdown: np.ndarray | None = None,
+                  max_wait: float = 300.0) -> RoundResult:
+        """Run ``kernel(data_j, param)`` on servers and gather the first ``q`` results.
+
+        Parameters
+        ----------
+        kernel : callable
+            ``kernel(data, param) -> value``, run on the worker holding ``data``.
+        param : object
+            Sent once to each worker that runs a task this round.
+        q : int
+            Results to wait for.
+        deadline : float, optional
+            Seconds from the start of the round after which the round stops waiting.
+        on_short : {"wait", "proceed", "fail"}
+            When fewer than q results arrive by the deadline: keep waiting for q (up to
+            ``max_wait``), go on with what arrived (``scale`` = q / arrived keeps a sum
+            unbiased), or raise :class:`StragglerTimeout`.
+        servers : sequence of int, optional
+            Subset of servers to run (default: all).
+        delays, slowdown : ndarray, optional
+            Per-server model stragglers for this round, indexed by server id: seconds to
+            sleep first, and a factor stretching the server's compute time.
+        max_wait : float
+            Longest a round waits in total (a safety net against a round that cannot
+            complete); past it :class:`ServersLost` is raised.
+        """
+        if on_short not in ON_SHORT:
+            raise InputError(f"unknown on_short policy {on_short!r}; choose one of "
+                             f"{', '.join(ON_SHORT)}")
+        if deadline is not None and not deadline > 0:
+            raise InputError(f"deadline must be > 0 seconds, got {deadline!r}")
+        ids = list(range(self.n_servers)) if servers is None else [int(s) for s in servers]
+        if not 1 <= q <= len(ids):
+            raise InputError(f"q must be between 1 and the {len(ids)} servers of the round, "
+                             f"got {q}")
+        round_id = next(self._round)
+        client = self.client
+        t_start = time.perf_counter()
+        holders = self.placement()
+        live = set(self.workers())
+        needed = sorted({w for j in ids if (w := holders.get(j)) in live}) or sorted(live)
+        # one copy per worker, each under its own key; a list keeps a tuple param whole
+        params = {w: client.scatter([param], workers=[w], hash=False)[0] for w in needed}
+        any_param = params[needed[0]]
+
+        arrivals: queue.SimpleQueue = queue.SimpleQueue()
+        futures = {}
+        groups: dict[str | None, list[int]] = {}
+        for j in ids:
+            w = holders.get(j)
+            groups.setdefault(w if w in params else None, []).append(j)
+        for w, group in groups.items():
+            # one submission per worker: per-task submits cost a message each
+            batch = client.map(
+                _run_server, [kernel] * len(group), [self._data[j] for j in group],
+                [params[w] if w is not None else any_param] * len(group),
+                [round_id] * len(group), group,
+                [0.0 if delays is None else float(delays[j]) for j in group],
+                [1.0 if slowdown is None else float(slowdown[j]) for j in group],
+                key=[f"{self.name}-r{round_id}-s{j}" for j in group],
+                workers=None if w is None else [w], allow_other_workers=w is None,
+                pure=False)
+            for j, fut in zip(group, batch):
+                futures[fut.key] = (j, fut)
+        _watch(client, [f for _, f in futures.values()], arrivals)
+
+        done: list[tuple[int, float]] = []
+        failed: list[int] = []
+        timed_out = False
+        hard_stop = t_start + max_wait
+        stop = hard_stop if deadline is None else min(t_start + deadline, hard_stop)
+        pending = len(futures)
+        while len(done) < q and pending:
+            remaining = stop - time.perf_counter()
+            try:
+                key, status, t_done = arrivals.get(timeout=max(remaining, 0.0))
+            except queue.Empty:
+                if stop < hard_stop and not timed_out:
+                    timed_out = True
+                    if on_short == "fail":
+                        self._cancel(futures)
+                        raise StragglerTimeout(
+                            f"round {round_id}: {len(done)} of q={q} servers answered within "
+                            f"the deadline of {deadline:g} s") from None
+                    if on_short == "proceed":
+                        break
+                    stop = hard_stop  # "wait": keep going until q arrive
+                    continue
+                self._cancel(futures)
+                raise ServersLost(f"round {round_id}: only {len(done)} of q={q} results after "
+                                  f"{max_wait:g} s; {len(failed)} servers failed") from None
+            pending -= 1
+            j, fut = futures[key]
+            if status == "finished":
+                done.append((j, t_done - t_start))
+            elif status == "error":
+                exc = fut.exception()
+                if isinstance(exc, InputError):
+                    self._cancel(futures)
+                    raise exc
+                failed.append(j)
+        if len(done) < q and not done:
+            self._cancel(futures)
+            raise ServersLost(f"round {round_id}: no server answered ({len(failed)} failed)")
+        if len(done) < q and not timed_out:
+            self._cancel(futures)
+            raise ServersLost(f"round {round_id}: only {len(done)} of q={q} servers could "
+                              f"answer; {len(failed)} failed")
+        used = done[:q]
+        used_futures = [futures[f"{self.name}-r{round_id}-s{j}"][1] for j, _ in used]
+        results = client.gather(used_futures)
+        self._cancel(futures)  # stragglers: their late results are never read
+        for p in params.values():
+            p.release()
+        values, servers, arrival, dropped = [], [], [], 0
+        for (tag, server, value), (j, t) in zip(results, used):
+            if tag != round_id or server != j:  # a late result of another round: drop it
+                dropped += 1
+                continue
+            values.append(value)
+            servers.append(j)
+            arrival.append(t)
+        self.rounds_run += 1
+        return RoundResult(round_id, np.array(servers, dtype=np.int64), np.array(arrival),
+                           values, q / len(values) if values else 0.0,
+                           time.perf_counter() - t_start, timed_out, failed, dropped)
+
+    def _cancel(self, futures: dict) -> None:
+        self.client.cancel([f for _, f in futures.values()], force=False)
+
+

@@ -1,0 +1,160 @@
+"""Server-side kernels of the coded gradient solvers, and the step-size rules.
+
+Pure numpy; no dask. A server holds an :class:`EncodedBlock`: the rows of one block of
+(A, b), already multiplied by the block's encoding weight (eq. 23), so its partial gradient is
+the encoded partial gradient of eq. 25 and the sum over the q fastest servers is eq. 26.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class EncodedBlock:
+    """One server's data: block ``block``'s rows scaled by ``weight`` (eq. 23-24).
+
+    Attributes
+    ----------
+    block : int
+        Index of the block (eq. 1).
+    a : ndarray, shape (rows, d)
+        ``weight * A_block`` (padding rows are left out: they are zero).
+    b : ndarray, shape (rows,)
+        ``weight * b_block``.
+    weight : float
+        The encoding weight ``1 / sqrt(q Pi-bar_i)``, or 1 for an uncoded server.
+    """
+
+    block: int
+    a: np.ndarray
+    b: np.ndarray
+    weight: float = 1.0
+
+    @property
+    def nbytes(self) -> int:
+        return self.a.nbytes + self.b.nbytes
+
+
+def encode_block(block: int, a: np.ndarray, b: np.ndarray, weight: float) -> EncodedBlock:
+    """Scale a block by its encoding weight: ``(G A)_i, (G b)_i`` (eq. 23-24)."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if weight != 1.0:
+        a = a * weight
+        b = b * weight
+    return EncodedBlock(int(block), a, b, float(weight))
+
+
+def partial_gradient(data: EncodedBlock, x: np.ndarray) -> np.ndarray:
+    """Encoded partial gradient ``2 A~_i^T (A~_i x - b~_i)`` (eq. 25; summed in eq. 26)."""
+    return 2.0 * (data.a.T @ (data.a @ x - data.b))
+
+
+def _block_rng(seed: int, round_id: int, block: int) -> np.random.Generator:
+    return np.random.default_rng([seed, round_id, block])
+
+
+def fwht(x: np.ndarray) -> np.ndarray:
+    """Orthonormal fast Walsh-Hadamard transform along axis 0 (length a power of two)."""
+    x = np.array(x, dtype=np.float64, copy=True)
+    n = x.shape[0]
+    h = 1
+    while h < n:
+        view = x.reshape(n // (2 * h), 2, h, *x.shape[1:])
+        top = view[:, 0].copy()
+        view[:, 0] += view[:, 1]
+        view[:, 1] = top - view[:, 1]
+        h *= 2
+    return x / np.sqrt(n)
+
+
+def gaussian_sketch(data: EncodedBlock, rows: int, seed: int, round_id: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """``(S_i A_i, S_i b_i)`` for a fresh Gaussian ``S_i`` of ``rows`` rows, N(0, 1/rows)."""
+    rng = _block_rng(seed, round_id, data.block)
+    s = rng.standard_normal((rows, data.a.shape[0])) / np.sqrt(rows)
+    return s @ data.a, s @ data.b
+
+
+def srht_sketch(data: EncodedBlock, rows: int, seed: int, round_id: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """``(S_i A_i, S_i b_i)`` for a fresh SRHT of the block: ``sqrt(n/rows) P H D``.
+
+    The block is zero padded to a power of two n, signs D flipped at random, mixed by the
+    orthonormal Hadamard transform H, and ``rows`` rows sampled without replacement; then
+    ``E[S^T S] = I``.
+    """
+    rng = _block_rng(seed, round_id, data.block)
+    tau = data.a.shape[0]
+    n = 1 << max(0, (tau - 1).bit_length())
+    rows = min(rows, n)
+    stacked = np.zeros((n, data.a.shape[1] + 1))
+    stacked[:tau, :-1] = data.a
+    stacked[:tau, -1] = data.b
+    stacked[:tau] *= rng.choice((-1.0, 1.0), size=tau)[:, None]
+    mixed = fwht(stacked)
+    pick = rng.choice(n, size=rows, replace=False)
+    out = mixed[pick] * np.sqrt(n / rows)
+    return out[:, :-1], out[:, -1]
+
+
+_SKETCHES = {"gaussian": gaussian_sketch, "srht": srht_sketch}
+
+
+def sketched_gradient(data: EncodedBlock, param: tuple) -> np.ndarray:
+    """Gradient of a freshly sketched block, ``2 (S_i A_i)^T (S_i A_i x - S_i b_i)``.
+
+    ``param = (x, kind, rows, seed, round_id)``. Its expectation is the block's partial
+    gradient, because ``E[S_i^T S_i] = I``.
+    """
+    x, kind, rows, seed, round_id = param
+    sa, sb = _SKETCHES[kind](data, rows, seed, round_id)
+    return 2.0 * (sa.T @ (sa @ x - sb))
+
+
+def block_sketch(data: EncodedBlock, param: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """``(S_i A_i, S_i b_i)`` for sketch-and-solve; ``param = (kind, rows, seed)``."""
+    kind, rows, seed = param
+    return _SKETCHES[kind](data, rows, seed, 0)
+
+
+# --------------------------------------------------------------------------- step sizes
+
+
+def fixed_step(sigma_max: float, scale: float) -> float:
+    """``scale * 2 / sigma_max(A)^2`` (the seed's xi-cross times a factor)."""
+    return scale * 2.0 / sigma_max**2
+
+
+def diminishing_step(xi0: float, iteration: int, power: float = 0.5) -> float:
+    """``xi0 / (1 + s)^power``: the diminishing steps SSD convergence needs (Section III-F)."""
+    return xi0 / (1.0 + iteration) ** power
+
+
+def optimal_step(g: np.ndarray, x: np.ndarray, gram: np.ndarray, atb: np.ndarray) -> float:
+    """Exact line search along ``g``: ``<A g, A x - b> / ||A g||^2`` (Section IV's xi*).
+
+    Evaluated with ``A^T A`` and ``A^T b`` from the setup pass, in O(d^2), without a pass over
+    the data.
+    """
+    ag2 = float(g @ (gram @ g))
+    if ag2 <= 0:
+        return 0.0
+    return float(g @ (gram @ x - atb)) / ag2
+
+
+def objective_terms(x: np.ndarray, gram: np.ndarray, atb: np.ndarray, btb: float
+                    ) -> tuple[float, np.ndarray]:
+    """``||A x - b||`` and the exact gradient ``2 (A^T A x - A^T b)``, in O(d^2)."""
+    gx = gram @ x
+    resid2 = float(x @ gx - 2.0 * (x @ atb) + btb)
+    return float(np.sqrt(max(resid2, 0.0))), 2.0 * (gx - atb)
+
+
+def weighted_rows_kernel(data: EncodedBlock, param: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A server's rows as they are (for sketch-and-solve by block sampling)."""
+    return data.a, data.b

@@ -1,0 +1,315 @@
+"""Public least-squares API: :func:`lstsq` and the :class:`CodedLinearRegression` estimator."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+from ._validation import as_row_chunked
+from .errors import InputError
+from .executor import ON_SHORT, CodedExecutor
+from .kernels.blocks import BlockLayout
+from .leverage import compute_block_leverage
+from .solvers import METHODS, STEPS, CodedSolver, LstsqResult, Problem, Settings
+from .sources import BlockSource
+
+DEFAULT_BLOCKS = 100
+
+
+def _positive_int(name: str, value: Any, allow_none: bool = True) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def _settings(method: str, n_servers, q, deadline, on_short, runtime, step, step_scale,
+              max_iter, tol, time_budget, sketch_rows, seed) -> Settings:
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    n_servers = _positive_int("n_servers", n_servers)
+    q = _positive_int("q", q)
+    if q is not None and n_servers is not None and q > n_servers:
+        raise InputError(f"q={q} is larger than n_servers={n_servers}")
+    if deadline is not None and not (isinstance(deadline, (int, float)) and deadline > 0):
+        raise InputError(f"deadline must be a number of seconds > 0, got {deadline!r}")
+    if on_short not in ON_SHORT:
+        raise InputError(f"unknown on_short policy {on_short!r}; choose one of "
+                         f"{', '.join(ON_SHORT)}")
+    if isinstance(step, (int, float)) and not isinstance(step, bool):
+        if not step > 0:
+            raise InputError(f"step must be > 0 (a multiple of 2 / sigma_max(A)^2), got {step}")
+        step, step_scale = "fixed", float(step)
+    elif step not in STEPS:
+        raise InputError(f"unknown step rule {step!r}; choose one of {', '.join(STEPS)} "
+                         "or give a positive number")
+    if not step_scale > 0:
+        raise InputError(f"step_scale must be > 0, got {step_scale}")
+    max_iter = _positive_int("max_iter", max_iter, allow_none=False)
+    if not (isinstance(tol, (int, float)) and tol >= 0):
+        raise InputError(f"tol must be a number >= 0, got {tol!r}")
+    if time_budget is not None and not time_budget > 0:
+        raise InputError(f"time_budget must be > 0 seconds, got {time_budget!r}")
+    sketch_rows = _positive_int("sketch_rows", sketch_rows)
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**32))
+    return Settings(n_servers=n_servers, q=q, deadline=deadline, on_short=on_short,
+                    runtime=runtime, step=step, step_scale=float(step_scale),
+                    max_iter=max_iter, tol=float(tol), time_budget=time_budget,
+                    sketch_rows=sketch_rows, seed=int(seed))
+
+
+@contextlib.contextmanager
+def _client_context(client):
+    """The given client, the current default client, or a new embedded LocalCluster."""
+    if client is not None:
+        yield client
+        return
+    try:
+        from distributed import default_client
+
+        yield default_client()
+        return
+    except ValueError:
+        pass
+    from .cluster import connect
+
+    with connect() as new:
+        yield new
+
+
+def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: int | None = None,
+          n_servers: int | None = None, q: int | None = None, deadline: float | None = None,
+          on_short: str = "wait", runtime: Any = None, stragglers: Any = None,
+          step: str | float = "optimal", step_scale: float = 0.25, max_iter: int = 100,
+          tol: float = 0.0, time_budget: float | None = None, sketch_rows: int | None = None,
+          client: Any = None, seed: int | None = None, reference: Any = None,
+          x0: Any = None, callback: Any = None) -> LstsqResult:
+    """Solve ``min ||A x - b||_2`` on a Dask cluster whose workers straggle.
+
+    Parameters
+    ----------
+    A, b : numpy arrays, dask arrays, or a dataset path (then ``b`` is None)
+        Tall A (N x d) of real floats; b (N,).
+    method : str
+        ``"block-leverage"`` (the GC seed's scheme: replicas from the block leverage scores,
+        encoding of eq. 23, the sum of the q fastest servers of eq. 26), ``"uniform"`` (equal
+        replicas), ``"sd"`` (uncoded steepest descent, waits for every block),
+        ``"gaussian"``/``"srht"`` (a fresh block sketch each iteration),
+        ``"weighted-leverage"`` (Appendix E), or the non-iterative ``"gaussian-solve"``,
+        ``"srht-solve"``, ``"leverage-solve"``.
+    n_blocks : int, optional
+        K (eq. 1); default min(100, N).
+    n_servers : int, optional
+        m, servers of the coded methods (default 4 K). Workers hold about m / K copies of
+        (A, b) in total: plan worker memory for that.
+    q : int, optional
+        Servers summed per iteration. Default: q(T) = floor(F(T) m) from ``runtime`` and
+        ``deadline`` (eq. 12), else ceil(0.75 m).
+    deadline : float, optional
+        Seconds after which a round stops waiting (coded methods).
+    on_short : {"wait", "proceed", "fail"}
+        Fewer than q by the deadline: wait for q, go on with what arrived (rescaled, still
+        unbiased), or raise.
+    runtime : RuntimeModel, optional
+        Model of a server's finishing time, for phi(T) and q(T).
+    stragglers : StragglerScenario or dict, optional
+        Injected stragglers and faults (model delays, slow servers, throttled or killed
+        worker processes); see :mod:`dask_coded.stragglers`.
+    step : {"optimal", "fixed", "diminishing"} or float
+        Optimal xi* (exact line search with A^T A from the setup pass), fixed
+        ``step_scale * 2 / sigma_max^2``, diminishing ``xi0 / sqrt(1 + s)``; a number is a
+        fixed step of that many ``2 / sigma_max^2``.
+    max_iter, tol, time_budget
+        Stop after ``max_iter`` iterations, when the exact gradient norm falls below ``tol``
+        times its initial value, or after ``time_budget`` seconds.
+    sketch_rows : int, optional
+        Rows of the sketches (default min(N/2, 50 d)).
+    client : distributed.Client, optional
+        Default: the current client, else an embedded LocalCluster for this call.
+    seed : int, optional
+        Seeds every random choice of the solver.
+    reference : ndarray or "auto", optional
+        Solution to measure the error against; "auto" solves the normal equations from the
+        setup pass (accurate only when A is well conditioned).
+    x0 : ndarray, optional
+        Starting point (zeros).
+    callback : callable, optional
+        Called with the solver after every iteration.
+
+    Returns
+    -------
+    LstsqResult
+    """
+    settings = _settings(method, n_servers, q, deadline, on_short, runtime, step, step_scale,
+                         max_iter, tol, time_budget, sketch_rows, seed)
+    is_path = isinstance(A, (str, os.PathLike))
+    a, b_arr = as_row_chunked(A, b)
+    if b_arr is None:
+        raise InputError("b is required (or pass a dataset path as A)")
+    n_rows, d = a.shape
+    if d > n_rows:
+        raise InputError(f"A must be tall (rows >= columns), got {n_rows} x {d}")
+    n_blocks = min(DEFAULT_BLOCKS, n_rows) if n_blocks is None else n_blocks
+    layout = BlockLayout.create(n_rows, n_blocks)
+    if x0 is not None:
+        x0 = np.asarray(x0, dtype=np.float64)
+        if x0.shape != (d,):
+            raise InputError(f"x0 must have shape ({d},), got {x0.shape}")
+    scenario = None
+    if stragglers is not None:
+        from .stragglers import StragglerScenario
+
+        scenario = stragglers if isinstance(stragglers, StragglerScenario) else \
+            StragglerScenario.from_config(stragglers)
+    with _client_context(client) as cl:
+        t0 = time.perf_counter()
+        summary = compute_block_leverage(a, n_blocks, b=b_arr)
+        if isinstance(reference, str):
+            if reference != "auto":
+                raise InputError(f"reference must be an array or 'auto', got {reference!r}")
+            reference = np.linalg.solve(summary.gram, summary.atb)
+        elif reference is not None:
+            reference = np.asarray(reference, dtype=np.float64)
+            if reference.shape != (d,):
+                raise InputError(f"reference must have shape ({d},), got {reference.shape}")
+        if is_path:
+            source = BlockSource(A, None, layout)
+        elif isinstance(A, np.ndarray):
+            source = BlockSource(np.asarray(A), np.asarray(b), layout)
+        else:
+            source = BlockSource(a, b_arr, layout)
+        problem = Problem(source, layout, summary)
+        executor = CodedExecutor(cl, name=method)
+        solver = CodedSolver(executor, problem, method, settings, scenario=scenario,
+                             reference=reference, x0=x0, callback=callback)
+        throttles = None
+        try:
+            solver.setup()
+            setup_seconds = time.perf_counter() - t0
+            if scenario is not None and not scenario.is_empty:
+                from .stragglers import start_throttles
+
+                throttles = start_throttles(cl, scenario)
+            t1 = time.perf_counter()
+            reason = solver.run()
+            solve_seconds = time.perf_counter() - t1
+            placement = executor.placement()
+        finally:
+            if throttles is not None:
+                throttles.stop()
+            executor.close()
+    m = solver.method
+    return LstsqResult(x=solver.x, n_iter=solver.iteration, history=solver.history,
+                       method=method, stop_reason=reason, setup_seconds=setup_seconds,
+                       solve_seconds=solve_seconds, n_servers=len(m.server_blocks), q=m.q,
+                       network=m.network, reference=reference, placement=placement)
+
+
+class CodedLinearRegression:
+    """Least-squares linear regression solved by coded gradient descent on Dask.
+
+    A scikit-learn style estimator: ``__init__`` only stores its arguments, ``fit`` calls
+    :func:`lstsq`.
+
+    Parameters
+    ----------
+    method, n_blocks, n_servers, q, deadline, stragglers, step, max_iter, tol, seed, client
+        As in :func:`lstsq`.
+    fit_intercept : bool
+        Fit an intercept by appending a column of ones to X (lazily for dask arrays).
+
+    Attributes
+    ----------
+    coef_ : ndarray, shape (d,)
+    intercept_ : float
+    n_iter_ : int
+    result_ : LstsqResult
+    """
+
+    def __init__(self, method: str = "block-leverage", *, n_blocks: int | None = None,
+                 n_servers: int | None = None, q: int | None = None,
+                 deadline: float | None = None, stragglers: Any = None,
+                 step: str | float = "optimal", max_iter: int = 100, tol: float = 1e-8,
+                 fit_intercept: bool = True, seed: int | None = None, client: Any = None):
+        self.method = method
+        self.n_blocks = n_blocks
+        self.n_servers = n_servers
+        self.q = q
+        self.deadline = deadline
+        self.stragglers = stragglers
+        self.step = step
+        self.max_iter = max_iter
+        self.tol = tol
+        self.fit_intercept = fit_intercept
+        self.seed = seed
+        self.client = client
+
+    def get_params(self, deep: bool = True) -> dict:
+        """Constructor arguments (scikit-learn protocol)."""
+        return {k: getattr(self, k) for k in (
+            "method", "n_blocks", "n_servers", "q", "deadline", "stragglers", "step",
+            "max_iter", "tol", "fit_intercept", "seed", "client")}
+
+    def set_params(self, **params) -> CodedLinearRegression:
+        """Set constructor arguments (scikit-learn protocol)."""
+        valid = self.get_params()
+        for k, v in params.items():
+            if k not in valid:
+                raise InputError(f"unknown parameter {k!r} for CodedLinearRegression")
+            setattr(self, k, v)
+        return self
+
+    @staticmethod
+    def _design(X: Any, fit_intercept: bool):
+        if not fit_intercept:
+            return X
+        import dask.array as da
+
+        if isinstance(X, da.Array):
+            return da.concatenate([X, da.ones((X.shape[0], 1), chunks=(X.chunks[0], 1),
+                                              dtype=X.dtype)], axis=1)
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise InputError(f"X must be 2-D, got shape {X.shape}")
+        return np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
+
+    def fit(self, X: Any, y: Any) -> CodedLinearRegression:
+        """Fit on X (N x d: numpy, dask) and y (N,)."""
+        result = lstsq(self._design(X, self.fit_intercept), y, method=self.method,
+                       n_blocks=self.n_blocks, n_servers=self.n_servers, q=self.q,
+                       deadline=self.deadline, stragglers=self.stragglers, step=self.step,
+                       max_iter=self.max_iter, tol=self.tol, seed=self.seed,
+                       client=self.client)
+        self.result_ = result
+        self.n_iter_ = result.n_iter
+        if self.fit_intercept:
+            self.coef_, self.intercept_ = result.x[:-1], float(result.x[-1])
+        else:
+            self.coef_, self.intercept_ = result.x, 0.0
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "coef_"):
+            raise InputError("this CodedLinearRegression is not fitted yet; call fit first")
+
+    def predict(self, X: Any):
+        """``X @ coef_ + intercept_`` (a dask array for dask input)."""
+        self._check_fitted()
+        if X.shape[-1] != len(self.coef_):
+            raise InputError(f"X has {X.shape[-1]} features; the model was fitted with "
+                             f"{len(self.coef_)}")
+        return X @ self.coef_ + self.intercept_
+
+    def score(self, X: Any, y: Any) -> float:
+        """Coefficient of determination R^2."""
+        pred = self.predict(X)
+        resid = y - pred
+        ss_res = float((resid**2).sum())
+        ss_tot = float(((y - y.mean()) ** 2).sum())
+        return 1.0 - ss_res / ss_tot if ss_tot > 0 else 0.0

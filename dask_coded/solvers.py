@@ -1,0 +1,468 @@
+"""Coded gradient solvers for least squares, all on the coded executor (GC seed, III-E to IV).
+
+Each method is a small class in :data:`METHODS` (a name registry, as in dask-glm) that says
+which servers exist (block, encoding weight), which kernel they run, and how a round's
+results become a gradient estimate. :class:`CodedSolver` does the rest in PyLops' setup /
+step / run shape, so one iteration can be tested alone.
+
+The setup pass reads A and b once (twice if A is ill-conditioned) for the block leverage
+scores, ``A^T A``, ``A^T b`` and ``b^T b``. The last three make the optimal step xi*, the
+residual norm and the exact gradient norm (for the stopping rule) O(d^2) per iteration with no
+further pass over the data.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+from .executor import CodedExecutor, RoundResult
+from .expansion import ExpansionNetwork, expansion_network
+from .kernels import gradients as gk
+from .kernels.blocks import BlockLayout
+from .leverage import LeverageResult
+from .sources import BlockSource
+
+STEPS = ("optimal", "fixed", "diminishing")
+
+
+@dataclass
+class Problem:
+    """What the setup pass learned about (A, b), and where its blocks come from."""
+
+    source: BlockSource
+    layout: BlockLayout
+    summary: LeverageResult
+
+    @property
+    def n_cols(self) -> int:
+        return self.summary.n_cols
+
+    @property
+    def real_blocks(self) -> np.ndarray:
+        """Blocks that hold at least one real row (an all-padding block holds none)."""
+        return np.flatnonzero(self.layout.real_rows_per_block() > 0)
+
+
+@dataclass
+class Settings:
+    """Solver parameters after validation (see :func:`dask_coded.lstsq`)."""
+
+    n_servers: int | None = None
+    q: int | None = None
+    deadline: float | None = None
+    on_short: str = "wait"
+    runtime: Any = None
+    step: str = "optimal"
+    step_scale: float = 0.25
+    step_power: float = 0.5
+    max_iter: int = 100
+    tol: float = 0.0
+    time_budget: float | None = None
+    sketch_rows: int | None = None
+    seed: int = 0
+
+
+# ------------------------------------------------------------------------------ methods
+
+
+class Method:
+    """Base: uncoded servers, one per block, waiting for all of them."""
+
+    name = "base"
+    iterative = True
+    coded = False
+
+    def __init__(self, problem: Problem, settings: Settings):
+        self.problem = problem
+        self.settings = settings
+        self.network: ExpansionNetwork | None = None
+        blocks = problem.real_blocks
+        self.server_blocks = blocks
+        self.weights = np.ones(len(blocks))
+        self.q = len(blocks)
+
+    def loaders(self) -> list[tuple]:
+        src = self.problem.source
+        return [src.loader(int(b), float(w)) for b, w in zip(self.server_blocks, self.weights)]
+
+    kernel = staticmethod(gk.partial_gradient)
+
+    def param(self, x: np.ndarray, round_id: int) -> Any:
+        return x
+
+    def servers_for_round(self, round_id: int) -> tuple[list[int] | None, int]:
+        return None, self.q
+
+    def gradient(self, result: RoundResult) -> np.ndarray:
+        return result.scale * np.sum(result.values, axis=0)
+
+
+class SteepestDescent(Method):
+    """``sd``: every block, every iteration (the uncoded baseline)."""
+
+    name = "sd"
+
+
+class ReplicatedMethod(Method):
+    """Blocks replicated over ``n_servers`` servers by an expansion network; sum the first q.
+
+    The gradient estimate is eq. 26, unbiased by Theorem 2 when the q fastest servers are a
+    uniformly random subset (homogeneous servers).
+    """
+
+    coded = True
+
+    def __init__(self, problem: Problem, settings: Settings):
+        super().__init__(problem, settings)
+        m = settings.n_servers
+        if m is None:
+            m = 4 * len(problem.real_blocks)
+        target = self.target_distribution()
+        self.network = expansion_network(target, m, survival=settings.runtime,
+                                         deadline=settings.deadline if settings.runtime
+                                         else None, q=settings.q)
+        if self.network.q is None:
+            self.network = expansion_network(target, m, q=max(1, math.ceil(0.75 * m)))
+        self.q = self.network.q
+        self.server_blocks = self.network.server_blocks
+        self.weights = self.network.encoding_weights()[self.server_blocks]  # eq. 23
+
+    def target_distribution(self) -> np.ndarray:
+        raise NotImplementedError
+
+
+class BlockLeverage(ReplicatedMethod):
+    """``block-leverage``: replicas from the block leverage scores (the seed's scheme)."""
+
+    name = "block-leverage"
+
+    def target_distribution(self) -> np.ndarray:
+        return self.problem.summary.scores
+
+
+class Uniform(ReplicatedMethod):
+    """``uniform``: every block replicated equally (the usual replication scheme)."""
+
+    name = "uniform"
+
+    def target_distribution(self) -> np.ndarray:
+        real = self.problem.layout.real_rows_per_block() > 0
+        return real / real.sum()
+
+
+def _default_sketch_rows(problem: Problem) -> int:
+    return min(math.ceil(problem.layout.n_rows / 2), 50 * problem.n_cols)
+
+
+class IterativeSketch(Method):
+    """``gaussian`` / ``srht``: a fresh block-diagonal sketch every iteration.
+
+    Each block is sketched on its own server (``S = diag(S_1, ..., S_K)``) so the sketched
+    gradient splits into per-server terms with ``E[S_i^T S_i] = I``; with q < K servers the
+    sum is scaled by K / q (uniform block sampling), which keeps it unbiased.
+    """
+
+    kind = "gaussian"
+
+    def __init__(self, problem: Problem, settings: Settings):
+        super().__init__(problem, settings)
+        rows = settings.sketch_rows or _default_sketch_rows(problem)
+        self.rows_per_block = max(1, math.ceil(rows / len(self.server_blocks)))
+        n = len(self.server_blocks)
+        self.q = n if settings.q is None else min(settings.q, n)
+
+    kernel = staticmethod(gk.sketched_gradient)
+
+    def param(self, x: np.ndarray, round_id: int) -> Any:
+        return (x, self.kind, self.rows_per_block, self.settings.seed, round_id)
+
+    def gradient(self, result: RoundResult) -> np.ndarray:
+        n = len(self.server_blocks)
+        return result.scale * (n / self.q) * np.sum(result.values, axis=0)
+
+
+class GaussianSketch(IterativeSketch):
+    name = "gaussian"
+    kind = "gaussian"
+
+
+class SRHTSketch(IterativeSketch):
+    name = "srht"
+    kind = "srht"
+
+
+class WeightedLeverage(Method):
+    """``weighted-leverage``: Algorithm 1's block leverage sample with duplicates merged.
+
+    Each iteration draws q blocks with replacement by Pi; a block drawn c times is computed
+    once and weighted c / (q Pi_i) (Appendix E): the same gradient as Algorithm 1's sketch,
+    with only the distinct blocks' servers asked.
+    """
+
+    name = "weighted-leverage"
+
+    def __init__(self, problem: Problem, settings: Settings):
+        super().__init__(problem, settings)
+        self.draws = settings.q or max(1, len(self.server_blocks) // 5)
+        self.position = {int(b): j for j, b in enumerate(self.server_blocks)}
+        self._counts: dict[int, np.ndarray] = {}
+
+    def servers_for_round(self, round_id: int) -> tuple[list[int], int]:
+        pi = self.problem.summary.scores
+        rng = np.random.default_rng([self.settings.seed, 7, round_id])
+        counts = np.bincount(rng.choice(len(pi), size=self.draws, p=pi), minlength=len(pi))
+        self._counts[round_id] = counts
+        servers = [self.position[int(b)] for b in np.flatnonzero(counts)]
+        return servers, len(servers)
+
+    def gradient(self, result: RoundResult) -> np.ndarray:
+        counts = self._counts.pop(result.round_id)
+        pi = self.problem.summary.scores
+        blocks = self.server_blocks[result.servers]
+        coef = counts[blocks] / (self.draws * pi[blocks])  # c_i / (q Pi_i), Appendix E
+        return np.tensordot(coef, np.asarray(result.values), axes=1)
+
+
+class SketchAndSolve(Method):
+    """``gaussian-solve`` / ``srht-solve`` / ``leverage-solve``: one sketch, one small solve.
+
+    Non-iterative: the sketched system (S A, S b) is gathered once and solved by QR.
+    ``gaussian-solve`` uses one dense Gaussian S (r x N, summed from the blocks),
+    ``srht-solve`` a block-diagonal SRHT, ``leverage-solve`` Algorithm 1 with duplicates
+    merged (Appendix E).
+    """
+
+    iterative = False
+    kind = "gaussian"
+
+    def __init__(self, problem: Problem, settings: Settings):
+        super().__init__(problem, settings)
+        self.rows = settings.sketch_rows or _default_sketch_rows(problem)
+
+    def solve(self, executor: CodedExecutor) -> tuple[np.ndarray, RoundResult]:
+        n = len(self.server_blocks)
+        if self.kind == "leverage":
+            tau = self.problem.layout.block_rows
+            draws = max(1, math.ceil(self.rows / tau))
+            pi = self.problem.summary.scores
+            rng = np.random.default_rng([self.settings.seed, 8])
+            counts = np.bincount(rng.choice(len(pi), size=draws, p=pi), minlength=len(pi))
+            pos = {int(b): j for j, b in enumerate(self.server_blocks)}
+            servers = [pos[int(b)] for b in np.flatnonzero(counts)]
+            result = executor.run_round(gk.weighted_rows_kernel, None, q=len(servers),
+                                        servers=servers)
+            blocks = self.server_blocks[result.servers]
+            scale = np.sqrt(counts[blocks] / (draws * pi[blocks]))
+            sa = np.vstack([v[0] * s for v, s in zip(result.values, scale)])
+            sb = np.concatenate([v[1] * s for v, s in zip(result.values, scale)])
+        elif self.kind == "gaussian":
+            result = executor.run_round(gk.block_sketch, ("gaussian", self.rows,
+                                                          self.settings.seed), q=n)
+            sa = np.sum([v[0] for v in result.values], axis=0) * np.sqrt(1.0)
+            sb = np.sum([v[1] for v in result.values], axis=0)
+        else:
+            per_block = max(1, math.ceil(self.rows / n))
+            result = executor.run_round(gk.block_sketch, ("srht", per_block,
+                                                          self.settings.seed), q=n)
+            sa = np.vstack([v[0] for v in result.values])
+            sb = np.concatenate([v[1] for v in result.values])
+        x, *_ = np.linalg.lstsq(sa, sb, rcond=None)
+        return x, result
+
+
+class GaussianSolve(SketchAndSolve):
+    name = "gaussian-solve"
+    kind = "gaussian"
+
+
+class SRHTSolve(SketchAndSolve):
+    name = "srht-solve"
+    kind = "srht"
+
+
+class LeverageSolve(SketchAndSolve):
+    name = "leverage-solve"
+    kind = "leverage"
+
+
+METHODS: dict[str, type[Method]] = {
+    cls.name: cls for cls in (SteepestDescent, BlockLeverage, Uniform, GaussianSketch,
+                              SRHTSketch, WeightedLeverage, GaussianSolve, SRHTSolve,
+                              LeverageSolve)
+}
+
+
+# ------------------------------------------------------------------------------ solver
+
+
+@dataclass
+class LstsqResult:
+    """Result of :func:`dask_coded.lstsq`.
+
+    Attributes
+    ----------
+    x : ndarray, shape (d,)
+    n_iter : int
+    history : dict of lists
+        Per iteration: ``iteration``, ``time`` (seconds since the solve began, setup
+        excluded), ``round_seconds``, ``servers_used``, ``timed_out``, ``step``,
+        ``residual_norm`` (||A x - b||), ``gradient_norm`` (exact), and ``error`` (relative
+        to the reference solution) when one is known.
+    method : str
+    stop_reason : str
+        "tol", "max_iter", "time_budget" or "solved" (sketch-and-solve).
+    setup_seconds, solve_seconds : float
+    n_servers, q : int
+    network : ExpansionNetwork or None
+    reference : ndarray or None
+    """
+
+    x: np.ndarray
+    n_iter: int
+    history: dict
+    method: str
+    stop_reason: str
+    setup_seconds: float
+    solve_seconds: float
+    n_servers: int
+    q: int
+    network: ExpansionNetwork | None = None
+    reference: np.ndarray | None = None
+    placement: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """JSON-safe summary (without the per-iteration history)."""
+        last = {k: v[-1] for k, v in self.history.items() if v}
+        return {"method": self.method, "n_iter": self.n_iter, "stop_reason": self.stop_reason,
+                "setup_seconds": self.setup_seconds, "solve_seconds": self.solve_seconds,
+                "n_servers": self.n_servers, "q": self.q, "final": last,
+                "network": None if self.network is None else self.network.summary()}
+
+
+class CodedSolver:
+    """One least-squares solve: ``setup()``, then ``step()`` per iteration, or ``run()``.
+
+    Parameters
+    ----------
+    executor : CodedExecutor
+    problem : Problem
+    method : str
+        A key of :data:`METHODS`.
+    settings : Settings
+    scenario : StragglerScenario, optional
+    reference : ndarray, optional
+        A solution to report the error against.
+    x0 : ndarray, optional
+        Starting point (zeros by default).
+    """
+
+    def __init__(self, executor: CodedExecutor, problem: Problem, method: str,
+                 settings: Settings, *, scenario=None, reference: np.ndarray | None = None,
+                 x0: np.ndarray | None = None, callback=None):
+        if method not in METHODS:
+            raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        self.executor = executor
+        self.problem = problem
+        self.settings = settings
+        self.method = METHODS[method](problem, settings)
+        self.scenario = scenario
+        self.reference = reference
+        self.x = np.zeros(problem.n_cols) if x0 is None else np.array(x0, dtype=np.float64)
+        self.callback = callback
+        self.history: dict[str, list] = {k: [] for k in (
+            "iteration", "time", "round_seconds", "servers_used", "timed_out", "step",
+            "residual_norm", "gradient_norm", "error")}
+        self.iteration = 0
+        self._fault_rng = np.random.default_rng([settings.seed, 99])
+
+    # setup / step / run ---------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Place every server's encoded block on the workers (once)."""
+        self.executor.place(self.method.loaders())
+        s = self.problem.summary
+        _, g0 = gk.objective_terms(self.x, s.gram, s.atb, s.btb)
+        self._g0_norm = float(np.linalg.norm(g0)) or 1.0
+        self._xi0 = gk.fixed_step(s.sigma_max, self.settings.step_scale)
+        self._t0 = time.perf_counter()
+
+    def _round_extras(self, round_id: int) -> dict:
+        sc = self.scenario
+        if sc is None or sc.is_empty:
+            return {}
+        from .stragglers import apply_round_faults
+
+        apply_round_faults(self.executor.client, sc, round_id, self._fault_rng)
+        m = self.executor.n_servers
+        return {"delays": sc.delays(round_id, m), "slowdown": sc.slowdown(m)}
+
+    def step(self) -> RoundResult:
+        """One iteration: a round on the executor, a gradient estimate, a step."""
+        s = self.problem.summary
+        round_id = self.executor.rounds_run
+        servers, q = self.method.servers_for_round(round_id)
+        extras = self._round_extras(round_id)
+        deadline = self.settings.deadline if self.method.coded else None
+        result = self.executor.run_round(
+            self.method.kernel, self.method.param(self.x, round_id), q=q, deadline=deadline,
+            on_short=self.settings.on_short, servers=servers, **extras)
+        g = self.method.gradient(result)
+        if self.settings.step == "optimal":
+            xi = gk.optimal_step(g, self.x, s.gram, s.atb)  # Section IV's xi*
+        elif self.settings.step == "fixed":
+            xi = self._xi0
+        else:
+            xi = gk.diminishing_step(self._xi0, self.iteration, self.settings.step_power)
+        self.x = self.x - xi * g
+        self.iteration += 1
+        self._record(result, xi)
+        return result
+
+    def _record(self, result: RoundResult | None, xi: float) -> None:
+        s = self.problem.summary
+        resid, grad = gk.objective_terms(self.x, s.gram, s.atb, s.btb)
+        h = self.history
+        h["iteration"].append(self.iteration)
+        h["time"].append(time.perf_counter() - self._t0)
+        h["round_seconds"].append(result.seconds if result else 0.0)
+        h["servers_used"].append(len(result.servers) if result else 0)
+        h["timed_out"].append(bool(result.timed_out) if result else False)
+        h["step"].append(float(xi))
+        h["residual_norm"].append(resid)
+        h["gradient_norm"].append(float(np.linalg.norm(grad)))
+        if self.reference is not None:
+            ref = np.linalg.norm(self.reference) or 1.0
+            h["error"].append(float(np.linalg.norm(self.x - self.reference) / ref))
+        if self.callback is not None:
+            self.callback(self)
+
+    def converged(self) -> bool:
+        if not self.settings.tol or not self.history["gradient_norm"]:
+            return False
+        return self.history["gradient_norm"][-1] <= self.settings.tol * self._g0_norm
+
+    def run(self) -> str:
+        """Iterate until a stopping rule fires; returns its name."""
+        if not self.method.iterative:
+            self.x, result = self.method.solve(self.executor)
+            self.iteration = 1
+            self._record(result, 0.0)
+            return "solved"
+        budget = self.settings.time_budget
+        while True:
+            if self.iteration >= self.settings.max_iter:
+                return "max_iter"
+            if budget is not None and time.perf_counter() - self._t0 >= budget:
+                return "time_budget"
+            self.step()
+            if self.converged():
+                return "tol"
+            if not np.all(np.isfinite(self.x)):
+                raise InputError(f"{self.method.name} diverged at iteration {self.iteration}: "
+                                 "lower the step (step_scale) or use step='optimal'")
