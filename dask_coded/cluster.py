@@ -61,7 +61,7 @@ def connect(scheduler: str | None = None, *, n_workers: int | None = None,
     if n_workers < 1:
         raise InputError(f"n_workers must be >= 1, got {n_workers}")
     cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
-                           processes=processes, dashboard_address=None,
+                           processes=processes, dashboard_address=":0",
                            memory_limit=memory_limit,
                            # a task that raises InputError is reported once, by the client
                            silence_logs=logging.CRITICAL)

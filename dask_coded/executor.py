@@ -16,6 +16,11 @@ The traps it is built around (DESIGN.md):
   the collector drops any result whose id is not the current round's.
 * Round tasks are pinned to the worker that holds their server's data, so work stealing
   never ships an encoded block across the network mid-round.
+* A worker runs its queued tasks in submission order. When servers outnumber a worker's
+  threads, the first q arrivals would always be the first-queued servers, so each round
+  submits every worker's servers in a fresh random order: each server is then among the
+  first q with the same probability (balanced, homogeneous workers), which is what the
+  unbiasedness of the coded gradient (GC seed, Theorem 2) rests on.
 """
 
 from __future__ import annotations
@@ -131,10 +136,13 @@ class CodedExecutor:
     client : distributed.Client
     name : str
         Prefix of every key this executor creates (for dashboards and logs).
+    seed : int, optional
+        Seeds the per-round random submission order.
     """
 
-    def __init__(self, client, *, name: str = "coded"):
+    def __init__(self, client, *, name: str = "coded", seed: int | None = None):
         self.client = client
+        self._rng = np.random.default_rng(seed)
         self.name = f"{name}-{uuid.uuid4().hex[:6]}"
         self._data: list = []
         self._assigned: list[str] = []
@@ -243,9 +251,8 @@ class CodedExecutor:
         holders = self.placement()
         live = set(self.workers())
         needed = sorted({w for j in ids if (w := holders.get(j)) in live}) or sorted(live)
-        # one copy per worker, each under its own key; a list keeps a tuple param whole
-        params = {w: client.scatter([param], workers=[w], hash=False)[0] for w in needed}
-        any_param = params[needed[0]]
+        params = self._send_param(param, needed)
+        any_param = next(iter(params.values()))
 
         arrivals: queue.SimpleQueue = queue.SimpleQueue()
         futures = {}
@@ -254,6 +261,7 @@ class CodedExecutor:
             w = holders.get(j)
             groups.setdefault(w if w in params else None, []).append(j)
         for w, group in groups.items():
+            group = [int(j) for j in self._rng.permutation(group)]  # random queue order
             # one submission per worker: per-task submits cost a message each
             batch = client.map(
                 _run_server, [kernel] * len(group), [self._data[j] for j in group],
@@ -262,8 +270,7 @@ class CodedExecutor:
                 [0.0 if delays is None else float(delays[j]) for j in group],
                 [1.0 if slowdown is None else float(slowdown[j]) for j in group],
                 key=[f"{self.name}-r{round_id}-s{j}" for j in group],
-                workers=None if w is None else [w], allow_other_workers=w is None,
-                pure=False)
+                workers=None if w is None else [w], pure=False)
             for j, fut in zip(group, batch):
                 futures[fut.key] = (j, fut)
         _watch(client, [f for _, f in futures.values()], arrivals)
@@ -274,11 +281,18 @@ class CodedExecutor:
         hard_stop = t_start + max_wait
         stop = hard_stop if deadline is None else min(t_start + deadline, hard_stop)
         pending = len(futures)
+        pinned_to = {key: w for w, group in groups.items() if w is not None
+                     for key in (f"{self.name}-r{round_id}-s{j}" for j in group)}
         while len(done) < q and pending:
             remaining = stop - time.perf_counter()
             try:
-                key, status, t_done = arrivals.get(timeout=max(remaining, 0.0))
+                # wake at least every second to notice a pinned worker that died
+                key, status, t_done = arrivals.get(timeout=min(max(remaining, 0.0), 1.0))
             except queue.Empty:
+                if time.perf_counter() < stop:
+                    self._repin_orphans(futures, pinned_to, arrivals, kernel, param,
+                                        round_id, delays, slowdown)
+                    continue
                 if stop < hard_stop and not timed_out:
                     timed_out = True
                     if on_short == "fail":
@@ -293,16 +307,25 @@ class CodedExecutor:
                 self._cancel(futures)
                 raise ServersLost(f"round {round_id}: only {len(done)} of q={q} results after "
                                   f"{max_wait:g} s; {len(failed)} servers failed") from None
-            pending -= 1
+            if key not in futures:  # an orphan replaced by its resubmission
+                continue
             j, fut = futures[key]
             if status == "finished":
+                pending -= 1
                 done.append((j, t_done - t_start))
-            elif status == "error":
-                exc = fut.exception()
-                if isinstance(exc, InputError):
-                    self._cancel(futures)
-                    raise exc
-                failed.append(j)
+                continue
+            exc = fut.exception() if status == "error" else None
+            if isinstance(exc, InputError):
+                self._cancel(futures)
+                raise exc
+            if key in pinned_to or not key.endswith("-retry"):
+                # lost with its worker (or its parameter copy): run it once more elsewhere
+                pinned_to[key] = None
+                self._repin_orphans(futures, pinned_to, arrivals, kernel, param, round_id,
+                                    delays, slowdown)
+                continue
+            pending -= 1
+            failed.append(j)
         if len(done) < q and not done:
             self._cancel(futures)
             raise ServersLost(f"round {round_id}: no server answered ({len(failed)} failed)")
@@ -311,7 +334,8 @@ class CodedExecutor:
             raise ServersLost(f"round {round_id}: only {len(done)} of q={q} servers could "
                               f"answer; {len(failed)} failed")
         used = done[:q]
-        used_futures = [futures[f"{self.name}-r{round_id}-s{j}"][1] for j, _ in used]
+        by_server = {j: fut for j, fut in futures.values()}
+        used_futures = [by_server[j] for j, _ in used]
         results = client.gather(used_futures)
         self._cancel(futures)  # stragglers: their late results are never read
         for p in params.values():
@@ -328,6 +352,55 @@ class CodedExecutor:
         return RoundResult(round_id, np.array(servers, dtype=np.int64), np.array(arrival),
                            values, q / len(values) if values else 0.0,
                            time.perf_counter() - t_start, timed_out, failed, dropped)
+
+    def _repin_orphans(self, futures: dict, pinned_to: dict, arrivals, kernel, param,
+                       round_id: int, delays, slowdown) -> None:
+        """Resubmit, unpinned, the tasks pinned to a worker that has died mid-round.
+
+        A task restricted to a dead worker would wait forever; its server's data is being
+        rebuilt elsewhere, so the retry goes wherever that data lands. Entries of
+        ``pinned_to`` set to None are tasks already known to be lost.
+        """
+        live = set(self.workers())
+        orphans = [k for k, w in pinned_to.items() if w not in live and k in futures]
+        if not orphans:
+            return
+        # the round's parameter copies may have died with the worker: send a fresh one
+        param_future = next(iter(self._send_param(param, sorted(live)).values()))
+        fresh = []
+        for key in orphans:
+            j, old = futures.pop(key)
+            pinned_to.pop(key)
+            old.cancel()
+            new = self.client.submit(
+                _run_server, kernel, self._data[j], param_future, round_id, j,
+                0.0 if delays is None else float(delays[j]),
+                1.0 if slowdown is None else float(slowdown[j]),
+                key=f"{key}-retry", pure=False)
+            futures[new.key] = (j, new)
+            fresh.append(new)
+        _watch(self.client, fresh, arrivals)
+
+    def _send_param(self, param: Any, workers: list[str]) -> dict:
+        """Scatter ``param`` once to each worker, each copy under its own key.
+
+        A worker that dies between the scheduler's last word and the scatter is skipped; its
+        servers then run unpinned wherever their data is rebuilt.
+        """
+        from distributed.comm import CommClosedError
+
+        params = {}
+        for _ in range(3):
+            for w in workers:
+                try:  # a list keeps a tuple param whole
+                    params[w] = self.client.scatter([param], workers=[w], hash=False)[0]
+                except (OSError, CommClosedError, TimeoutError):
+                    continue
+            if params:
+                return params
+            time.sleep(0.5)
+            workers = self.workers()
+        raise ServersLost("no worker accepted the round's parameter")
 
     def _cancel(self, futures: dict) -> None:
         self.client.cancel([f for _, f in futures.values()], force=False)

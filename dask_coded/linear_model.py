@@ -185,7 +185,7 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
         else:
             source = BlockSource(a, b_arr, layout)
         problem = Problem(source, layout, summary)
-        executor = CodedExecutor(cl, name=method)
+        executor = CodedExecutor(cl, name=method, seed=settings.seed)
         solver = CodedSolver(executor, problem, method, settings, scenario=scenario,
                              reference=reference, x0=x0, callback=callback)
         throttles = None

@@ -1,0 +1,182 @@
+"""The coded executor on a real multi-process LocalCluster."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import pytest
+
+from dask_coded.errors import InputError
+from dask_coded.executor import CodedExecutor, ServersLost, StragglerTimeout
+
+
+def make_block(j: int) -> np.ndarray:
+    return np.full(4, 1.0)  # every server holds equal data: replicas of one block
+
+
+def scaled(data: np.ndarray, param: float) -> np.ndarray:
+    return data * param
+
+
+def failing(data: np.ndarray, param: float) -> np.ndarray:
+    if param < 0:
+        raise InputError("negative parameter")
+    raise RuntimeError("server broke")
+
+
+@pytest.fixture(scope="module")
+def cluster_client():
+    """Two worker processes with two threads each (a sleeping straggler holds one thread)."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=2, processes=True,
+                           dashboard_address=":0", silence_logs=logging.CRITICAL)
+    client = Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture
+def executor(cluster_client):
+    ex = CodedExecutor(cluster_client, seed=0)
+    ex.place([(make_block, (j,)) for j in range(6)])
+    yield ex
+    ex.close()
+
+
+def test_replicas_are_distinct_keys_on_both_workers(executor, cluster_client):
+    keys = [f.key for f in executor._data]
+    assert len(set(keys)) == 6
+    placement = executor.placement()
+    assert set(placement) == set(range(6))
+    assert len(set(placement.values())) == 2  # round robin over both workers
+    time.sleep(2.5)  # one Active Memory Manager cycle: nothing may be dropped
+    assert all(len(v) == 1 for v in cluster_client.who_has(executor._data).values())
+
+
+def test_round_returns_before_a_5s_straggler(executor):
+    delays = np.zeros(6)
+    delays[4] = 5.0
+    t0 = time.perf_counter()
+    result = executor.run_round(scaled, 2.0, q=5, delays=delays)
+    assert time.perf_counter() - t0 < 2.0
+    assert 4 not in result.servers and len(result.servers) == 5
+    assert np.all(np.diff(result.arrival) >= 0)
+    np.testing.assert_array_equal(np.vstack(result.values), 2.0)
+
+
+def test_late_result_never_enters_next_round(executor):
+    delays = np.zeros(6)
+    delays[1] = 1.0
+    first = executor.run_round(scaled, 1.0, q=5, delays=delays)
+    assert 1 not in first.servers
+    # the straggler of round 0 is still sleeping; round 1 asks every server again
+    second = executor.run_round(scaled, 3.0, q=6)
+    assert sorted(second.servers) == list(range(6))
+    np.testing.assert_array_equal(np.vstack(second.values), 3.0)  # all from round 1
+    assert second.round_id == first.round_id + 1 and second.dropped == 0
+    time.sleep(1.0)  # let the late task finish; its result must surface nowhere
+    third = executor.run_round(scaled, 5.0, q=6)
+    np.testing.assert_array_equal(np.vstack(third.values), 5.0)
+
+
+@pytest.fixture
+def slow_pair():
+    delays = np.zeros(6)
+    delays[[1, 2]] = [0.8, 1.2]
+    return delays
+
+
+def test_on_short_proceed_rescales(executor, slow_pair):
+    result = executor.run_round(scaled, 1.0, q=5, deadline=0.4, delays=slow_pair,
+                                on_short="proceed")
+    assert result.timed_out and len(result.servers) == 4
+    assert result.scale == pytest.approx(5 / 4)
+
+
+def test_on_short_wait_gets_q(executor, slow_pair):
+    result = executor.run_round(scaled, 1.0, q=5, deadline=0.4, delays=slow_pair,
+                                on_short="wait")
+    assert result.timed_out and len(result.servers) == 5 and result.scale == 1.0
+    assert result.arrival[-1] >= 0.7
+
+
+def test_on_short_fail_raises(executor, slow_pair):
+    with pytest.raises(StragglerTimeout, match="of q=5 servers answered within"):
+        executor.run_round(scaled, 1.0, q=5, deadline=0.4, delays=slow_pair, on_short="fail")
+
+
+def test_subset_of_servers(executor):
+    result = executor.run_round(scaled, 1.0, q=2, servers=[0, 5])
+    assert sorted(result.servers) == [0, 5]
+
+
+def test_failing_servers(executor):
+    with pytest.raises(InputError, match="negative parameter"):
+        executor.run_round(failing, -1.0, q=1)
+    with pytest.raises(ServersLost, match="only 0 of q=2|no server answered"):
+        executor.run_round(failing, 1.0, q=2, max_wait=10)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"q": 7}, "q must be between 1 and the 6 servers"),
+    ({"q": 0}, "q must be between 1"),
+    ({"q": 2, "deadline": 0}, "deadline must be > 0"),
+    ({"q": 2, "on_short": "retry"}, "unknown on_short policy"),
+])
+def test_bad_round_parameters(executor, kwargs, match):
+    with pytest.raises(InputError, match=match):
+        executor.run_round(scaled, 1.0, **kwargs)
+
+
+def test_loader_error_surfaces_at_placement(cluster_client):
+    ex = CodedExecutor(cluster_client)
+
+    with pytest.raises(ZeroDivisionError):
+        ex.place([(divmod, (1, 0))])
+    ex.close()
+
+
+def test_worker_killed_data_rebuilt(cluster_client):
+    """Kill a worker process: its servers' data is rebuilt from the loaders elsewhere."""
+    import os
+    import signal
+
+    ex = CodedExecutor(cluster_client, seed=1)
+    ex.place([(make_block, (j,)) for j in range(6)])
+    victim = ex.placement()[0]
+    pid = cluster_client.run(os.getpid, workers=[victim])[victim]
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.time() + 30
+    while victim in cluster_client.scheduler_info()["workers"] and time.time() < deadline:
+        time.sleep(0.1)
+    assert victim not in cluster_client.scheduler_info()["workers"]
+    result = ex.run_round(scaled, 2.0, q=6, max_wait=60)
+    assert sorted(result.servers) == list(range(6))
+    np.testing.assert_array_equal(np.vstack(result.values), 2.0)
+    assert victim not in ex.placement().values()
+    ex.close()
+    cluster_client.wait_for_workers(2, timeout=30)  # the nanny brings a fresh worker back
+
+
+def test_worker_killed_mid_round_tasks_are_resubmitted(cluster_client):
+    """A round that needs every server survives the death of a worker during the round."""
+    import os
+    import signal
+    import threading
+
+    cluster_client.wait_for_workers(2, timeout=30)
+    ex = CodedExecutor(cluster_client, seed=2)
+    ex.place([(make_block, (j,)) for j in range(4)])
+    victim = ex.placement()[1]
+    pid = cluster_client.run(os.getpid, workers=[victim])[victim]
+    delays = np.full(4, 0.5)  # the round is still running when the worker dies
+    threading.Timer(0.2, os.kill, (pid, signal.SIGKILL)).start()
+    result = ex.run_round(scaled, 4.0, q=4, delays=delays, max_wait=60)
+    assert sorted(result.servers) == [0, 1, 2, 3]
+    np.testing.assert_array_equal(np.vstack(result.values), 4.0)
+    ex.close()
+    cluster_client.wait_for_workers(2, timeout=30)

@@ -1,0 +1,184 @@
+"""The coded least-squares solvers against numpy.linalg.lstsq, on a real LocalCluster."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+
+import dask.array as da
+import numpy as np
+import pytest
+
+import dask_coded as dc
+from dask_coded.executor import CodedExecutor
+from dask_coded.kernels.blocks import BlockLayout
+from dask_coded.leverage import compute_block_leverage
+from dask_coded.linear_model import CodedLinearRegression, lstsq
+from dask_coded.solvers import METHODS, CodedSolver, Problem, Settings
+from dask_coded.sources import BlockSource
+from tests.conftest import dense_dataset
+
+ITERATIVE = ["sd", "block-leverage", "uniform", "gaussian", "srht", "weighted-leverage"]
+SOLVE = ["gaussian-solve", "srht-solve", "leverage-solve"]
+
+
+@pytest.fixture(scope="module")
+def consistent():
+    a, b = dense_dataset(n_rows=3000, n_cols=8, chunk_rows=1000, kind="student-t", noise=0.0)
+    return a, b, np.linalg.lstsq(a, b, rcond=None)[0]
+
+
+@pytest.fixture(scope="module")
+def noisy():
+    a, b = dense_dataset(n_rows=3000, n_cols=8, chunk_rows=1000, kind="coherent", noise=1.0)
+    return a, b, np.linalg.lstsq(a, b, rcond=None)[0]
+
+
+def test_registry_is_complete():
+    assert set(METHODS) == set(ITERATIVE + SOLVE)
+
+
+@pytest.mark.parametrize("method", ITERATIVE + SOLVE)
+def test_every_method_reaches_the_solution_of_a_consistent_system(method, consistent, client):
+    a, b, x_star = consistent
+    result = lstsq(a, b, method=method, n_blocks=20, n_servers=40, max_iter=80, tol=1e-12,
+                   seed=3, reference=x_star, client=client)
+    err = np.linalg.norm(result.x - x_star) / np.linalg.norm(x_star)
+    assert err <= 1e-6, (method, err, result.stop_reason)
+    assert result.history["error"][-1] == pytest.approx(err)
+    assert len(result.history["time"]) == result.n_iter
+
+
+@pytest.mark.parametrize("method", SOLVE)
+def test_sketch_and_solve_within_sketch_error(method, noisy, client):
+    a, b, x_star = noisy
+    result = lstsq(a, b, method=method, n_blocks=20, seed=4, client=client)
+    best = np.linalg.norm(a @ x_star - b)
+    # a subspace embedding with small epsilon gives ||A x~ - b|| <= (1 + eps) ||A x* - b||
+    assert np.linalg.norm(a @ result.x - b) <= 1.2 * best
+    assert not np.allclose(result.x, x_star, rtol=1e-6)  # it is an approximation
+
+
+def test_iterative_methods_on_noisy_data_reduce_the_error(noisy, client):
+    a, b, x_star = noisy
+    for method in ("block-leverage", "uniform"):
+        result = lstsq(a, b, method=method, n_blocks=20, n_servers=40, max_iter=30, seed=5,
+                       reference=x_star, client=client)
+        assert result.history["error"][-1] < 0.05 * result.history["error"][0]
+
+
+def test_block_leverage_gradient_is_unbiased(client):
+    """Theorem 2: the mean of eq. 26 over many rounds is the full gradient."""
+    a, b = dense_dataset(n_rows=2000, n_cols=4, chunk_rows=1000, kind="coherent", seed=2)
+    layout = BlockLayout.create(2000, 10)
+    summary = compute_block_leverage(a, 10, b=b)
+    problem = Problem(BlockSource(a, b, layout), layout, summary)
+    settings = Settings(n_servers=20, q=8, seed=0)
+    executor = CodedExecutor(client, seed=11)
+    solver = CodedSolver(executor, problem, "block-leverage", settings)
+    solver.setup()
+    x = np.random.default_rng(0).standard_normal(4)
+    true = 2 * a.T @ (a @ x - b)
+    rng = np.random.default_rng(1)
+    estimates = []
+    for _ in range(150):
+        result = executor.run_round(solver.method.kernel, x, q=8,
+                                    delays=rng.exponential(0.002, size=20))
+        estimates.append(solver.method.gradient(result))
+    executor.close()
+    est = np.array(estimates)
+    se = est.std(axis=0, ddof=1) / np.sqrt(len(est))
+    z = (est.mean(axis=0) - true) / se
+    assert np.all(np.abs(z) < 3.5), z  # 3.5 SE per component: a false alarm has p < 0.2%
+    assert np.all(se > 0)  # the estimate really is random: rounds used different servers
+
+
+def test_inputs_numpy_dask_and_store_agree(tmp_path, client):
+    path = tmp_path / "s.zarr"
+    dc.make_dataset(path, n_rows=2000, n_cols=5, chunk_rows=500, noise=0.0, seed=8)
+    a, b = (x.compute() for x in dc.open_dataset(path))
+    results = [
+        lstsq(src_a, src_b, method="sd", n_blocks=10, max_iter=40, tol=1e-12, client=client).x
+        for src_a, src_b in ((a, b), (da.from_array(a, chunks=(700, 5)),
+                                      da.from_array(b, chunks=700)), (str(path), None))
+    ]
+    for x in results[1:]:
+        np.testing.assert_allclose(x, results[0], rtol=1e-9)
+
+
+def test_solve_survives_a_killed_worker(tmp_path):
+    """Kill a worker process mid-solve: its blocks are rebuilt from the store elsewhere."""
+    from distributed import Client, LocalCluster
+
+    path = tmp_path / "k.zarr"
+    dc.make_dataset(path, n_rows=3000, n_cols=6, chunk_rows=500, noise=0.0, seed=9,
+                    kind="student-t")
+    a, b = (x.compute() for x in dc.open_dataset(path))
+    x_star = np.linalg.lstsq(a, b, rcond=None)[0]
+    cluster = LocalCluster(n_workers=3, threads_per_worker=1, dashboard_address=":0",
+                           silence_logs=logging.CRITICAL)
+    client = Client(cluster)
+    killed = []
+
+    def kill_at_third(solver):
+        if solver.iteration == 3:
+            victim = solver.executor.placement()[0]
+            pid = client.run(os.getpid, workers=[victim])[victim]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(victim)
+
+    try:
+        result = lstsq(str(path), method="block-leverage", n_blocks=15, n_servers=30,
+                       max_iter=60, tol=1e-12, seed=1, client=client, callback=kill_at_third)
+    finally:
+        client.close()
+        cluster.close()
+    assert killed
+    assert killed[0] not in set(result.placement.values())
+    assert len(result.placement) == 30 and None not in result.placement.values()
+    np.testing.assert_allclose(result.x, x_star, rtol=1e-6)
+
+
+def test_estimator(client):
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((1500, 4))
+    y = X @ np.array([1.0, -2.0, 0.5, 3.0]) + 7.0 + 0.01 * rng.standard_normal(1500)
+    model = CodedLinearRegression("block-leverage", n_blocks=15, n_servers=30, max_iter=60,
+                                  tol=1e-12, seed=0, client=client)
+    assert model.get_params()["n_servers"] == 30
+    with pytest.raises(dc.InputError, match="not fitted"):
+        model.predict(X)
+    model.fit(X, y)
+    ref = np.linalg.lstsq(np.hstack([X, np.ones((1500, 1))]), y, rcond=None)[0]
+    np.testing.assert_allclose(model.coef_, ref[:4], rtol=1e-6)
+    assert model.intercept_ == pytest.approx(ref[4], rel=1e-6)
+    assert model.score(X, y) > 0.999
+    pred = model.predict(da.from_array(X, chunks=500))
+    np.testing.assert_allclose(pred.compute(), X @ model.coef_ + model.intercept_)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"deadline": 0}, "deadline must be"),
+    ({"deadline": -1.0}, "deadline must be"),
+    ({"q": 50, "n_servers": 40}, "q=50 is larger than n_servers=40"),
+    ({"n_servers": 0}, "n_servers must be an integer >= 1"),
+    ({"method": "newton"}, "unknown method 'newton'"),
+    ({"step": 0.0}, "step must be > 0"),
+    ({"step": -1}, "step must be > 0"),
+    ({"step": "armijo"}, "unknown step rule"),
+    ({"on_short": "retry"}, "unknown on_short"),
+    ({"max_iter": 0}, "max_iter must be"),
+    ({"n_blocks": 0}, "n_blocks must be between 1"),
+])
+def test_bad_parameters(kwargs, match, consistent):
+    a, b, _ = consistent
+    with pytest.raises(dc.InputError, match=match):
+        lstsq(a, b, **kwargs)
+
+
+def test_mismatched_arrays():
+    with pytest.raises(dc.InputError, match="different numbers of rows"):
+        lstsq(np.ones((10, 2)), np.ones(9))
+    with pytest.raises(dc.InputError, match="b is required"):
+        lstsq(np.ones((10, 2)))
