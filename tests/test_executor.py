@@ -117,7 +117,7 @@ def test_subset_of_servers(executor):
 def test_failing_servers(executor):
     with pytest.raises(InputError, match="negative parameter"):
         executor.run_round(failing, -1.0, q=1)
-    with pytest.raises(ServersLost, match="only 0 of q=2|no server answered"):
+    with pytest.raises(ServersLost, match=r"only 0 of q=2|no server answered"):
         executor.run_round(failing, 1.0, q=2, max_wait=10)
 
 
