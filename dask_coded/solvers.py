@@ -210,6 +210,7 @@ class WeightedLeverage(Method):
     def __init__(self, problem: Problem, settings: Settings):
         super().__init__(problem, settings)
         self.draws = settings.q or max(1, len(self.server_blocks) // 5)
+        self.q = self.draws  # blocks drawn per iteration (fewer distinct servers are asked)
         self.position = {int(b): j for j, b in enumerate(self.server_blocks)}
         self._counts: dict[int, np.ndarray] = {}
 
