@@ -12,7 +12,10 @@ Models:
 * :class:`ShiftedExponential` -- the standard straggler model of the coded-computing literature
   (a fixed minimum time plus an exponential tail);
 * :class:`Pareto` -- a heavy tail;
-* :class:`Empirical` -- the ECDF of observed times (a trace), sampled by bootstrap.
+* :class:`Empirical` -- the ECDF of observed times (a trace), sampled by bootstrap;
+* :class:`Bimodal` -- "normal + rare long tail": a folded normal time, and with a small
+  probability a fixed long one (a server that hits a garbage collection, a page-in, a
+  noisy neighbour).
 
 :func:`runtime_model` builds one by name, for configuration files.
 """
@@ -27,11 +30,13 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.special import ndtr
 
 from ..errors import InputError
 
 __all__ = [
     "RUNTIME_MODELS",
+    "Bimodal",
     "Empirical",
     "Pareto",
     "RuntimeModel",
@@ -332,11 +337,78 @@ class Empirical(RuntimeModel):
         return Empirical(self.times * fraction)
 
 
+@dataclass(frozen=True)
+class Bimodal(RuntimeModel):
+    """Normal + rare long tail: ``|N(base, jitter)|`` w.p. ``1 - tail_prob``, else ``tail``.
+
+    ``F(t) = (1 - p) (Phi((t - base) / jitter) - Phi((-t - base) / jitter)) + p 1[t >= tail]``
+    for ``t >= 0`` (0 below), with ``p = tail_prob``: the folded normal keeps times
+    non-negative, and the tail is a point mass, so a fraction ``p`` of servers is late by
+    exactly ``tail``. Not from the paper; a stylised model of a cluster whose servers are
+    mostly alike and occasionally stall.
+
+    Parameters
+    ----------
+    base : float
+        Centre of the normal part, >= 0.
+    jitter : float
+        Standard deviation of the normal part, >= 0 (0: every normal server takes ``base``).
+    tail_prob : float
+        Probability of the long time, in [0, 1].
+    tail : float
+        The long time, >= 0.
+    """
+
+    base: float
+    jitter: float
+    tail_prob: float
+    tail: float
+
+    def __post_init__(self) -> None:
+        for name in ("base", "jitter", "tail"):
+            value = _real(name, getattr(self, name))
+            if value < 0:
+                raise InputError(f"{name} must be >= 0, got {value}")
+            object.__setattr__(self, name, value)
+        p = _real("tail_prob", self.tail_prob)
+        if not 0.0 <= p <= 1.0:
+            raise InputError(f"tail_prob must be in [0, 1], got {p}")
+        object.__setattr__(self, "tail_prob", p)
+
+    def cdf(self, t: ArrayLike) -> NDArray[np.float64]:
+        """``(1 - p) F_|N|(t) + p 1[t >= tail]``."""
+        tt = _times(t)
+        if self.jitter > 0:
+            # |X| <= t  <=>  -t <= X <= t; clamping t at 0 gives F = 0 for t < 0.
+            pos = np.maximum(tt, 0.0)
+            folded = ndtr((pos - self.base) / self.jitter) - ndtr((-pos - self.base) / self.jitter)
+        else:
+            folded = (tt >= self.base).astype(np.float64)  # jitter 0: a point mass at base
+        f = (1.0 - self.tail_prob) * folded + self.tail_prob * (tt >= self.tail)
+        # The two weights can sum to 1 + ulp; a probability must stay in [0, 1].
+        return np.asarray(np.clip(f, 0.0, 1.0), dtype=np.float64)
+
+    def sample(self, size: int | tuple[int, ...], rng: np.random.Generator) -> NDArray[np.float64]:
+        """Folded normal draws, each replaced by ``tail`` with probability ``tail_prob``."""
+        rng = _check_rng(rng)
+        # Draw the branch first and the normal part always, so the number of draws (and thus
+        # every later draw of the same generator) does not depend on which branch was taken.
+        late = rng.random(size) < self.tail_prob
+        normal = np.abs(rng.normal(self.base, self.jitter, size))
+        return np.where(late, self.tail, normal)
+
+    def _rescale(self, fraction: float) -> Bimodal:
+        # f |X| = |f X| with f X ~ N(f base, f jitter); the tail point moves to f tail.
+        return Bimodal(base=self.base * fraction, jitter=self.jitter * fraction,
+                       tail_prob=self.tail_prob, tail=self.tail * fraction)
+
+
 #: Names accepted by :func:`runtime_model`.
 RUNTIME_MODELS: dict[str, type[RuntimeModel]] = {
     "shifted-exponential": ShiftedExponential,
     "pareto": Pareto,
     "empirical": Empirical,
+    "bimodal": Bimodal,
 }
 
 
@@ -347,7 +419,8 @@ def runtime_model(name: str, **params: Any) -> RuntimeModel:
     ----------
     name : str
         One of ``"shifted-exponential"`` (params ``shift``, ``rate``), ``"pareto"``
-        (``scale``, ``shape``), ``"empirical"`` (``times``).
+        (``scale``, ``shape``), ``"empirical"`` (``times``), ``"bimodal"`` (``base``,
+        ``jitter``, ``tail_prob``, ``tail``).
     **params
         The model's parameters.
 

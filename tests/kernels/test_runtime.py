@@ -126,7 +126,7 @@ def test_factory():
     assert rt.runtime_model("pareto", scale=1, shape=2) == rt.Pareto(1.0, 2.0)
     assert rt.runtime_model("empirical", times=[1.0, 2.0]) == rt.Empirical([2.0, 1.0])
     with pytest.raises(
-        InputError, match=r"^unknown runtime model 'gamma'; known: empirical, pareto, shifted-"
+        InputError, match=r"^unknown runtime model 'gamma'; known: bimodal, empirical, pareto, "
     ):
         rt.runtime_model("gamma", shape=1)
     with pytest.raises(InputError, match=r"^bad parameters for runtime model 'pareto'"):

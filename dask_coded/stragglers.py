@@ -1,0 +1,969 @@
+"""Stragglers for experiments: reproducible model delays, and real slow or dead workers.
+
+Two kinds, as DESIGN.md ("Stragglers, honestly") asks:
+
+* **Model stragglers** -- a :class:`StragglerScenario` draws, seeded by ``(seed, round)``, a
+  delay per server from a runtime model (shifted exponential, Pareto, bimodal, or a trace
+  loaded by :func:`load_trace`) and picks a fixed subset of servers that is ``slow_factor``
+  times slower for the whole run. The coded executor applies them on the worker
+  (``run_round(..., delays=scenario.delays(r, m), slowdown=scenario.slowdown(m))``), so the
+  same scenario gives the same stragglers on every run.
+* **Real stragglers** -- :func:`throttle` makes worker processes really ``factor`` times slower
+  by duty-cycling them with SIGSTOP/SIGCONT from a helper process on their host (CPU, memory
+  bandwidth, the event loop and heartbeats all slow down together, as on an overloaded
+  machine), and :func:`kill_workers` SIGKILLs worker processes mid-run.
+
+The helper is this module run as a script (``python -m dask_coded.stragglers throttle PID
+FACTOR PERIOD``); it always leaves its target running (SIGCONT) when it exits, whether it is
+told to stop (SIGTERM, SIGINT, SIGHUP) or its target has died. Only SIGKILL of the helper can
+leave a worker stopped; :meth:`Throttle.stop` continues the workers on its own host itself.
+
+POSIX only (signals, sessions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import numbers
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+from .kernels.runtime import RUNTIME_MODELS, Empirical, RuntimeModel, runtime_model
+
+__all__ = [
+    "StragglerScenario",
+    "Throttle",
+    "apply_round_faults",
+    "kill_workers",
+    "load_trace",
+    "main",
+    "start_throttles",
+    "throttle",
+    "worker_pids",
+]
+
+# Independent random streams of one scenario seed (SeedSequence spawn keys), so that changing,
+# say, the number of servers never changes which workers are killed.
+_DELAY_STREAM, _SLOW_STREAM, _KILL_STREAM, _THROTTLE_STREAM = range(4)
+
+# The helper's command line: python -m dask_coded.stragglers throttle PID FACTOR PERIOD.
+_HELPER_MODULE = "dask_coded.stragglers"
+_HELPER_COMMAND = "throttle"
+_READY = b"ready\n"
+
+
+# ---------------------------------------------------------------------------- validation
+
+
+def _real(key: str, value: Any) -> float:
+    """``value`` as a finite float, or InputError naming ``key``."""
+    # bool is an int subclass; ``factor: true`` in a YAML file is a mistake, not 1.0.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputError(f"{key} must be a number, got {type(value).__name__}")
+    out = float(value)
+    if not math.isfinite(out):
+        raise InputError(f"{key} must be finite, got {out}")
+    return out
+
+
+def _at_least(key: str, value: Any, low: float) -> float:
+    out = _real(key, value)
+    if out < low:
+        raise InputError(f"{key} must be >= {low:g}, got {out:g}")
+    return out
+
+
+def _unit(key: str, value: Any) -> float:
+    out = _real(key, value)
+    if not 0.0 <= out <= 1.0:
+        raise InputError(f"{key} must be in [0, 1], got {out:g}")
+    return out
+
+
+def _integer(key: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InputError(f"{key} must be an integer, got {type(value).__name__}")
+    if value < low:
+        raise InputError(f"{key} must be >= {low}, got {value}")
+    return int(value)
+
+
+def _mapping(key: str, value: Any) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise InputError(f"{key} must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def _check_keys(key: str, value: Mapping, allowed: Iterable[str],
+                required: Iterable[str] = ()) -> None:
+    """InputError for the first unknown or missing key of a config mapping."""
+    allowed = list(allowed)
+    for k in value:
+        if k not in allowed:
+            where = f"{key}.{k}" if key else str(k)
+            raise InputError(f"unknown key {where!r}; expected one of {', '.join(allowed)}")
+    for k in required:
+        if k not in value:
+            raise InputError(f"{key}.{k} is required")
+
+
+def _as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
+    """A Generator from a Generator, a seed, or None (fresh entropy)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)
+                       and rng >= 0):
+        return np.random.default_rng(rng)
+    raise InputError(f"rng must be a numpy.random.Generator, a seed >= 0 or None, "
+                     f"got {rng!r}")
+
+
+# ---------------------------------------------------------------------------- traces
+
+
+def _parse_text_trace(path: Path) -> np.ndarray:
+    """One number per line (blank lines and ``#`` comments skipped), or InputError."""
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise InputError(f"trace {path} is not a text file") from None
+    except OSError as exc:
+        raise InputError(f"trace {path} cannot be read: {exc.strerror or exc}") from None
+    values = []
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if path.suffix.lower() == ".csv":
+            line = line.rstrip(",").strip()  # a trailing delimiter is not a second column
+        if not line:
+            continue
+        if "," in line:
+            raise InputError(f"trace {path} line {lineno} has more than one column: {line!r}")
+        try:
+            values.append(float(line))
+        except ValueError:
+            raise InputError(f"trace {path} line {lineno} is not a number: {line!r}") from None
+    return np.array(values, dtype=np.float64)
+
+
+def load_trace(path: str | os.PathLike) -> Empirical:
+    """Load observed finishing times into an :class:`~dask_coded.kernels.runtime.Empirical`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.npy`` file holding a 1-D (or ``(n, 1)``) array of numbers, or a ``.txt`` /
+        ``.csv`` file with one number per line (blank lines and ``#`` comments are skipped).
+        Times are in seconds.
+
+    Returns
+    -------
+    Empirical
+        The ECDF of the times; its :meth:`~Empirical.sample` draws from them by bootstrap.
+
+    Raises
+    ------
+    InputError
+        The file is missing or has another extension, holds something that is not a number,
+        fewer than 2 values, or a value that is not finite and > 0.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputError(f"trace path must be a string or path, got {type(path).__name__}")
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in (".npy", ".txt", ".csv"):
+        raise InputError(f"trace {p} must be a .npy, .txt or .csv file, got {suffix or 'none'!r}")
+    if not p.is_file():
+        raise InputError(f"trace file {p} does not exist")
+    if suffix == ".npy":
+        try:
+            arr = np.load(p, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            # Pickled objects (allow_pickle=False) and corrupt headers both land here.
+            raise InputError(f"trace {p} is not a readable numeric .npy file: {exc}") from None
+        if not isinstance(arr, np.ndarray):  # an .npz archive saved under a .npy name
+            raise InputError(f"trace {p} is an .npz archive, not a single .npy array")
+        if arr.dtype.kind not in "iuf":
+            raise InputError(f"trace {p} must hold real numbers, got dtype {arr.dtype}")
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            arr = arr[:, 0]
+        if arr.ndim != 1:
+            raise InputError(f"trace {p} must be a 1-D array, got shape {arr.shape}")
+        times = arr.astype(np.float64)
+    else:
+        times = _parse_text_trace(p)
+    try:
+        return Empirical(times)
+    except InputError as exc:
+        raise InputError(f"trace {p}: {exc}") from None
+
+
+# ---------------------------------------------------------------------------- scenarios
+
+
+def _check_kills(value: Any, key: str = "kills") -> tuple[tuple[int, int], ...]:
+    try:
+        pairs = list(value)
+    except TypeError:
+        raise InputError(f"{key} must be a sequence of (round, n_workers) pairs, "
+                         f"got {type(value).__name__}") from None
+    out = []
+    for i, pair in enumerate(pairs):
+        try:
+            round_id, n = pair
+        except (TypeError, ValueError):
+            raise InputError(f"{key}[{i}] must be a (round, n_workers) pair, "
+                             f"got {pair!r}") from None
+        out.append((_integer(f"{key}[{i}] round", round_id, 0),
+                    _integer(f"{key}[{i}] n_workers", n, 1)))
+    return tuple(sorted(out))
+
+
+@dataclass(frozen=True)
+class StragglerScenario:
+    """Which servers straggle, and how, in one experiment.
+
+    Parameters
+    ----------
+    delay_model : RuntimeModel or None
+        Each server of each round sleeps a delay drawn from this model before computing
+        (a model straggler). None: no delays.
+    slow_fraction : float
+        Fraction of servers, in [0, 1], that are ``slow_factor`` times slower for the whole
+        run: ``ceil(slow_fraction * n_servers)`` of them, a fixed seeded subset.
+    slow_factor : float
+        Compute-time stretch of the slow servers, >= 1 (1: not slow).
+    throttle_workers : int
+        Number of worker *processes* made really slower by :func:`start_throttles`.
+    throttle_factor : float
+        How many times slower they run, >= 1 (1: not throttled).
+    kills : tuple of (int, int)
+        ``(round, n_workers)``: SIGKILL that many worker processes just before that round
+        (:func:`apply_round_faults`). Stored sorted by round.
+    seed : int
+        Seed (>= 0) of every random choice of the scenario; delays are seeded by
+        ``(seed, round)``.
+    """
+
+    delay_model: RuntimeModel | None = None
+    slow_fraction: float = 0.0
+    slow_factor: float = 1.0
+    throttle_workers: int = 0
+    throttle_factor: float = 1.0
+    kills: tuple[tuple[int, int], ...] = ()
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.delay_model is not None and not isinstance(self.delay_model, RuntimeModel):
+            raise InputError(f"delay_model must be a RuntimeModel or None, "
+                             f"got {type(self.delay_model).__name__}")
+        # object.__setattr__: the dataclass is frozen; store normalised values.
+        object.__setattr__(self, "slow_fraction", _unit("slow_fraction", self.slow_fraction))
+        object.__setattr__(self, "slow_factor", _at_least("slow_factor", self.slow_factor, 1.0))
+        object.__setattr__(self, "throttle_workers",
+                           _integer("throttle_workers", self.throttle_workers, 0))
+        object.__setattr__(self, "throttle_factor",
+                           _at_least("throttle_factor", self.throttle_factor, 1.0))
+        object.__setattr__(self, "kills", _check_kills(self.kills))
+        object.__setattr__(self, "seed", _integer("seed", self.seed, 0))
+
+    # ------------------------------------------------------------------ config
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | None, *,
+                    base_dir: str | os.PathLike | None = None) -> StragglerScenario:
+        """Build a scenario from a YAML-style mapping.
+
+        Parameters
+        ----------
+        config : mapping or None
+            Keys (all optional)::
+
+                delay:    {distribution: NAME, <its parameters>}   # see runtime_model
+                          or {trace: PATH}                         # .npy/.txt/.csv times
+                slow:     {fraction: 0.25, factor: 10}
+                throttle: {workers: 1, factor: 10}
+                kill:     [{round: 5, workers: 1}, ...]
+                seed:     0
+
+            None or ``{}`` gives an empty scenario.
+        base_dir : str or path-like, optional
+            Directory that a relative ``delay.trace`` path is relative to (the config file's
+            directory); default: the current directory.
+
+        Returns
+        -------
+        StragglerScenario
+
+        Raises
+        ------
+        InputError
+            An unknown or missing key, a value of the wrong type or out of range; the
+            message names the key (``slow.fraction``, ``kill[0].round``, ...).
+        """
+        if config is None:
+            return cls()
+        config = _mapping("stragglers config", config)
+        _check_keys("", config, ("delay", "slow", "throttle", "kill", "seed"))
+        kwargs: dict[str, Any] = {}
+        if config.get("delay") is not None:
+            kwargs["delay_model"] = _delay_from_config(config["delay"], base_dir)
+        if config.get("slow") is not None:
+            slow = _mapping("slow", config["slow"])
+            _check_keys("slow", slow, ("fraction", "factor"), required=("fraction", "factor"))
+            kwargs["slow_fraction"] = _unit("slow.fraction", slow["fraction"])
+            kwargs["slow_factor"] = _at_least("slow.factor", slow["factor"], 1.0)
+        if config.get("throttle") is not None:
+            thr = _mapping("throttle", config["throttle"])
+            _check_keys("throttle", thr, ("workers", "factor"), required=("workers", "factor"))
+            kwargs["throttle_workers"] = _integer("throttle.workers", thr["workers"], 0)
+            kwargs["throttle_factor"] = _at_least("throttle.factor", thr["factor"], 1.0)
+        if config.get("kill") is not None:
+            kill = config["kill"]
+            if isinstance(kill, (str, bytes, Mapping)) or not isinstance(kill, Sequence):
+                raise InputError(f"kill must be a list of {{round, workers}} mappings, "
+                                 f"got {type(kill).__name__}")
+            pairs = []
+            for i, item in enumerate(kill):
+                item = _mapping(f"kill[{i}]", item)
+                _check_keys(f"kill[{i}]", item, ("round", "workers"),
+                            required=("round", "workers"))
+                pairs.append((_integer(f"kill[{i}].round", item["round"], 0),
+                              _integer(f"kill[{i}].workers", item["workers"], 1)))
+            kwargs["kills"] = tuple(pairs)
+        if config.get("seed") is not None:
+            kwargs["seed"] = _integer("seed", config["seed"], 0)
+        return cls(**kwargs)
+
+    # ------------------------------------------------------------------ model stragglers
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the scenario makes no server straggle and kills nothing."""
+        return (self.delay_model is None and not self._slows and not self._throttles
+                and not self.kills)
+
+    @property
+    def _slows(self) -> bool:
+        return self.slow_fraction > 0 and self.slow_factor > 1.0
+
+    @property
+    def _throttles(self) -> bool:
+        return self.throttle_workers > 0 and self.throttle_factor > 1.0
+
+    def _rng(self, *stream: int) -> np.random.Generator:
+        return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=stream))
+
+    def delays(self, round_id: int, n_servers: int) -> np.ndarray | None:
+        """Per-server delays (seconds) of one round, or None without a delay model.
+
+        Seeded by ``(seed, round_id)``: the same scenario gives the same delays on every run,
+        and different rounds get different (independent) delays.
+
+        Parameters
+        ----------
+        round_id : int
+            The round, >= 0.
+        n_servers : int
+            Number of servers, >= 1.
+
+        Returns
+        -------
+        ndarray of float64 or None
+            Shape ``(n_servers,)``, indexed by server id.
+        """
+        round_id = _integer("round_id", round_id, 0)
+        n_servers = _integer("n_servers", n_servers, 1)
+        if self.delay_model is None:
+            return None
+        return self.delay_model.sample(n_servers, self._rng(_DELAY_STREAM, round_id))
+
+    def slow_servers(self, n_servers: int) -> np.ndarray:
+        """The fixed, sorted ids of the ``ceil(slow_fraction * n_servers)`` slow servers."""
+        n_servers = _integer("n_servers", n_servers, 1)
+        if not self._slows:
+            return np.empty(0, dtype=np.int64)
+        # round(): 0.1 * 30 is 3.0000000000000004 in floating point, whose ceil is 4, not 3.
+        k = math.ceil(round(self.slow_fraction * n_servers, 9))
+        chosen = self._rng(_SLOW_STREAM).choice(n_servers, size=k, replace=False)
+        return np.sort(chosen).astype(np.int64)
+
+    def slowdown(self, n_servers: int) -> np.ndarray | None:
+        """Per-server compute-time factors (1 or ``slow_factor``), or None if none is slow.
+
+        Parameters
+        ----------
+        n_servers : int
+            Number of servers, >= 1.
+
+        Returns
+        -------
+        ndarray of float64 or None
+            Shape ``(n_servers,)``, indexed by server id; the same on every call.
+        """
+        slow = self.slow_servers(n_servers)
+        if slow.size == 0:
+            return None
+        out = np.ones(n_servers)
+        out[slow] = self.slow_factor
+        return out
+
+    def kills_at(self, round_id: int) -> int:
+        """Number of worker processes to kill just before ``round_id``."""
+        return sum(n for r, n in self.kills if r == round_id)
+
+    def fault_rng(self, round_id: int) -> np.random.Generator:
+        """The seeded generator that picks the workers killed before ``round_id``."""
+        return self._rng(_KILL_STREAM, _integer("round_id", round_id, 0))
+
+
+def _delay_from_config(delay: Any, base_dir: str | os.PathLike | None) -> RuntimeModel:
+    delay = _mapping("delay", delay)
+    if "trace" in delay and "distribution" in delay:
+        raise InputError("delay takes either 'trace' or 'distribution', not both")
+    if "trace" in delay:
+        _check_keys("delay", delay, ("trace",))
+        trace = delay["trace"]
+        if not isinstance(trace, (str, os.PathLike)):
+            raise InputError(f"delay.trace must be a file path, got {type(trace).__name__}")
+        path = Path(trace)
+        if base_dir is not None and not path.is_absolute():
+            path = Path(base_dir) / path
+        try:
+            return load_trace(path)
+        except InputError as exc:
+            raise InputError(f"delay.trace: {exc}") from None
+    if "distribution" not in delay:
+        raise InputError("delay needs either 'distribution' (a runtime model) or 'trace' "
+                         "(a file of times)")
+    name = delay["distribution"]
+    if not isinstance(name, str) or name not in RUNTIME_MODELS:
+        known = ", ".join(sorted(RUNTIME_MODELS))
+        raise InputError(f"delay.distribution {name!r} is unknown; known: {known}")
+    params = {k: v for k, v in delay.items() if k != "distribution"}
+    names = [f.name for f in fields(RUNTIME_MODELS[name])]
+    _check_keys("delay", params, ["distribution", *names], required=names)
+    try:
+        return runtime_model(name, **params)
+    except InputError as exc:
+        # The models' messages start with the parameter's name: "rate must be > 0, ...".
+        raise InputError(f"delay.{exc}") from None
+
+
+# ---------------------------------------------------------------------------- the helper
+
+
+class _StopThrottle(Exception):
+    """Raised by the helper's signal handler to leave its duty cycle at once."""
+
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def _on_stop_signal(signum: int, frame: Any) -> None:
+    # Ignore further stop signals first, so that a second SIGTERM cannot interrupt the
+    # final SIGCONT in the loop's ``finally``.
+    for s in _STOP_SIGNALS:
+        signal.signal(s, signal.SIG_IGN)
+    raise _StopThrottle
+
+
+def _throttle_loop(pid: int, factor: float, period: float) -> int:
+    """Duty-cycle process ``pid`` so that it runs ``1 / factor`` of the wall time.
+
+    Each cycle lets it run ``period / factor`` seconds, then stops it for ``factor - 1`` times
+    as long as it *actually* ran: on a busy host this helper wakes late to send SIGSTOP, and a
+    fixed schedule would hand that lateness to the target as extra running time. The stop
+    phase is capped at 10 periods, so that one long stall of this helper cannot freeze the
+    target for seconds.
+    """
+    parent = os.getppid()
+    # Spawned by the worker itself: when the worker dies this helper is re-parented, which
+    # tells us at once and before its pid can be reused by another process.
+    watch_parent = parent == pid
+    run = period / factor
+    try:
+        os.kill(pid, 0)  # fail before "ready" if the target is gone or not ours
+    except (ProcessLookupError, PermissionError) as exc:
+        print(f"cannot throttle pid {pid}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        # Installed inside the try: a stop signal at any point from here on ends in the
+        # ``finally`` below, which continues the target.
+        for s in _STOP_SIGNALS:
+            signal.signal(s, _on_stop_signal)
+        sys.stdout.buffer.write(_READY)
+        sys.stdout.flush()
+        while True:
+            started = time.monotonic()
+            os.kill(pid, signal.SIGCONT)
+            time.sleep(run)
+            if watch_parent and os.getppid() != parent:
+                break
+            os.kill(pid, signal.SIGSTOP)
+            ran = time.monotonic() - started
+            time.sleep(min((factor - 1.0) * ran, 10.0 * period))
+    except (_StopThrottle, ProcessLookupError):
+        pass
+    finally:
+        for s in _STOP_SIGNALS:
+            signal.signal(s, signal.SIG_IGN)
+        try:
+            os.kill(pid, signal.SIGCONT)  # never leave the target stopped
+        except ProcessLookupError:
+            pass
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the throttle helper: ``throttle PID FACTOR PERIOD``.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments after the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 after a clean stop, 1 if the target cannot be signalled, 2 on a usage
+        error.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    usage = f"usage: python -m {_HELPER_MODULE} {_HELPER_COMMAND} PID FACTOR PERIOD"
+    if len(args) != 4 or args[0] != _HELPER_COMMAND:
+        print(usage, file=sys.stderr)
+        return 2
+    try:
+        pid, factor, period = int(args[1]), float(args[2]), float(args[3])
+    except ValueError:
+        print(usage, file=sys.stderr)
+        return 2
+    if pid <= 0 or not factor >= 1.0 or not 0.0 < period < math.inf:
+        print(f"{usage}\n(PID > 0, FACTOR >= 1, 0 < PERIOD)", file=sys.stderr)
+        return 2
+    return _throttle_loop(pid, factor, period)
+
+
+# ---------------------------------------------------------------------------- worker side
+
+#: Helper processes started by this (worker) process: pid -> Popen. A helper is a child of
+#: the worker, so only the worker can reap it; a thread per helper waits for it, so that an
+#: exited helper never lingers as a zombie (which ``os.kill(pid, 0)`` would still find).
+_HELPERS: dict[int, subprocess.Popen] = {}
+
+
+def _reap(proc: subprocess.Popen) -> None:
+    proc.wait()
+    _HELPERS.pop(proc.pid, None)
+
+
+async def _spawn_helper(factor: float, period: float, timeout: float) -> dict[str, Any]:
+    """Run on a worker: start a throttle helper aimed at this process; return its identity."""
+    env = dict(os.environ)
+    # The helper must import this package even if the worker found it through a path that is
+    # not on the default sys.path (a source checkout added at run time).
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", _HELPER_MODULE, _HELPER_COMMAND, str(os.getpid()),
+         repr(float(factor)), repr(float(period))],
+        start_new_session=True,  # out of the worker's process group: no shared ^C or SIGSTOP
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    _HELPERS[proc.pid] = proc
+    threading.Thread(target=_reap, args=(proc,), daemon=True,
+                     name=f"reap-throttle-{proc.pid}").start()
+    # Wait (off the event loop) for "ready": the helper imports for about a second, and a
+    # throttle that returned before it starts would make the first measurements lie.
+    loop = asyncio.get_running_loop()
+    try:
+        line = await asyncio.wait_for(loop.run_in_executor(None, proc.stdout.readline),
+                                      timeout)
+    except asyncio.TimeoutError:
+        proc.terminate()
+        raise RuntimeError(f"throttle helper {proc.pid} did not start within "
+                           f"{timeout:g} s") from None
+    if line != _READY:
+        while proc.returncode is None:
+            await asyncio.sleep(0.01)
+        err = proc.stderr.read().decode(errors="replace").strip().splitlines()
+        proc.stdout.close()
+        proc.stderr.close()
+        raise RuntimeError(f"throttle helper exited with status {proc.returncode}: "
+                           f"{err[-1] if err else 'no message'}")
+    # Nothing more is read from the helper; its later writes (none expected) get EPIPE.
+    proc.stdout.close()
+    proc.stderr.close()
+    return {"pid": proc.pid, "worker_pid": os.getpid(), "host": socket.gethostname()}
+
+
+async def _stop_helpers(pids: Sequence[int], timeout: float) -> list[int]:
+    """Run on a worker: SIGTERM its helpers among ``pids``; return those still running."""
+    mine = [_HELPERS[p] for p in pids if p in _HELPERS]
+    for proc in mine:
+        if proc.returncode is None:
+            try:
+                proc.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + timeout
+    # returncode is set by the reaper thread once the helper has exited and been reaped.
+    while any(p.returncode is None for p in mine) and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    return [p.pid for p in mine if p.returncode is None]
+
+
+def _kill_self() -> None:
+    """Run on a worker: die at once, as a crashed machine would (no cleanup, no goodbye)."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+# ---------------------------------------------------------------------------- client side
+
+
+def _live_workers(client: Any) -> list[str]:
+    return sorted(client.scheduler_info()["workers"])
+
+
+def worker_pids(client: Any) -> dict[str, int]:
+    """Process id of every worker.
+
+    Parameters
+    ----------
+    client : distributed.Client
+
+    Returns
+    -------
+    dict of str to int
+        Worker address -> pid (in the worker host's pid namespace).
+    """
+    return client.run(os.getpid)
+
+
+def _helper_is_local(info: Mapping[str, Any]) -> bool:
+    """True when the helper runs on this host, in this pid namespace, and is still ours."""
+    if info["host"] != socket.gethostname():
+        return False
+    # Same host name is not enough (containers share names); check the pid is our helper,
+    # aimed at our worker, before signalling it from here.
+    try:
+        argv = Path(f"/proc/{info['pid']}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    want = [_HELPER_MODULE.encode(), _HELPER_COMMAND.encode(), str(info["worker_pid"]).encode()]
+    return all(w in argv for w in want)
+
+
+def _gone(pid: int) -> bool:
+    """True when process ``pid`` has exited (a zombie counts: it runs and signals nothing)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return True  # exists but someone else's: our helper's pid was reused, so ours is gone
+    try:
+        # A helper whose worker died is re-parented; until its new parent reaps it (some
+        # container inits never do) it lingers as a zombie that kill(pid, 0) still finds.
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[:1] == ["Z"]
+
+
+class Throttle:
+    """Handle on running throttle helpers; stop them with :meth:`stop` or a ``with`` block.
+
+    Attributes
+    ----------
+    addresses : tuple of str
+        The throttled workers.
+    factor, period : float
+        Slowdown factor and duty-cycle period (seconds).
+    helpers : dict of str to dict
+        Worker address -> ``{"pid", "worker_pid", "host", "local"}`` of its helper process
+        (``local``: on this host, so that it can be signalled from here).
+    """
+
+    def __init__(self, client: Any, addresses: Sequence[str], factor: float, period: float,
+                 helpers: Mapping[str, Mapping[str, Any]]):
+        self.client = client
+        self.addresses = tuple(addresses)
+        self.factor = factor
+        self.period = period
+        self.helpers = {a: dict(h) for a, h in helpers.items()}
+
+    @property
+    def active(self) -> bool:
+        """True until :meth:`stop` has run."""
+        return bool(self.helpers)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop every helper and wait until it has exited; the workers run at full speed.
+
+        Helpers on this host are signalled from here (a throttled worker answers
+        ``client.run`` only while running, about ``1 / factor`` of the time); others through
+        ``client.run`` on their worker. Safe to call twice.
+
+        Parameters
+        ----------
+        timeout : float
+            Seconds to wait for the helpers to exit.
+
+        Raises
+        ------
+        RuntimeError
+            A remote helper did not exit within ``timeout``.
+        """
+        helpers, self.helpers = self.helpers, {}
+        local = {a: h for a, h in helpers.items() if h["local"]}
+        # A dead worker's helper has already exited by itself (its target is gone).
+        live = set(_live_workers(self.client)) if len(local) < len(helpers) else set()
+        remote = {a: h for a, h in helpers.items() if not h["local"] and a in live}
+        for h in local.values():
+            try:
+                os.kill(h["pid"], signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        stuck: list[int] = []
+        if remote:
+            try:
+                left = self.client.run(_stop_helpers, [h["pid"] for h in remote.values()],
+                                       timeout, workers=list(remote), on_error="return")
+            except OSError:
+                left = {}  # the workers are gone, and with them their helpers
+            for res in left.values():
+                if isinstance(res, list):
+                    stuck.extend(res)
+        deadline = time.monotonic() + timeout
+        for h in local.values():
+            # Gone means reaped by the worker's reaper thread, not only exited.
+            while not _gone(h["pid"]) and time.monotonic() < deadline:
+                time.sleep(0.005)
+            if not _gone(h["pid"]) and _helper_is_local(h):
+                os.kill(h["pid"], signal.SIGKILL)  # it may have left the worker stopped:
+            try:
+                os.kill(h["worker_pid"], signal.SIGCONT)  # continue it in every case
+            except ProcessLookupError:
+                pass
+        if stuck:
+            raise RuntimeError(f"throttle helpers {stuck} did not exit within {timeout:g} s")
+
+    def __enter__(self) -> Throttle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "active" if self.active else "stopped"
+        return (f"Throttle({list(self.addresses)}, factor={self.factor:g}, "
+                f"period={self.period:g}, {state})")
+
+
+def throttle(client: Any, addresses: str | Sequence[str], factor: float, *,
+             period: float = 0.05, timeout: float = 30.0) -> Throttle:
+    """Make worker processes really ``factor`` times slower until the handle is stopped.
+
+    A helper process on each worker's host lets the worker run ``period / factor`` seconds of
+    every ``period`` (SIGCONT) and stops it for the rest (SIGSTOP). Everything in the process
+    slows down: its tasks, its event loop, its heartbeats and transfers. Short tasks see the
+    duty cycle as jitter; tasks much longer than ``period`` run ``factor`` times longer.
+
+    It is a cap on wall time, like a CPU quota, not a share: on an oversubscribed host where
+    an unthrottled worker gets only ``1/k`` of a core, the throttled one (which the kernel
+    favours when it wakes) is only about ``factor / k`` times slower than its neighbours.
+    Keep ``period`` short: a worker stopped for seconds at a time logs "Event loop was
+    unresponsive", and one stopped longer than the scheduler's ``worker-ttl`` is removed.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    addresses : str or sequence of str
+        Worker addresses to throttle.
+    factor : float
+        Slowdown, >= 1 (1 starts nothing).
+    period : float
+        Duty-cycle period in seconds, > 0. Shorter is smoother and costs more signals.
+    timeout : float
+        Seconds to wait for the helpers to start (they import this package).
+
+    Returns
+    -------
+    Throttle
+        Call :meth:`Throttle.stop`, or use it as a context manager.
+
+    Raises
+    ------
+    InputError
+        Bad factor or period, no address, or an address that is not a live worker.
+    """
+    factor = _at_least("factor", factor, 1.0)
+    period = _real("period", period)
+    if period <= 0:
+        raise InputError(f"period must be > 0 seconds, got {period:g}")
+    addrs = [addresses] if isinstance(addresses, str) else list(addresses)
+    if not addrs:
+        raise InputError("addresses is empty: name at least one worker to throttle")
+    live = set(_live_workers(client))
+    for a in addrs:
+        if a not in live:
+            raise InputError(f"{a!r} is not a live worker of this cluster")
+    if len(set(addrs)) != len(addrs):
+        raise InputError("addresses lists a worker twice")
+    if factor == 1.0:
+        return Throttle(client, addrs, factor, period, {})
+    results = client.run(_spawn_helper, factor, period, timeout, workers=addrs,
+                         on_error="return")
+    started = {a: {**r, "local": _helper_is_local(r)} for a, r in results.items()
+               if isinstance(r, dict)}
+    handle = Throttle(client, addrs, factor, period, started)
+    failed = {a: r for a, r in results.items() if not isinstance(r, dict)}
+    if failed:
+        handle.stop()  # do not leave the others throttled behind a raised error
+        addr, err = next(iter(failed.items()))
+        raise RuntimeError(f"could not throttle {addr}: {err}")
+    return handle
+
+
+def kill_workers(client: Any, n: int, *, rng: np.random.Generator | int | None = None,
+                 exclude: str | Iterable[str] = (), timeout: float = 10.0) -> list[str]:
+    """SIGKILL ``n`` worker processes and wait until the scheduler has dropped them.
+
+    Each chosen worker kills its own process, as a crash would: no graceful shutdown, its
+    in-memory data lost. A nanny restarts a *new* worker (new address) a moment later.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    n : int
+        Number of workers to kill, >= 0; at least one live worker must survive.
+    rng : numpy.random.Generator or int, optional
+        Picks the victims among the live workers (sorted by address), so that a seeded
+        generator kills the same ones in the same cluster. None: fresh randomness.
+    exclude : str or iterable of str
+        Addresses never to kill.
+    timeout : float
+        Seconds to wait for the scheduler to drop them.
+
+    Returns
+    -------
+    list of str
+        The killed addresses, sorted.
+
+    Raises
+    ------
+    InputError
+        ``n`` would kill every worker, or fewer than ``n`` workers are not excluded.
+    TimeoutError
+        The scheduler still lists a killed worker after ``timeout``.
+    """
+    from distributed.comm import CommClosedError
+
+    n = _integer("n", n, 0)
+    rng = _as_rng(rng)
+    excluded = {exclude} if isinstance(exclude, str) else set(exclude)
+    live = _live_workers(client)
+    if n == 0:
+        return []
+    if n >= len(live):
+        raise InputError(f"refusing to kill {n} of the {len(live)} live workers: "
+                         f"at least one must survive")
+    candidates = [w for w in live if w not in excluded]
+    if n > len(candidates):
+        raise InputError(f"cannot kill {n} workers: only {len(candidates)} live workers "
+                         f"are not excluded")
+    chosen = [candidates[i] for i in sorted(rng.choice(len(candidates), size=n, replace=False))]
+    # The reply never comes: the scheduler's broadcast sees the connection close (and logs
+    # it), and on_error="return" hands us a CommClosedError per victim instead of raising.
+    try:
+        results = client.run(_kill_self, workers=chosen, on_error="return")
+    except (CommClosedError, OSError):
+        results = {}
+    for addr, res in results.items():
+        if isinstance(res, BaseException) and not isinstance(res, (CommClosedError, OSError)):
+            raise RuntimeError(f"could not kill worker {addr}: {res!r}")
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = set(_live_workers(client)) & set(chosen)
+        if not listed:
+            return chosen
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"workers {sorted(listed)} are still listed by the scheduler "
+                               f"{timeout:g} s after SIGKILL")
+        time.sleep(0.05)
+
+
+def apply_round_faults(client: Any, scenario: StragglerScenario, round_id: int,
+                       rng: np.random.Generator | int | None = None) -> list[str]:
+    """Kill the workers the scenario schedules for just before ``round_id``.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    scenario : StragglerScenario
+    round_id : int
+        The round about to start.
+    rng : numpy.random.Generator or int, optional
+        Picks the victims; default the scenario's own seeded generator for that round
+        (:meth:`StragglerScenario.fault_rng`), so reruns kill the same workers.
+
+    Returns
+    -------
+    list of str
+        Killed addresses (empty when nothing is scheduled for this round).
+    """
+    if not isinstance(scenario, StragglerScenario):
+        raise InputError(f"scenario must be a StragglerScenario, got {type(scenario).__name__}")
+    n = scenario.kills_at(round_id)
+    if n == 0:
+        return []
+    try:
+        return kill_workers(client, n, rng=scenario.fault_rng(round_id) if rng is None else rng)
+    except InputError as exc:
+        raise InputError(f"kill at round {round_id}: {exc}") from None
+
+
+def start_throttles(client: Any, scenario: StragglerScenario, *,
+                    period: float = 0.05) -> Throttle | None:
+    """Throttle the scenario's ``throttle_workers`` workers (a fixed seeded choice).
+
+    Parameters
+    ----------
+    client : distributed.Client
+    scenario : StragglerScenario
+    period : float
+        Duty-cycle period, seconds (see :func:`throttle`).
+
+    Returns
+    -------
+    Throttle or None
+        None when the scenario throttles nothing; otherwise stop it when the run ends.
+    """
+    if not isinstance(scenario, StragglerScenario):
+        raise InputError(f"scenario must be a StragglerScenario, got {type(scenario).__name__}")
+    if not scenario._throttles:
+        return None
+    live = _live_workers(client)
+    k = scenario.throttle_workers
+    if k > len(live):
+        raise InputError(f"throttle.workers is {k} but the cluster has {len(live)} workers")
+    idx = scenario._rng(_THROTTLE_STREAM).choice(len(live), size=k, replace=False)
+    return throttle(client, [live[i] for i in sorted(idx)], scenario.throttle_factor,
+                    period=period)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
