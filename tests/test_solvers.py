@@ -121,7 +121,7 @@ def test_solve_survives_a_killed_worker(tmp_path):
     client = Client(cluster)
     killed = []
 
-    def kill_at_third(solver):
+    def kill_at_third(solver):  # a kill from outside, between rounds
         if solver.iteration == 3:
             victim = solver.executor.placement()[0]
             pid = client.run(os.getpid, workers=[victim])[victim]
@@ -129,13 +129,16 @@ def test_solve_survives_a_killed_worker(tmp_path):
             killed.append(victim)
 
     try:
+        before = set(client.scheduler_info()["workers"])
         result = lstsq(str(path), method="block-leverage", n_blocks=15, n_servers=30,
-                       max_iter=60, tol=1e-12, seed=1, client=client, callback=kill_at_third)
+                       max_iter=60, tol=1e-12, seed=1, client=client, callback=kill_at_third,
+                       stragglers={"kill": [{"round": 6, "workers": 1}]})  # and a scheduled one
+        after = set(client.scheduler_info()["workers"])
     finally:
         client.close()
         cluster.close()
-    assert killed
-    assert killed[0] not in set(result.placement.values())
+    assert killed and killed[0] not in set(result.placement.values())
+    assert len(before - after) == 2  # both victims are gone (nannies started replacements)
     assert len(result.placement) == 30 and None not in result.placement.values()
     np.testing.assert_allclose(result.x, x_star, rtol=1e-6)
 
