@@ -106,7 +106,7 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
     n_blocks : int, optional
         K (eq. 1); default min(100, N).
     n_servers : int, optional
-        m, servers of the coded methods (default 4 K). Workers hold about m / K copies of
+        m, servers of the coded methods (default 2 K). Workers hold about m / K copies of
         (A, b) in total: plan worker memory for that.
     q : int, optional
         Servers summed per iteration. Default: q(T) = floor(F(T) m) from ``runtime`` and

@@ -122,7 +122,7 @@ class ReplicatedMethod(Method):
         super().__init__(problem, settings)
         m = settings.n_servers
         if m is None:
-            m = 4 * len(problem.real_blocks)
+            m = 2 * len(problem.real_blocks)
         target = self.target_distribution()
         self.network = expansion_network(target, m, survival=settings.runtime,
                                          deadline=settings.deadline if settings.runtime
@@ -197,6 +197,11 @@ class SRHTSketch(IterativeSketch):
     kind = "srht"
 
 
+def _draw_blocks(pi: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """How often each block is drawn in ``draws`` draws with replacement by Pi (Algorithm 1)."""
+    return np.bincount(rng.choice(len(pi), size=draws, p=pi), minlength=len(pi))
+
+
 class WeightedLeverage(Method):
     """``weighted-leverage``: Algorithm 1's block leverage sample with duplicates merged.
 
@@ -215,9 +220,8 @@ class WeightedLeverage(Method):
         self._counts: dict[int, np.ndarray] = {}
 
     def servers_for_round(self, round_id: int) -> tuple[list[int], int]:
-        pi = self.problem.summary.scores
         rng = np.random.default_rng([self.settings.seed, 7, round_id])
-        counts = np.bincount(rng.choice(len(pi), size=self.draws, p=pi), minlength=len(pi))
+        counts = _draw_blocks(self.problem.summary.scores, self.draws, rng)
         self._counts[round_id] = counts
         servers = [self.position[int(b)] for b in np.flatnonzero(counts)]
         return servers, len(servers)
@@ -252,8 +256,7 @@ class SketchAndSolve(Method):
             tau = self.problem.layout.block_rows
             draws = max(1, math.ceil(self.rows / tau))
             pi = self.problem.summary.scores
-            rng = np.random.default_rng([self.settings.seed, 8])
-            counts = np.bincount(rng.choice(len(pi), size=draws, p=pi), minlength=len(pi))
+            counts = _draw_blocks(pi, draws, np.random.default_rng([self.settings.seed, 8]))
             pos = {int(b): j for j, b in enumerate(self.server_blocks)}
             servers = [pos[int(b)] for b in np.flatnonzero(counts)]
             result = executor.run_round(gk.weighted_rows_kernel, None, q=len(servers),
@@ -265,7 +268,7 @@ class SketchAndSolve(Method):
         elif self.kind == "gaussian":
             result = executor.run_round(gk.block_sketch, ("gaussian", self.rows,
                                                           self.settings.seed), q=n)
-            sa = np.sum([v[0] for v in result.values], axis=0) * np.sqrt(1.0)
+            sa = np.sum([v[0] for v in result.values], axis=0)  # S A = sum_i S_i A_i
             sb = np.sum([v[1] for v in result.values], axis=0)
         else:
             per_block = max(1, math.ceil(self.rows / n))
