@@ -1,0 +1,72 @@
+"""Server kernels and step rules of the coded gradient solvers (pure numpy)."""
+
+import numpy as np
+import pytest
+from scipy.linalg import hadamard
+
+from dask_coded.kernels import gradients as gk
+
+
+@pytest.fixture
+def block():
+    rng = np.random.default_rng(0)
+    return gk.encode_block(3, rng.standard_normal((24, 5)), rng.standard_normal(24), 0.5)
+
+
+def test_encode_scales_rows(block):
+    assert block.weight == 0.5 and block.block == 3
+    rng = np.random.default_rng(0)
+    np.testing.assert_allclose(block.a, 0.5 * rng.standard_normal((24, 5)))
+
+
+def test_partial_gradient_is_eq25(block):
+    x = np.arange(5.0)
+    np.testing.assert_allclose(gk.partial_gradient(block, x),
+                               2 * block.a.T @ (block.a @ x - block.b))
+
+
+@pytest.mark.parametrize("n", [1, 2, 8, 32])
+def test_fwht_is_the_orthonormal_hadamard(n):
+    x = np.random.default_rng(n).standard_normal((n, 3))
+    np.testing.assert_allclose(gk.fwht(x), hadamard(n) @ x / np.sqrt(n), atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "srht"])
+def test_sketched_gradient_is_unbiased(block, kind):
+    x = np.ones(5)
+    exact = gk.partial_gradient(block, x)
+    draws = np.array([gk.sketched_gradient(block, (x, kind, 8, 1, r)) for r in range(4000)])
+    se = draws.std(axis=0) / np.sqrt(len(draws))
+    assert np.all(np.abs(draws.mean(axis=0) - exact) < 4 * se)
+
+
+def test_sketches_are_fresh_per_round_and_reproducible(block):
+    one = gk.srht_sketch(block, 8, 1, 0)
+    np.testing.assert_array_equal(one[0], gk.srht_sketch(block, 8, 1, 0)[0])
+    assert not np.allclose(one[0], gk.srht_sketch(block, 8, 1, 1)[0])
+
+
+def test_srht_keeps_norms_of_the_block(block):
+    sa, sb = gk.srht_sketch(block, 32, 0, 0)  # 32 of 32 rows: an orthogonal transform
+    np.testing.assert_allclose(sa.T @ sa, block.a.T @ block.a, rtol=1e-10)
+    np.testing.assert_allclose(sb @ sb, block.b @ block.b, rtol=1e-10)
+
+
+def test_optimal_step_is_the_exact_line_search():
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((50, 4)), rng.standard_normal(50)
+    x, g = rng.standard_normal(4), rng.standard_normal(4)
+    xi = gk.optimal_step(g, x, a.T @ a, a.T @ b)
+    f = [np.linalg.norm(a @ (x - t * g) - b) for t in (xi - 1e-4, xi, xi + 1e-4)]
+    assert f[1] < f[0] and f[1] < f[2]
+    assert gk.optimal_step(np.zeros(4), x, a.T @ a, a.T @ b) == 0.0
+
+
+def test_objective_terms_and_step_rules():
+    rng = np.random.default_rng(4)
+    a, b, x = rng.standard_normal((30, 3)), rng.standard_normal(30), rng.standard_normal(3)
+    resid, grad = gk.objective_terms(x, a.T @ a, a.T @ b, b @ b)
+    assert resid == pytest.approx(np.linalg.norm(a @ x - b))
+    np.testing.assert_allclose(grad, 2 * a.T @ (a @ x - b))
+    assert gk.fixed_step(2.0, 0.25) == pytest.approx(0.125)
+    assert gk.diminishing_step(1.0, 3) == pytest.approx(0.5)
