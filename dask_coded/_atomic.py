@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,3 +40,54 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def check_replaceable_dir(path: str | os.PathLike, marker: str) -> None:
+    """Raise unless ``path`` is absent, an empty folder, or a folder holding ``marker``.
+
+    Guards :func:`atomic_dir` against replacing a folder it did not write (an output folder
+    set to ``.`` or ``~`` by mistake).
+    """
+    path = Path(path)
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise InputError(f"{path} exists and is not a folder")
+    if any(path.iterdir()) and not (path / marker).is_file():
+        raise InputError(f"{path} exists and holds no {marker}: it does not look like an "
+                         f"earlier output folder, so it is not replaced; choose another folder")
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike, *, marker: str) -> Iterator[Path]:
+    """Yield a hidden sibling folder to fill; rename it to ``path`` if the block succeeds.
+
+    An earlier folder at ``path`` is replaced only if :func:`check_replaceable_dir` allows it:
+    it is renamed aside, the new folder renamed into place, then the old one removed. An
+    interrupted run leaves the previous folder, or (between the two renames) none, never a
+    half-written one; the hidden temporary is removed on error.
+    """
+    path = Path(path)
+    check_replaceable_dir(path, marker)
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create folder {parent}: {exc.strerror}") from None
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"folder {parent} is not writable")
+    tmp = parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        check_replaceable_dir(path, marker)
+        if path.exists():
+            trash = parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
+            os.rename(path, trash)
+            os.rename(tmp, path)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.rename(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

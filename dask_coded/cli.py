@@ -193,6 +193,269 @@ def leverage_cmd(path: str | None, n_blocks: int, n_servers: int | None, method:
         click.echo(f"wrote {plot}")
 
 
+# ------------------------------------------------------------------------------ solve
+
+#: The file whose presence marks a folder as a ``solve`` output that a rerun may replace.
+REPORT = "report.json"
+HISTORY_COLUMNS = ("iteration", "time", "round_seconds", "servers_used", "timed_out", "step",
+                   "residual_norm", "gradient_norm", "error")
+
+
+def _jsonable(value):
+    """Numpy scalars and arrays to Python, non-finite floats to None (strict JSON)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _check_dataset(ds):
+    """Open the dataset if it exists (checking it against dataset.generate); None if absent."""
+    from .io import open_dataset, read_attrs
+
+    if not ds.path.exists():
+        if ds.generate is None:
+            raise InputError(f"dataset.path {ds.path} does not exist; give dataset.generate "
+                             "to create it")
+        return None
+    if ds.generate is not None:
+        stored = read_attrs(ds.path).get("dask_coded", {}).get("generator")
+        wanted = ds.generate.to_attrs()
+        if stored is not None:
+            diff = [k for k in wanted if stored.get(k) != wanted[k]]
+            if diff:
+                k = diff[0]
+                raise InputError(f"dataset.path {ds.path} was generated with {k}="
+                                 f"{stored.get(k)!r}, not {wanted[k]!r} as dataset.generate "
+                                 "says; delete the store or change dataset.path")
+    a, _ = open_dataset(ds.path)
+    return a
+
+
+def _generate_dataset(ds, progress: bool):
+    from .datasets import make_dataset
+    from .io import open_dataset
+
+    spec = ds.generate
+    click.echo(f"generating {ds.path} ({spec.n_rows} x {spec.n_cols}, {spec.kind})")
+    make_dataset(ds.path, progress=progress, **spec.to_attrs())
+    a, _ = open_dataset(ds.path)
+    return a
+
+
+def _load_reference(ref):
+    if ref is None or isinstance(ref, str):
+        return ref
+    if not ref.is_file():
+        raise InputError(f"solver.reference {ref} does not exist")
+    try:
+        return np.load(ref, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"solver.reference {ref} is not a readable .npy array: "
+                         f"{str(exc).splitlines()[0]}") from None
+
+
+def _time_to(history: dict, target: float) -> float | None:
+    """Seconds (setup excluded) until the error first reached ``target``; None if never."""
+    for t, e in zip(history["time"], history["error"]):
+        if e <= target * (1 + 1e-9):
+            return float(t)
+    return None
+
+
+def _write_history_csv(path: Path, history: dict) -> None:
+    import csv
+
+    n = len(history["iteration"])
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(HISTORY_COLUMNS)
+        for i in range(n):
+            row = []
+            for col in HISTORY_COLUMNS:
+                values = history.get(col) or []
+                v = values[i] if i < len(values) else ""
+                if isinstance(v, (bool, np.bool_)):
+                    v = int(v)
+                elif isinstance(v, (float, np.floating)):
+                    v = repr(float(v))
+                row.append(v)
+            w.writerow(row)
+
+
+def _method_row(name: str, result, wall: float) -> dict:
+    h = result.history
+    used = h.get("servers_used") or []
+    final_error = h["error"][-1] if h.get("error") else None
+    return {"method": name, "iterations": result.n_iter, "stop_reason": result.stop_reason,
+            "final_error": final_error,
+            "final_residual_norm": h["residual_norm"][-1] if h.get("residual_norm") else None,
+            "setup_seconds": result.setup_seconds, "solve_seconds": result.solve_seconds,
+            "wall_seconds": wall, "mean_servers_used": float(np.mean(used)) if used else None,
+            "rounds_timed_out": int(sum(h.get("timed_out") or []))}
+
+
+def _format_table(rows: list[dict], target: float | None) -> str:
+    head = ["method", "iters", "stop", "final error", "solve s", "setup s", "servers/round"]
+    if target is not None:
+        head.append(f"s to err {target:.1e}")
+    lines = [head]
+    for r in rows:
+        err = "n/a" if r["final_error"] is None else f"{r['final_error']:.2e}"
+        srv = "n/a" if r["mean_servers_used"] is None else f"{r['mean_servers_used']:.1f}"
+        cells = [r["method"], str(r["iterations"]), r["stop_reason"], err,
+                 f"{r['solve_seconds']:.2f}", f"{r['setup_seconds']:.2f}", srv]
+        if target is not None:
+            t = r.get("seconds_to_target")
+            cells.append("never" if t is None else f"{t:.2f}")
+        lines.append(cells)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    return "\n".join("  ".join(c.ljust(w) if i < 3 else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(line, widths))).rstrip()
+                     for line in lines)
+
+
+@cli.command("solve")
+@click.argument("config", type=click.Path())
+@click.option("--output", type=click.Path(), help="Output folder (overrides output.dir).")
+@click.option("--scheduler", help="Address of a running Dask scheduler (overrides "
+              "cluster.scheduler).")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+def solve_cmd(config: str, output: str | None, scheduler: str | None,
+              no_progress: bool) -> None:
+    """Solve the least-squares problem of the run config CONFIG (YAML) on a Dask cluster.
+
+    Runs solver.method, then each method of compare, on the same data, cluster and
+    stragglers; writes x_<method>.npy, history_<method>.csv, report.json and
+    convergence.png into the output folder (built aside, then renamed into place), and
+    prints a table. Relative paths in CONFIG are relative to the current folder.
+
+    Memory: each worker holds its servers' encoded blocks, about n_servers / n_blocks
+    copies of (A, b) over all workers for the coded methods (one copy for sd and the
+    sketches); the client holds a few d x d floats per method.
+    """
+    import dataclasses
+
+    from ._atomic import atomic_dir, check_replaceable_dir
+    from .cluster import connect
+    from .config import load_config
+    from .executor import ServersLost, StragglerTimeout
+    from .linear_model import lstsq
+    from .plotting import plot_convergence
+
+    cfg = load_config(config)
+    if output is not None:
+        cfg = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, dir=Path(output)))
+    if scheduler is not None:
+        cfg = dataclasses.replace(cfg, cluster=dataclasses.replace(cfg.cluster,
+                                                                   scheduler=scheduler))
+    out_dir = cfg.output.dir
+    check_replaceable_dir(out_dir, REPORT)  # fail now, not after the solves
+    progress = not no_progress
+    reference = _load_reference(cfg.solver.reference)
+    t_start = time.perf_counter()
+    a = _check_dataset(cfg.dataset)  # before a cluster starts: fail fast
+
+    from tqdm.auto import tqdm
+
+    results, walls = {}, {}
+    cl = cfg.cluster
+    with connect(cl.scheduler, n_workers=cl.workers, threads_per_worker=cl.threads_per_worker,
+                 timeout=cl.timeout) as client:
+        if a is None:  # absent: generate it now that the scheduler is known to answer
+            a = _generate_dataset(cfg.dataset, progress and sys.stderr.isatty())
+        n_rows, n_cols = a.shape
+        click.echo(f"dataset   {cfg.dataset.path}  A: {n_rows} x {n_cols} "
+                   f"({a.numblocks[0]} chunks)")
+        workers = client.scheduler_info()["workers"]
+        cluster_info = {"scheduler": cl.scheduler or "embedded LocalCluster",
+                        "workers": len(workers),
+                        "threads": int(sum(w.get("nthreads", 0) for w in workers.values()))}
+        click.echo(f"cluster   {cluster_info['scheduler']}: {cluster_info['workers']} "
+                   f"worker(s), {cluster_info['threads']} thread(s)")
+        kwargs = cfg.solver.lstsq_kwargs()
+        setup = None
+        for method in cfg.methods:
+            # with a time budget the iteration count is not known in advance
+            total = None if cfg.solver.time_budget is not None else cfg.solver.max_iter
+            bar = tqdm(total=total, desc=f"{method:>16}", unit="it",
+                       disable=not progress, file=sys.stderr, leave=True, dynamic_ncols=True)
+
+            def callback(solver, bar=bar):
+                err = solver.history.get("error")
+                if err:
+                    bar.set_postfix_str(f"err {err[-1]:.2e}", refresh=False)
+                bar.update(solver.iteration - bar.n)
+
+            kwargs["method"] = method
+            t0 = time.perf_counter()
+            try:
+                result = lstsq(str(cfg.dataset.path), stragglers=cfg.stragglers,
+                               client=client, reference=reference, callback=callback,
+                               setup=setup, **kwargs)
+            except (StragglerTimeout, ServersLost) as exc:
+                bar.close()
+                click.echo(f"dask-coded: error: {method}: {exc}", err=True)
+                sys.exit(1)
+            walls[method] = time.perf_counter() - t0
+            bar.close()
+            results[method] = result
+            if isinstance(reference, str) and result.reference is not None:
+                reference = result.reference  # one reference for all methods: comparable errors
+            setup = result.setup  # one setup pass for all methods
+
+    rows = [_method_row(m, r, walls[m]) for m, r in results.items()]
+    errors = [r["final_error"] for r in rows if r["final_error"] is not None]
+    target = None
+    if errors and len(errors) == len(rows):
+        target = cfg.output.target_error
+        if target is None and max(errors) > 0:
+            target = 10.0 ** math.ceil(math.log10(max(errors)) - 1e-9)
+    if target is not None:
+        for r in rows:
+            r["seconds_to_target"] = _time_to(results[r["method"]].history, target)
+    main = results[cfg.solver.method]
+    report = {
+        "dask_coded": {"version": _version(), "command": "solve"},
+        "config_file": str(cfg.source),
+        "config": cfg.to_dict(),
+        "dataset": {"path": str(cfg.dataset.path), "n_rows": n_rows, "n_cols": n_cols,
+                    "chunks": a.numblocks[0], "dtype": str(a.dtype)},
+        "cluster": cluster_info,
+        "methods": {m: {**r.summary(), **row} for (m, r), row in zip(results.items(), rows)},
+        "target_error": target,
+        "network": None if main.network is None else main.network.summary(),
+        "wall_seconds": time.perf_counter() - t_start,
+    }
+    with atomic_dir(out_dir, marker=REPORT) as tmp:
+        for m, r in results.items():
+            np.save(tmp / f"x_{m}.npy", np.asarray(r.x, dtype=np.float64), allow_pickle=False)
+            _write_history_csv(tmp / f"history_{m}.csv", r.history)
+        metric = plot_convergence(
+            tmp / "convergence.png", {m: r.history for m, r in results.items()},
+            title=f"{cfg.dataset.path.name}: A {n_rows} x {n_cols}"
+                  + (", with injected stragglers" if cfg.stragglers else ""))
+        report["plotted"] = metric
+        (tmp / REPORT).write_text(json.dumps(_jsonable(report), indent=1, allow_nan=False))
+    click.echo(_format_table(rows, target))
+    click.echo(f"wrote {out_dir}/ ({', '.join(sorted(p.name for p in out_dir.iterdir()))})")
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
 @cli.group("benchmark")
 def benchmark() -> None:
     """Benchmarks that print a table (ratios to a baseline in the same run)."""

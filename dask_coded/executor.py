@@ -93,12 +93,13 @@ def _run_server(kernel: Callable, data: Any, param: Any, round_id: int, server: 
                 delay: float, slowdown: float) -> tuple[int, int, Any]:
     """One server's work for one round, run on its worker.
 
-    ``delay`` (a model straggler) is slept before computing; ``slowdown`` stretches the
-    server's own compute time by that factor, as a server that many times slower would.
+    ``delay`` (a model straggler's response time beyond its compute) is slept before
+    computing; ``slowdown`` stretches the server's whole time, delay and compute, by that
+    factor, as on a machine that many times slower.
     """
+    t0 = time.perf_counter()
     if delay > 0:
         time.sleep(delay)
-    t0 = time.perf_counter()
     value = kernel(data, param)
     if slowdown > 1:
         time.sleep((slowdown - 1.0) * (time.perf_counter() - t0))
@@ -231,7 +232,7 @@ class CodedExecutor:
             Subset of servers to run (default: all).
         delays, slowdown : ndarray, optional
             Per-server model stragglers for this round, indexed by server id: seconds to
-            sleep first, and a factor stretching the server's compute time.
+            sleep first, and a factor stretching the server's whole time (delay + compute).
         max_wait : float
             Longest a round waits in total (a safety net against a round that cannot
             complete); past it :class:`ServersLost` is raised.

@@ -89,7 +89,7 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
           step: str | float = "optimal", step_scale: float = 0.25, max_iter: int = 100,
           tol: float = 0.0, time_budget: float | None = None, sketch_rows: int | None = None,
           client: Any = None, seed: int | None = None, reference: Any = None,
-          x0: Any = None, callback: Any = None) -> LstsqResult:
+          x0: Any = None, callback: Any = None, setup: Any = None) -> LstsqResult:
     """Solve ``min ||A x - b||_2`` on a Dask cluster whose workers straggle.
 
     Parameters
@@ -141,6 +141,9 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
         Starting point (zeros).
     callback : callable, optional
         Called with the solver after every iteration.
+    setup : LeverageResult, optional
+        The setup pass of an earlier call on the same (A, b) and ``n_blocks``
+        (``result.setup``), to compare methods without reading the data again.
 
     Returns
     -------
@@ -169,7 +172,14 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
             StragglerScenario.from_config(stragglers)
     with _client_context(client) as cl:
         t0 = time.perf_counter()
-        summary = compute_block_leverage(a, n_blocks, b=b_arr)
+        if setup is None:
+            summary = compute_block_leverage(a, n_blocks, b=b_arr)
+        elif (setup.layout != layout or setup.gram is None or setup.atb is None
+              or setup.n_cols != d):
+            raise InputError("setup= comes from a different problem: it needs the same "
+                             "A, b and n_blocks")
+        else:
+            summary = setup
         if isinstance(reference, str):
             if reference != "auto":
                 raise InputError(f"reference must be an array or 'auto', got {reference!r}")
@@ -208,7 +218,8 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
     return LstsqResult(x=solver.x, n_iter=solver.iteration, history=solver.history,
                        method=method, stop_reason=reason, setup_seconds=setup_seconds,
                        solve_seconds=solve_seconds, n_servers=len(m.server_blocks), q=m.q,
-                       network=m.network, reference=reference, placement=placement)
+                       network=m.network, reference=reference, placement=placement,
+                       setup=summary)
 
 
 class CodedLinearRegression:

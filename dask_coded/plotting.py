@@ -40,3 +40,56 @@ def plot_leverage(path: str | os.PathLike, scores: np.ndarray,
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
+
+
+def plot_convergence(path: str | os.PathLike, histories: dict, *, title: str = "") -> str:
+    """Convergence of several solves: one line per method, against wall time and iterations.
+
+    Parameters
+    ----------
+    path : path-like
+        PNG file to write (atomically).
+    histories : dict
+        Method name -> ``LstsqResult.history`` (lists keyed ``time``, ``iteration``,
+        ``error``, ``residual_norm``).
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    str
+        The quantity plotted: ``"error"`` (relative to the reference solution) when every
+        history has it, else ``"residual_norm"``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metric = "error" if histories and all(h.get("error") for h in histories.values()) \
+        else "residual_norm"
+    label = "relative error ||x - x*|| / ||x*||" if metric == "error" else "residual ||Ax - b||"
+    fig, (ax_t, ax_i) = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for name, h in histories.items():
+        y = np.asarray(h.get(metric) or [], dtype=float)
+        if y.size == 0:
+            continue
+        y = np.where(y > 0, y, np.nan)  # log scale: an exact 0 is left out, not plotted at -inf
+        t = np.asarray(h["time"], dtype=float)
+        it = np.asarray(h["iteration"], dtype=float)
+        marker = "o" if y.size == 1 else None
+        ax_t.plot(t, y, label=name, marker=marker, lw=1.4)
+        ax_i.plot(it, y, label=name, marker=marker, lw=1.4)
+    for ax in (ax_t, ax_i):
+        ax.set_yscale("log")
+        ax.grid(True, which="major", alpha=0.3)
+    ax_t.set_xlabel("wall time, seconds (setup excluded)")
+    ax_i.set_xlabel("iteration")
+    ax_t.set_ylabel(label)
+    ax_t.legend(fontsize=8)
+    fig.suptitle(title or "Convergence")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return metric

@@ -325,6 +325,11 @@ class LstsqResult:
     n_servers, q : int
     network : ExpansionNetwork or None
     reference : ndarray or None
+    placement : dict
+        Server -> worker holding its encoded block at the end.
+    setup : LeverageResult
+        The setup pass (scores, A^T A, A^T b): pass it as ``setup=`` to another
+        :func:`~dask_coded.lstsq` call on the same data and blocks to skip the pass.
     """
 
     x: np.ndarray
@@ -339,6 +344,7 @@ class LstsqResult:
     network: ExpansionNetwork | None = None
     reference: np.ndarray | None = None
     placement: dict = field(default_factory=dict)
+    setup: LeverageResult | None = None
 
     def summary(self) -> dict:
         """JSON-safe summary (without the per-iteration history)."""
@@ -346,6 +352,7 @@ class LstsqResult:
         return {"method": self.method, "n_iter": self.n_iter, "stop_reason": self.stop_reason,
                 "setup_seconds": self.setup_seconds, "solve_seconds": self.solve_seconds,
                 "n_servers": self.n_servers, "q": self.q, "final": last,
+                "rounds_timed_out": int(sum(self.history["timed_out"])),
                 "network": None if self.network is None else self.network.summary()}
 
 

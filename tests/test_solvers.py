@@ -185,3 +185,14 @@ def test_mismatched_arrays():
         lstsq(np.ones((10, 2)), np.ones(9))
     with pytest.raises(dc.InputError, match="b is required"):
         lstsq(np.ones((10, 2)))
+
+
+def test_setup_pass_can_be_reused(consistent, client):
+    a, b, x_star = consistent
+    first = lstsq(a, b, method="sd", n_blocks=20, max_iter=30, tol=1e-12, client=client)
+    second = lstsq(a, b, method="uniform", n_blocks=20, n_servers=40, max_iter=60, tol=1e-12,
+                   setup=first.setup, seed=2, client=client)
+    assert second.setup is first.setup
+    np.testing.assert_allclose(second.x, x_star, rtol=1e-6)
+    with pytest.raises(dc.InputError, match="different problem"):
+        lstsq(a, b, n_blocks=30, setup=first.setup, client=client)

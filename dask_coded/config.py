@@ -1,0 +1,446 @@
+"""Run configurations of ``dask-coded solve``: YAML in, typed frozen dataclasses out.
+
+A config names a dataset (a stored one, or one generated on first use), a cluster, a solver
+and its settings, further methods to compare on the same data, injected stragglers and an
+output folder::
+
+    dataset:    {path: data/quickstart.zarr,            # required
+                 generate: {kind: coherent, n_rows: 200000, n_cols: 20,
+                            chunk_rows: 25000, seed: 0}}  # optional: written when absent
+    cluster:    {scheduler: null, workers: 2, threads_per_worker: 2, timeout: 10}
+    solver:     {method: block-leverage, n_blocks: 50, n_servers: 100, q: null,
+                 deadline: null, on_short: wait, step: optimal, step_scale: 0.25,
+                 max_iter: 60, tol: 1.0e-10, time_budget: null, sketch_rows: null,
+                 seed: 0, reference: auto, runtime: null}
+    compare:    [sd]                  # optional: the same solver settings, other methods
+    stragglers: {...}                 # optional: see StragglerScenario.from_config
+    output:     {dir: out/quickstart, # optional: default out/<config file stem>
+                 target_error: 1e-4}  # optional: report each method's time to reach it
+
+Only ``dataset.path`` is required. Relative paths (``dataset.path``, ``output.dir``,
+``solver.reference`` as a ``.npy`` file, a straggler trace) resolve against the current
+working directory, not the config file's folder: run the command from the folder you mean.
+
+Every mistake is an :class:`~dask_coded.errors.InputError` of one line naming the key
+(``solver.deadline must be a number > 0, got 0``), raised before any cluster is started.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import InputError
+
+#: Top-level keys of a run config.
+SECTIONS = ("dataset", "cluster", "solver", "compare", "stragglers", "output")
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _mapping(key: str, value: Any) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise InputError(f"{key} must be a mapping, got {_kind(value)}")
+    for k in value:
+        if not isinstance(k, str):
+            raise InputError(f"{key} has a key that is not a string: {k!r}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _check_keys(key: str, value: Mapping, allowed: tuple[str, ...]) -> None:
+    unknown = [k for k in value if k not in allowed]
+    if unknown:
+        where = f"{key}." if key else ""
+        raise InputError(f"unknown key {where}{unknown[0]}; known keys"
+                         f"{' of ' + key if key else ''}: {', '.join(allowed)}")
+
+
+def _int(key: str, value: Any, low: int, *, optional: bool = False) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"{key} must be an integer >= {low}, got {value!r}")
+    if value < low:
+        raise InputError(f"{key} must be an integer >= {low}, got {value}")
+    return int(value)
+
+
+def _number(key: str, value: Any, *, low: float = 0.0, strict: bool = True,
+            optional: bool = False) -> float | None:
+    if value is None and optional:
+        return None
+    bound = f"> {low:g}" if strict else f">= {low:g}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise InputError(f"{key} must be a number {bound}, got {value!r}")
+    if not math.isfinite(value):
+        raise InputError(f"{key} must be a finite number {bound}, got {value!r}")
+    if value <= low if strict else value < low:
+        raise InputError(f"{key} must be a number {bound}, got {value!r}")
+    return float(value)
+
+
+def _str(key: str, value: Any, *, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value:
+        raise InputError(f"{key} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _choice(key: str, value: Any, choices: tuple[str, ...] | list[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise InputError(f"unknown {key} {value!r}; choose one of {', '.join(choices)}")
+    return value
+
+
+def _path(key: str, value: Any) -> Path:
+    if not isinstance(value, (str, os.PathLike)) or not str(value):
+        raise InputError(f"{key} must be a path, got {value!r}")
+    return Path(value)
+
+
+# ------------------------------------------------------------------------------ sections
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """Where (A, b) is, and how to generate it when it is absent.
+
+    Attributes
+    ----------
+    path : Path
+        The Zarr store.
+    generate : DatasetSpec or None
+        Parameters of :func:`dask_coded.make_dataset`, used only when ``path`` is absent.
+    """
+
+    path: Path
+    generate: Any = None  # DatasetSpec (frozen)
+
+    @classmethod
+    def parse(cls, value: Any) -> DatasetConfig:
+        if value is None:
+            raise InputError("dataset is required: give dataset.path (and dataset.generate to "
+                             "create it when absent)")
+        value = _mapping("dataset", value)
+        _check_keys("dataset", value, ("path", "generate"))
+        if value.get("path") is None:
+            raise InputError("dataset.path is required (the Zarr store to read, or to write "
+                             "when dataset.generate is given)")
+        path = _path("dataset.path", value["path"])
+        spec = None
+        if value.get("generate") is not None:
+            from .datasets import make_spec
+
+            gen = _mapping("dataset.generate", value["generate"])
+            for name in ("noise", "condition", "df", "coherence", "hot_fraction"):
+                v = gen.get(name)
+                if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                    raise InputError(f"dataset.generate.{name} must be a number, got {v!r}")
+            try:
+                spec = make_spec(**gen)
+            except InputError as exc:
+                raise InputError(f"dataset.generate: {exc}") from None
+        return cls(path=path, generate=spec)
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path),
+                "generate": None if self.generate is None else self.generate.to_attrs()}
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """An embedded LocalCluster (``scheduler`` None) or the address of a running scheduler.
+
+    Attributes
+    ----------
+    scheduler : str or None
+    workers : int or None
+        Worker processes of the embedded cluster (default: one per core, at most 4).
+    threads_per_worker : int
+        Threads per embedded worker. Model stragglers sleep on a thread: give workers about
+        as many threads as servers each holds for the servers to straggle independently.
+    timeout : float
+        Seconds to wait for a scheduler to answer.
+    """
+
+    scheduler: str | None = None
+    workers: int | None = None
+    threads_per_worker: int = 1
+    timeout: float = 10.0
+
+    @classmethod
+    def parse(cls, value: Any) -> ClusterConfig:
+        if value is None:
+            return cls()
+        value = _mapping("cluster", value)
+        _check_keys("cluster", value, ("scheduler", "workers", "threads_per_worker", "timeout"))
+        return cls(scheduler=_str("cluster.scheduler", value.get("scheduler"), optional=True),
+                   workers=_int("cluster.workers", value.get("workers"), 1, optional=True),
+                   threads_per_worker=_int("cluster.threads_per_worker",
+                                           value.get("threads_per_worker", 1), 1),
+                   timeout=_number("cluster.timeout", value.get("timeout", 10.0)))
+
+
+@dataclass(frozen=True)
+class SolverConfig:
+    """Arguments of :func:`dask_coded.linear_model.lstsq` (see its docstring).
+
+    ``step`` is a rule name or a positive number (a fixed step of that many
+    ``2 / sigma_max^2``); ``reference`` is ``"auto"``, None, or the path of a ``.npy`` file
+    holding the solution to measure the error against; ``runtime`` is a runtime model
+    mapping ``{distribution: NAME, <parameters>}`` giving q(T) from ``deadline`` (eq. 12).
+    """
+
+    method: str = "block-leverage"
+    n_blocks: int | None = None
+    n_servers: int | None = None
+    q: int | None = None
+    deadline: float | None = None
+    on_short: str = "wait"
+    step: str | float = "optimal"
+    step_scale: float = 0.25
+    max_iter: int = 100
+    tol: float = 0.0
+    time_budget: float | None = None
+    sketch_rows: int | None = None
+    seed: int = 0
+    reference: str | Path | None = "auto"
+    runtime: Mapping | None = field(default=None, hash=False)
+
+    KEYS = ("method", "n_blocks", "n_servers", "q", "deadline", "on_short", "step",
+            "step_scale", "max_iter", "tol", "time_budget", "sketch_rows", "seed", "reference",
+            "runtime")
+
+    @classmethod
+    def parse(cls, value: Any) -> SolverConfig:
+        from .executor import ON_SHORT
+        from .solvers import METHODS, STEPS
+
+        if value is None:
+            return cls()
+        value = _mapping("solver", value)
+        _check_keys("solver", value, cls.KEYS)
+        d = cls()
+        get = value.get
+        method = _choice("solver.method", get("method", d.method), list(METHODS))
+        n_blocks = _int("solver.n_blocks", get("n_blocks"), 1, optional=True)
+        n_servers = _int("solver.n_servers", get("n_servers"), 1, optional=True)
+        q = _int("solver.q", get("q"), 1, optional=True)
+        if q is not None and n_servers is not None and q > n_servers:
+            raise InputError(f"solver.q={q} is larger than solver.n_servers={n_servers}")
+        if n_servers is not None and n_blocks is not None and n_servers < n_blocks:
+            raise InputError(f"solver.n_servers={n_servers} is fewer than solver.n_blocks="
+                             f"{n_blocks}: every block needs a server")
+        deadline = _number("solver.deadline", get("deadline"), optional=True)
+        on_short = _choice("solver.on_short", get("on_short", d.on_short), ON_SHORT)
+        step = get("step", d.step)
+        if isinstance(step, str):
+            step = _choice("solver.step", step, STEPS)
+        else:
+            if isinstance(step, bool) or not isinstance(step, (int, float)):
+                raise InputError(f"solver.step must be one of {', '.join(STEPS)} or a number "
+                                 f"> 0, got {step!r}")
+            step = _number("solver.step", step)
+        reference = get("reference", d.reference)
+        if reference is not None and reference != "auto":
+            reference = _path("solver.reference", reference)
+            if reference.suffix != ".npy":
+                raise InputError(f"solver.reference must be 'auto', null or a .npy file, "
+                                 f"got {str(reference)!r}")
+        runtime = get("runtime")
+        if runtime is not None:
+            runtime = dict(_mapping("solver.runtime", runtime))
+            _runtime_model(runtime)  # validate now
+        return cls(method=method, n_blocks=n_blocks, n_servers=n_servers, q=q,
+                   deadline=deadline, on_short=on_short, step=step,
+                   step_scale=_number("solver.step_scale", get("step_scale", d.step_scale)),
+                   max_iter=_int("solver.max_iter", get("max_iter", d.max_iter), 1),
+                   tol=_number("solver.tol", get("tol", d.tol), strict=False),
+                   time_budget=_number("solver.time_budget", get("time_budget"), optional=True),
+                   sketch_rows=_int("solver.sketch_rows", get("sketch_rows"), 1, optional=True),
+                   seed=_int("solver.seed", get("seed", d.seed), 0),
+                   reference=reference, runtime=runtime)
+
+    def lstsq_kwargs(self) -> dict:
+        """Keyword arguments of :func:`~dask_coded.linear_model.lstsq` (but ``reference``)."""
+        return {"method": self.method, "n_blocks": self.n_blocks, "n_servers": self.n_servers,
+                "q": self.q, "deadline": self.deadline, "on_short": self.on_short,
+                "step": self.step, "step_scale": self.step_scale, "max_iter": self.max_iter,
+                "tol": self.tol, "time_budget": self.time_budget,
+                "sketch_rows": self.sketch_rows, "seed": self.seed,
+                "runtime": None if self.runtime is None else _runtime_model(self.runtime)}
+
+    def to_dict(self) -> dict:
+        out = {k: getattr(self, k) for k in self.KEYS}
+        if isinstance(out["reference"], Path):
+            out["reference"] = str(out["reference"])
+        return out
+
+
+def _runtime_model(value: Mapping):
+    from .kernels.runtime import RUNTIME_MODELS, runtime_model
+
+    params = dict(value)
+    name = params.pop("distribution", None)
+    if name is None:
+        raise InputError("solver.runtime.distribution is required (a runtime model: "
+                         f"{', '.join(sorted(RUNTIME_MODELS))})")
+    if not isinstance(name, str) or name not in RUNTIME_MODELS:
+        raise InputError(f"unknown solver.runtime.distribution {name!r}; choose one of "
+                         f"{', '.join(sorted(RUNTIME_MODELS))}")
+    try:
+        return runtime_model(name, **params)
+    except InputError as exc:
+        raise InputError(f"solver.runtime: {exc}") from None
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """The output folder, replaced as a whole at the end of a run.
+
+    Attributes
+    ----------
+    dir : Path
+    target_error : float or None
+        The report gives each method's wall time to reach this relative error. Default: the
+        smallest power of ten at or above the largest final error of the methods.
+    """
+
+    dir: Path
+    target_error: float | None = None
+
+    @classmethod
+    def parse(cls, value: Any, default: Path) -> OutputConfig:
+        if value is None:
+            return cls(dir=default)
+        value = _mapping("output", value)
+        _check_keys("output", value, ("dir", "target_error"))
+        out_dir = default if value.get("dir") is None else _path("output.dir", value["dir"])
+        return cls(dir=out_dir, target_error=_number("output.target_error",
+                                                     value.get("target_error"), optional=True))
+
+
+# ------------------------------------------------------------------------------ config
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A parsed, validated run config.
+
+    Attributes
+    ----------
+    dataset : DatasetConfig
+    cluster : ClusterConfig
+    solver : SolverConfig
+    compare : tuple of str
+        Further methods, each run with ``solver``'s settings but the method.
+    stragglers : mapping or None
+        Passed to ``lstsq(stragglers=...)``; validated by ``StragglerScenario.from_config``.
+    output : OutputConfig
+    source : Path or None
+        The config file it came from.
+    """
+
+    dataset: DatasetConfig
+    cluster: ClusterConfig = ClusterConfig()
+    solver: SolverConfig = SolverConfig()
+    compare: tuple[str, ...] = ()
+    stragglers: Mapping | None = field(default=None, hash=False)
+    output: OutputConfig = OutputConfig(dir=Path("out"))
+    source: Path | None = None
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The main method, then the compared ones."""
+        return (self.solver.method, *self.compare)
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str | os.PathLike | None = None) -> RunConfig:
+        """Validate a mapping (a YAML document) into a RunConfig."""
+        from .solvers import METHODS
+
+        data = _mapping("the config", data)
+        _check_keys("", data, SECTIONS)
+        solver = SolverConfig.parse(data.get("solver"))
+        compare = data.get("compare")
+        if compare is None:
+            compare = ()
+        elif isinstance(compare, str):
+            compare = (compare,)
+        elif not isinstance(compare, list):
+            raise InputError(f"compare must be a list of methods, got {_kind(compare)}")
+        compare = tuple(_choice(f"compare[{i}] method", m, list(METHODS))
+                        for i, m in enumerate(compare))
+        seen = {solver.method}
+        for m in compare:
+            if m in seen:
+                raise InputError(f"compare lists {m!r} twice (or repeats solver.method)")
+            seen.add(m)
+        stragglers = data.get("stragglers")
+        if stragglers is not None:
+            from .stragglers import StragglerScenario
+
+            stragglers = dict(_mapping("stragglers", stragglers))
+            try:
+                StragglerScenario.from_config(stragglers)
+            except InputError as exc:
+                raise InputError(f"stragglers: {exc}") from None
+        stem = Path(source).stem if source is not None else "run"
+        return cls(dataset=DatasetConfig.parse(data.get("dataset")),
+                   cluster=ClusterConfig.parse(data.get("cluster")), solver=solver,
+                   compare=compare, stragglers=stragglers,
+                   output=OutputConfig.parse(data.get("output"), Path("out") / stem),
+                   source=None if source is None else Path(source))
+
+    def to_dict(self) -> dict:
+        """JSON/YAML-safe echo of the config (defaults filled in)."""
+        return {"dataset": self.dataset.to_dict(), "cluster": asdict(self.cluster),
+                "solver": self.solver.to_dict(), "compare": list(self.compare),
+                "stragglers": None if self.stragglers is None else dict(self.stragglers),
+                "output": {"dir": str(self.output.dir),
+                           "target_error": self.output.target_error}}
+
+
+def load_config(path: str | os.PathLike) -> RunConfig:
+    """Read and validate a YAML run config (``yaml.safe_load`` only).
+
+    Relative paths inside it resolve against the current working directory.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, invalid YAML, or any invalid value (one line, naming the
+        key).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"no such config file: {p}")
+    try:
+        text = p.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {p}: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"{p} is not valid YAML{where}: {problem}") from None
+    if data is None:
+        raise InputError(f"{p} is empty: a run config needs at least dataset.path")
+    if not isinstance(data, Mapping):
+        raise InputError(f"{p} must hold a mapping of sections ({', '.join(SECTIONS)}), "
+                         f"got {_kind(data)}")
+    return RunConfig.from_dict(data, source=p)
