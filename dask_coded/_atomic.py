@@ -12,6 +12,32 @@ from pathlib import Path
 from .errors import InputError
 
 
+def writable_parent(path: Path) -> Path:
+    """The folder ``path`` will be written in: created if needed, and checked writable."""
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create folder {parent}: {exc.strerror}") from None
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"folder {parent} is not writable")
+    return parent
+
+
+def replace_dir(tmp: Path, path: Path) -> None:
+    """Rename the finished folder ``tmp`` to ``path``, moving an existing ``path`` aside first.
+
+    Between the two renames neither exists; at no point is a half-written folder at ``path``.
+    """
+    if path.exists():
+        trash = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
+        os.rename(path, trash)
+        os.rename(tmp, path)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.rename(tmp, path)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
@@ -20,13 +46,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     (``savefig``) still work. On error the temporary file is removed and ``path`` is untouched.
     """
     path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create folder {parent}: {exc.strerror}") from None
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"folder {parent} is not writable")
+    parent = writable_parent(path)
     tmp = parent / f".{path.stem}.tmp-{uuid.uuid4().hex[:8]}{path.suffix}"
     try:
         yield tmp
@@ -69,25 +89,13 @@ def atomic_dir(path: str | os.PathLike, *, marker: str) -> Iterator[Path]:
     """
     path = Path(path)
     check_replaceable_dir(path, marker)
-    parent = path.parent if str(path.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create folder {parent}: {exc.strerror}") from None
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"folder {parent} is not writable")
+    parent = writable_parent(path)
     tmp = parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
         yield tmp
         check_replaceable_dir(path, marker)
-        if path.exists():
-            trash = parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
-            os.rename(path, trash)
-            os.rename(tmp, path)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.rename(tmp, path)
+        replace_dir(tmp, path)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

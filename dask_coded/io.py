@@ -21,6 +21,7 @@ import dask.array as da
 import numpy as np
 import zarr
 
+from ._atomic import replace_dir, writable_parent
 from .errors import InputError
 
 
@@ -55,23 +56,11 @@ def atomic_group(path: str | os.PathLike, *, overwrite: bool = False) -> Iterato
     path = Path(path)
     if path.exists() and not overwrite:
         raise InputError(f"{path} already exists (use overwrite to replace it)")
-    parent = path.parent if str(path.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create folder {parent}: {exc.strerror}") from None
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"folder {parent} is not writable")
+    parent = writable_parent(path)
     tmp = parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
     try:
         yield _GroupWriter(zarr.open_group(str(tmp), mode="w"))
-        if path.exists():
-            trash = parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
-            os.rename(path, trash)
-            os.rename(tmp, path)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.rename(tmp, path)
+        replace_dir(tmp, path)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
