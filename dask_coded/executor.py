@@ -211,7 +211,7 @@ class CodedExecutor:
     def run_round(self, kernel: Callable, param: Any, *, q: int, deadline: float | None = None,
                   on_short: str = "wait", servers: Sequence[int] | None = None,
                   delays: np.ndarray | None = None, slowdown: np.ndarray | None = None,
-                  max_wait: float = 300.0) -> RoundResult:
+                  max_wait: float = 300.0, q_min: int | None = None) -> RoundResult:
         """Run ``kernel(data_j, param)`` on servers and gather the first ``q`` results.
 
         Parameters
@@ -236,6 +236,11 @@ class CodedExecutor:
         max_wait : float
             Longest a round waits in total (a safety net against a round that cannot
             complete); past it :class:`ServersLost` is raised.
+        q_min : int, optional
+            With ``on_short="proceed"``: the fewest results to go on with; past the deadline
+            the round keeps waiting until this many have arrived (anytime decoders need a
+            minimum, e.g. m results for epsilon-MatDot, and take more when more arrive in
+            time). Default 1.
         """
         if on_short not in ON_SHORT:
             raise InputError(f"unknown on_short policy {on_short!r}; choose one of "
@@ -246,6 +251,9 @@ class CodedExecutor:
         if not 1 <= q <= len(ids):
             raise InputError(f"q must be between 1 and the {len(ids)} servers of the round, "
                              f"got {q}")
+        q_min = 1 if q_min is None else int(q_min)
+        if not 1 <= q_min <= q:
+            raise InputError(f"q_min must be between 1 and q={q}, got {q_min}")
         round_id = next(self._round)
         client = self.client
         t_start = time.perf_counter()
@@ -301,9 +309,9 @@ class CodedExecutor:
                         raise StragglerTimeout(
                             f"round {round_id}: {len(done)} of q={q} servers answered within "
                             f"the deadline of {deadline:g} s") from None
-                    if on_short == "proceed":
+                    if on_short == "proceed" and len(done) >= q_min:
                         break
-                    stop = hard_stop  # "wait": keep going until q arrive
+                    stop = hard_stop  # "wait" (or too few to proceed): keep going
                     continue
                 self._cancel(futures)
                 raise ServersLost(f"round {round_id}: only {len(done)} of q={q} results after "
@@ -314,6 +322,8 @@ class CodedExecutor:
             if status == "finished":
                 pending -= 1
                 done.append((j, t_done - t_start))
+                if timed_out and on_short == "proceed" and len(done) >= q_min:
+                    break  # the deadline has passed and the minimum is now met
                 continue
             exc = fut.exception() if status == "error" else None
             if isinstance(exc, InputError):

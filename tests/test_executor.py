@@ -180,3 +180,14 @@ def test_worker_killed_mid_round_tasks_are_resubmitted(cluster_client):
     np.testing.assert_array_equal(np.vstack(result.values), 4.0)
     ex.close()
     cluster_client.wait_for_workers(2, timeout=30)
+
+
+def test_proceed_waits_for_q_min(executor, slow_pair):
+    delays = slow_pair.copy()
+    delays[[3, 4, 5]] = 0.9  # only server 0 answers before the deadline
+    result = executor.run_round(scaled, 1.0, q=5, deadline=0.3, delays=delays,
+                                on_short="proceed", q_min=2)
+    assert result.timed_out and len(result.servers) == 2 and result.servers[0] == 0
+    assert result.arrival[-1] >= 0.7
+    with pytest.raises(InputError, match="q_min must be between 1 and q=5"):
+        executor.run_round(scaled, 1.0, q=5, q_min=6)
