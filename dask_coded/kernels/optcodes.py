@@ -1,0 +1,531 @@
+"""Approximate codes for ``C = A B`` found by alternating minimisation (seed 000, Section IV).
+
+Pure numpy; no dask. A linear code gives server ``i`` of ``P`` the encodings
+``A~_i = sum_j alpha[i, j] A_j`` and ``B~_i = sum_j beta[i, j] B_j`` (eq. 24, the blocks of
+:func:`dask_coded.kernels.matdot.split_inner`); the server returns ``C~_i = A~_i B~_i`` and the
+decoder for the responding set ``S_p`` (``k`` servers) returns ``sum_{i in S_p} d_i^(p) C~_i``.
+Since ``C~_i = sum_{j,l} alpha_ij beta_il A_j B_l``, the decoded matrix is
+``sum_{j,l} M_jl A_j B_l`` with ``M = sum_i d_i alpha_i beta_i^T``, and ``C = sum_j A_j B_j``
+needs ``M = I_m`` (eq. 26). :func:`optimize_code` minimises the total miss (eq. 28)::
+
+    L = sum_p || I_m - sum_{i in S_p} d_i^(p) alpha_i beta_i^T ||_F^2
+
+over ``alpha``, ``beta`` (``P x m``; row ``i`` is the paper's column ``alpha^(i)``) and the
+``d^(p)``, by Algorithm 1 (the closed forms of Proposition 1), and returns an
+:class:`OptimizedCode`.
+
+Every closed form is solved as the least-squares problem whose normal equations Proposition 1
+states (same minimiser, condition number not squared), and an optional extrapolation step
+speeds up the slow approach to degenerate codes (:func:`_run`).
+
+The loss is always computed directly from that sum. The expanded form ``m - 2 d.z + d^T Z d``
+(eq. 36) is the same number in exact arithmetic but cancels catastrophically near the minimum
+(the authors' runs report negative and NaN losses); it is not used.
+
+The loss says nothing of round-off: a small loss can come with huge ``d`` (as for
+epsilon-MatDot, whose loss tends to 0 as its points shrink while its decoder grows like
+``rho^-(m-1)``). :meth:`OptimizedCode.decoder_norms` reports ``||d^(p)||`` for that reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import numbers
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ..errors import InputError
+from .matdot import linear_encode
+
+__all__ = [
+    "OptimizedCode",
+    "all_subsets",
+    "check_code_shape",
+    "code_from_coefficients",
+    "decode_linear",
+    "encode",
+    "loss",
+    "optimal_decoders",
+    "optimize_code",
+    "server_products",
+    "subset_losses",
+    "theorem5_bound",
+]
+
+#: Refuse problems with more decoding subsets than this (``C(P, k)`` grows fast, and every
+#: iteration touches every subset).
+MAX_SUBSETS = 200_000
+
+_NPZ_VERSION = 1
+
+
+def _count(name: str, value: Any, minimum: int = 1) -> int:
+    # bool is an int subclass; m=True is a mistake, not 1.
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InputError(f"{name} must be an integer, got {value!r}")
+    if int(value) < minimum:
+        raise InputError(f"{name} must be at least {minimum}, got {int(value)}")
+    return int(value)
+
+
+def check_code_shape(m: Any, k: Any, P: Any) -> tuple[int, int, int]:
+    """Validate ``m >= 1``, ``1 <= k <= P`` and a manageable ``C(P, k)``; return them as ints."""
+    m = _count("m", m)
+    k = _count("k", k)
+    P = _count("P", P)
+    if k > P:
+        raise InputError(f"k={k} exceeds the number of servers P={P}")
+    if math.comb(P, k) > MAX_SUBSETS:
+        raise InputError(f"C(P={P}, k={k}) = {math.comb(P, k)} decoding subsets is more than "
+                         f"{MAX_SUBSETS}; use fewer servers")
+    return m, k, P
+
+
+def all_subsets(P: int, k: int) -> NDArray[np.int64]:
+    """The ``C(P, k)`` sets ``S_p`` of ``P_k([P])`` (Section IV-B), lexicographic, ``(C, k)``."""
+    return np.array(list(itertools.combinations(range(P), k)), dtype=np.int64).reshape(-1, k)
+
+
+# --------------------------------------------------------------------------------------------
+# the objective and the closed-form steps (Proposition 1)
+
+
+def _products(alpha: NDArray, beta: NDArray, subsets: NDArray, d: NDArray) -> NDArray:
+    """``sum_{i in S_p} d_i^(p) alpha_i beta_i^T`` for every ``p``: ``(C, m, m)``."""
+    return np.einsum("pk,pki,pkj->pij", d, alpha[subsets], beta[subsets])
+
+
+def subset_losses(alpha: NDArray, beta: NDArray, subsets: NDArray, d: NDArray) -> NDArray:
+    """``l^(p) = ||I_m - sum_{i in S_p} d_i^(p) alpha_i beta_i^T||_F^2`` (eq. 29), direct."""
+    m = alpha.shape[1]
+    err = np.eye(m) - _products(alpha, beta, subsets, d)  # E = I - sum d_i alpha_i beta_i^T
+    return np.einsum("pij,pij->p", err, err)  # ||E||_F^2, summed term by term: never negative
+
+
+def loss(alpha: NDArray, beta: NDArray, subsets: NDArray, d: NDArray) -> float:
+    """The objective (28), computed directly as a sum of squares."""
+    return float(subset_losses(alpha, beta, subsets, d).sum())  # eq. 28
+
+
+def optimal_decoders(alpha: NDArray, beta: NDArray, subsets: NDArray) -> NDArray:
+    """Proposition 1 (i): the minimiser ``d^(p)`` of (29) for every subset, ``(C, k)``.
+
+    ``Z^(p) d^(p) = z^(p)`` (with ``Z^(full) = (A^T A) o (B^T B)``, ``z^(full)_i = alpha_i .
+    beta_i``, Table I) are the normal equations of ``min_d ||vec(I) - X_p d||``, ``X_p`` the
+    ``m^2 x k`` matrix of columns ``vec(alpha_i beta_i^T)``, ``i in S_p``. That least-squares
+    problem is solved instead (batched SVD pseudo-inverse): same minimiser, without squaring the
+    condition number, which matters near the degenerate codes the loss is driven to (their
+    ``X_p`` are nearly rank deficient, as for epsilon-MatDot with small points).
+    """
+    k = subsets.shape[1]
+    # X_p[:, i] = vec(alpha_i beta_i^T): X_p^T X_p = Z^(p), X_p^T vec(I) = z^(p) (Prop. 1 i)
+    x = np.einsum("pki,pkj->pijk", alpha[subsets], beta[subsets]).reshape(len(subsets), -1, k)
+    target = np.eye(alpha.shape[1]).reshape(-1, 1)
+    return (np.linalg.pinv(x) @ target)[..., 0]  # Z^(p) d^(p) = z^(p) in least-squares form
+
+
+def _design(other: NDArray, subsets: NDArray, d: NDArray) -> NDArray:
+    """Design matrix ``G`` with ``G[(p, c), i] = d_i^(p) other_i[c]`` (zero for ``i`` not in S_p).
+
+    For fixed ``beta`` and ``d``, entry ``[r, c]`` of ``sum_i d_i alpha_i beta_i^T`` is
+    ``sum_i alpha_i[r] G[(p, c), i]``, so the alpha-step is ``min ||E - G alpha||_F`` with
+    ``E[(p, c), r] = delta_rc``; its normal equations ``G^T G alpha = G^T E`` are exactly
+    Proposition 1 (ii), ``Y_B alpha = diag(y) beta`` (``G^T G = Y o (B^T B) = Y_B`` and
+    ``G^T E = diag(y) beta``, Table I). Transposing the products gives the beta-step (iii)
+    with ``other = alpha``.
+    """
+    n_sub, k = subsets.shape
+    P, m = other.shape
+    design = np.zeros((n_sub, m, P))
+    rows = np.arange(n_sub)
+    for j in range(k):  # the servers of a subset are distinct: plain assignment suffices
+        design[rows, :, subsets[:, j]] = d[:, j, None] * other[subsets[:, j]]
+    return design.reshape(n_sub * m, P)
+
+
+def _block_step(other: NDArray, subsets: NDArray, d: NDArray) -> NDArray:
+    """Minimiser of (28) over ``alpha`` (given ``beta = other``) or over ``beta`` (given alpha).
+
+    Proposition 1 (ii) ``Y_B A = diag(y) B`` (eq. 46) and (iii) ``Y_A B = diag(y) A`` (eq. 47),
+    solved as the least-squares problems whose normal equations they are (:func:`_design`).
+    """
+    m = other.shape[1]
+    target = np.tile(np.eye(m), (subsets.shape[0], 1))  # E: the identity of every subset
+    return np.linalg.lstsq(_design(other, subsets, d), target, rcond=None)[0]  # eq. 46 / 47
+
+
+def _balance(alpha: NDArray, beta: NDArray) -> tuple[NDArray, NDArray]:
+    """Unit rows: the loss depends on ``alpha_i``, ``beta_i`` only through ``d_i alpha_i
+    beta_i^T`` and the next d-step absorbs the scale, so this keeps the least-squares systems
+    well scaled without changing the loss reached."""
+    na = np.linalg.norm(alpha, axis=1, keepdims=True)
+    nb = np.linalg.norm(beta, axis=1, keepdims=True)
+    return alpha / np.where(na > 0, na, 1.0), beta / np.where(nb > 0, nb, 1.0)
+
+
+def _run(alpha: NDArray, beta: NDArray, subsets: NDArray, max_iter: int, tol: float,
+         accelerate: bool) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+    """Algorithm 1 from one start; returns alpha, beta, d and the loss after every iteration.
+
+    Each step is the exact minimiser over its block of variables, so the loss cannot increase
+    in exact arithmetic; an iteration that rounding makes worse ends the run with the previous
+    iterate, so the recorded history is non-increasing exactly.
+
+    ``accelerate``: the infimum of (28) for ``k < 2m - 1`` is 0 but not attained (exact
+    recovery needs ``2m - 1`` servers, Theorem 1; epsilon-MatDot reaches any loss > 0 only as
+    its points shrink and its decoder grows). Plain alternating minimisation then crawls
+    towards a degenerate code (loss ~ 1/iterations). After each iteration the step is
+    extrapolated, ``x + s (x_new - x)``, with ``s`` growing while that helps and reset when it
+    does not (a line search as used for alternating least squares in tensor decompositions);
+    the extrapolated point is kept only if its loss is lower, so monotonicity is untouched.
+    """
+    alpha, beta = _balance(alpha, beta)
+    d = optimal_decoders(alpha, beta, subsets)
+    current = loss(alpha, beta, subsets, d)
+    history = [current]
+    step = 1.0
+    for _ in range(max_iter):
+        a0, b0 = _balance(alpha, beta)
+        d_new = optimal_decoders(a0, b0, subsets)  # Alg. 1: d^(p) for every subset (Prop. 1 i)
+        a1 = _block_step(b0, subsets, d_new)  # Alg. 1: A <- solution of Y_B A = diag(y) B
+        b1 = _block_step(a1, subsets, d_new)  # Alg. 1: B <- solution of Y_A B = diag(y) A
+        new = loss(a1, b1, subsets, d_new)
+        if accelerate:
+            a2, b2 = a1 + step * (a1 - a0), b1 + step * (b1 - b0)
+            d2 = optimal_decoders(a2, b2, subsets)
+            trial = loss(a2, b2, subsets, d2)
+            if trial < new:
+                a1, b1, d_new, new = a2, b2, d2, trial
+                step *= 3.0
+            else:
+                step = 1.0
+        if not np.isfinite(new) or new > current:
+            break  # rounding made the iteration worse: keep the previous iterate
+        alpha, beta, d = a1, b1, d_new
+        history.append(new)
+        done = new <= tol or current - new <= tol * current
+        current = new
+        if done:
+            break
+    d_final = optimal_decoders(alpha, beta, subsets)  # decoders matched to the final encodings
+    final = loss(alpha, beta, subsets, d_final)
+    if final < current:
+        d = d_final
+        history.append(final)
+    return alpha, beta, d, np.asarray(history)
+
+
+# --------------------------------------------------------------------------------------------
+# the code object
+
+
+@dataclass(frozen=True)
+class OptimizedCode:
+    """A linear approximate code: encodings, per-subset decoders and their loss.
+
+    Attributes
+    ----------
+    m : int
+        Number of inner blocks of ``A`` and ``B``.
+    k : int
+        Number of responding servers the decoders are built for.
+    P : int
+        Number of servers.
+    alpha, beta : ndarray, shape (P, m)
+        Encoding coefficients: server ``i`` stores ``sum_j alpha[i, j] A_j`` and
+        ``sum_j beta[i, j] B_j`` (eq. 24).
+    subsets : ndarray, shape (C(P, k), k)
+        The sets ``S_p`` in lexicographic order.
+    d : ndarray, shape (C(P, k), k)
+        ``d[p]`` decodes from ``subsets[p]`` (Proposition 1 (i)).
+    loss : float
+        Objective (28), computed directly.
+    loss_history : ndarray
+        The loss after each iteration of the best run (non-increasing).
+    metadata : dict
+        JSON-able information (seed, restarts, iterations, ...).
+    """
+
+    m: int
+    k: int
+    P: int
+    alpha: NDArray
+    beta: NDArray
+    subsets: NDArray
+    d: NDArray
+    loss: float
+    loss_history: NDArray = field(default_factory=lambda: np.zeros(0))
+    metadata: dict = field(default_factory=dict)
+
+    def subset_index(self, subset: Sequence[int]) -> int:
+        """Row of ``subsets`` equal to the sorted ``subset`` (InputError when absent)."""
+        key = np.sort(np.asarray(subset, dtype=np.int64))
+        hits = np.flatnonzero(np.all(self.subsets == key, axis=1)) \
+            if key.shape == (self.k,) else np.zeros(0, dtype=np.int64)
+        if hits.size == 0:
+            raise InputError(f"subset {tuple(int(i) for i in key)} is not one of the "
+                             f"{self.k}-subsets of {self.P} servers")
+        return int(hits[0])
+
+    def decoder(self, subset: Sequence[int]) -> tuple[NDArray, NDArray]:
+        """Decoding vector for ``subset`` (sorted), from the table or by least squares.
+
+        A ``k``-subset uses the stored ``d^(p)``; any other non-empty set of distinct servers
+        gets the minimiser of ``||I - sum_i d_i alpha_i beta_i^T||_F`` (Proposition 1 (i)),
+        so more (or fewer) than ``k`` results can be decoded too.
+
+        Returns
+        -------
+        servers : ndarray of int
+            The sorted subset.
+        d : ndarray
+            Weights aligned with ``servers``.
+        """
+        servers = _check_subset(subset, self.P)
+        if servers.shape[0] == self.k:
+            return servers, self.d[self.subset_index(servers)]
+        return servers, optimal_decoders(self.alpha, self.beta, servers[None, :])[0]
+
+    def subset_losses(self) -> NDArray:
+        """``l^(p)`` of every stored subset (eq. 29)."""
+        return subset_losses(self.alpha, self.beta, self.subsets, self.d)
+
+    def decoder_norms(self) -> NDArray:
+        """``||d^(p)||_2`` per subset: how much each decoder amplifies the servers' round-off."""
+        return np.linalg.norm(self.d, axis=1)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write to ``path`` as ``.npz`` (plain arrays, no pickle) with JSON metadata."""
+        try:
+            meta = json.dumps(self.metadata)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"metadata is not JSON-able: {exc}") from None
+        with open(path, "wb") as fh:  # a file object: np.savez must not append ".npz"
+            np.savez(fh, version=np.int64(_NPZ_VERSION), m=np.int64(self.m),
+                     k=np.int64(self.k), P=np.int64(self.P), alpha=self.alpha, beta=self.beta,
+                     subsets=self.subsets, d=self.d, loss=np.float64(self.loss),
+                     loss_history=self.loss_history, metadata=np.array(meta))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> OptimizedCode:
+        """Read a file written by :meth:`save`, validating every shape (``allow_pickle=False``)."""
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                data = {key: npz[key] for key in npz.files}
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read code file {os.fspath(path)!r}: {exc}") from None
+        need = {"m", "k", "P", "alpha", "beta", "subsets", "d", "loss", "loss_history",
+                "metadata"}
+        missing = sorted(need - set(data))
+        if missing:
+            raise InputError(f"code file {os.fspath(path)!r} lacks {', '.join(missing)}")
+        m, k, P = (int(data[key]) for key in ("m", "k", "P"))
+        m, k, P = check_code_shape(m, k, P)
+        n_sub = math.comb(P, k)
+        for key, shape in (("alpha", (P, m)), ("beta", (P, m)), ("subsets", (n_sub, k)),
+                           ("d", (n_sub, k))):
+            if data[key].shape != shape:
+                raise InputError(f"{key} in {os.fspath(path)!r} has shape {data[key].shape}, "
+                                 f"expected {shape}")
+        if not np.array_equal(data["subsets"], all_subsets(P, k)):
+            raise InputError(f"subsets in {os.fspath(path)!r} are not the {k}-subsets of {P}")
+        for key in ("alpha", "beta", "d"):
+            if data[key].dtype.kind != "f" or not np.all(np.isfinite(data[key])):
+                raise InputError(f"{key} in {os.fspath(path)!r} is not finite real")
+        try:
+            meta = json.loads(str(data["metadata"]))
+        except ValueError as exc:
+            raise InputError(f"metadata in {os.fspath(path)!r} is not JSON: {exc}") from None
+        return cls(m=m, k=k, P=P, alpha=data["alpha"], beta=data["beta"],
+                   subsets=data["subsets"], d=data["d"], loss=float(data["loss"]),
+                   loss_history=np.asarray(data["loss_history"], dtype=np.float64),
+                   metadata=meta)
+
+
+def _check_subset(subset: Sequence[int], P: int) -> NDArray[np.int64]:
+    try:
+        servers = np.asarray(subset)
+    except Exception:
+        raise InputError(f"subset must be a sequence of server indices, got {subset!r}") from None
+    if servers.ndim != 1 or servers.size == 0 or servers.dtype.kind not in "iu":
+        raise InputError(f"subset must be a non-empty sequence of server indices, got {subset!r}")
+    servers = np.sort(servers.astype(np.int64))
+    if servers[0] < 0 or servers[-1] >= P:
+        raise InputError(f"subset {servers.tolist()} has servers outside 0..{P - 1}")
+    if np.any(np.diff(servers) == 0):
+        raise InputError(f"subset {servers.tolist()} repeats a server")
+    return servers
+
+
+def code_from_coefficients(alpha: ArrayLike, beta: ArrayLike, k: int, *,
+                           metadata: dict | None = None) -> OptimizedCode:
+    """An :class:`OptimizedCode` from given encodings, with the optimal ``d^(p)`` (Prop. 1 i).
+
+    Useful to evaluate a known code (e.g. real-point MatDot, :func:`matdot_coefficients`) in
+    the framework of Section IV, or to warm-start :func:`optimize_code`.
+    """
+    a = np.asarray(alpha)
+    b = np.asarray(beta)
+    if a.ndim != 2 or a.shape != b.shape:
+        raise InputError(f"alpha {a.shape} and beta {b.shape} must both be P x m")
+    if a.dtype.kind not in "iuf" or b.dtype.kind not in "iuf":
+        raise InputError("alpha and beta must be real (complex codes are outside eq. 28)")
+    a = a.astype(np.float64)
+    b = b.astype(np.float64)
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise InputError("alpha or beta contains NaN or Inf")
+    m, k, P = check_code_shape(a.shape[1], k, a.shape[0])
+    subsets = all_subsets(P, k)
+    d = optimal_decoders(a, b, subsets)
+    return OptimizedCode(m=m, k=k, P=P, alpha=a, beta=b, subsets=subsets, d=d,
+                         loss=loss(a, b, subsets, d), metadata=dict(metadata or {}))
+
+
+def optimize_code(m: int, k: int, P: int, *, restarts: int = 20, max_iter: int = 2000,
+                  tol: float = 1e-14, seed: int | None = None,
+                  init: tuple[ArrayLike, ArrayLike] | None = None,
+                  accelerate: bool = True) -> OptimizedCode:
+    """Algorithm 1 (alternating quadratic minimisation) with seeded restarts; best run kept.
+
+    Each iteration solves, in closed form (Proposition 1), for every ``d^(p)``, then ``alpha``,
+    then ``beta``; each is the exact minimiser of (28) in its block, so the loss (computed
+    directly) never increases. Rows of ``alpha`` and ``beta`` are normalised before each
+    d-step (a rescaling the d-step absorbs) to keep the systems well scaled, and each closed
+    form is solved as the least-squares problem whose normal equations it is.
+
+    Parameters
+    ----------
+    m, k, P : int
+        Blocks, responding servers, servers (``1 <= k <= P``, ``m >= 1``).
+    restarts : int
+        Number of random starts (standard normal ``alpha``, ``beta``).
+    max_iter : int
+        Iterations per start (the paper ran 100000).
+    tol : float
+        Stop when the loss is ``<= tol`` or its relative decrease in an iteration is ``<= tol``.
+    seed : int, optional
+        Seeds all starts.
+    init : (alpha, beta), optional
+        A start used as the first restart (e.g. epsilon-MatDot's coefficients).
+    accelerate : bool
+        Extrapolate each iteration's step when that lowers the loss (see :func:`_run`); about
+        5-10x lower loss for the same iterations when ``k < 2m - 1``. ``False`` is the plain
+        Algorithm 1.
+
+    Returns
+    -------
+    OptimizedCode
+    """
+    m, k, P = check_code_shape(m, k, P)
+    restarts = _count("restarts", restarts)
+    max_iter = _count("max_iter", max_iter, 0)
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
+        raise InputError(f"tol must be a non-negative number, got {tol!r}")
+    subsets = all_subsets(P, k)
+    rng = np.random.default_rng(seed)
+    starts = [(rng.standard_normal((P, m)), rng.standard_normal((P, m)))
+              for _ in range(restarts)]
+    if init is not None:
+        first = code_from_coefficients(init[0], init[1], k)
+        if (first.m, first.P) != (m, P):
+            raise InputError(f"init has shape {first.alpha.shape}, expected {(P, m)}")
+        starts[0] = (first.alpha, first.beta)
+    best = None
+    run_losses = []
+    for i, (alpha0, beta0) in enumerate(starts):
+        alpha, beta, d, history = _run(alpha0, beta0, subsets, max_iter, float(tol),
+                                       bool(accelerate))
+        run_losses.append(float(history[-1]))
+        if best is None or history[-1] < best[3][-1]:
+            best = (alpha, beta, d, history, i)
+    assert best is not None
+    alpha, beta, d, history, index = best
+    meta = {"algorithm": "alternating minimisation (seed 000, Algorithm 1)", "seed": seed,
+            "restarts": restarts, "max_iter": max_iter, "tol": float(tol),
+            "best_restart": index, "iterations": len(history) - 1,
+            "restart_losses": run_losses, "warm_start": init is not None,
+            "accelerate": bool(accelerate)}
+    return OptimizedCode(m=m, k=k, P=P, alpha=alpha, beta=beta, subsets=subsets, d=d,
+                         loss=float(history[-1]), loss_history=history, metadata=meta)
+
+
+# --------------------------------------------------------------------------------------------
+# using a code
+
+
+def encode(code: OptimizedCode, a_blocks: ArrayLike, b_blocks: ArrayLike
+           ) -> tuple[NDArray, NDArray]:
+    """Encodings of every server: ``(sum_j alpha_ij A_j, sum_j beta_ij B_j)`` (eq. 24).
+
+    ``a_blocks`` (m, n, r) and ``b_blocks`` (m, r, k) as from
+    :func:`dask_coded.kernels.matdot.split_inner`.
+    """
+    a_blk = np.asarray(a_blocks)
+    b_blk = np.asarray(b_blocks)
+    if a_blk.ndim != 3 or b_blk.ndim != 3 or a_blk.shape[0] != code.m \
+            or b_blk.shape[0] != code.m or a_blk.shape[2] != b_blk.shape[1]:
+        raise InputError(f"blocks {a_blk.shape} and {b_blk.shape} are not {code.m} inner blocks")
+    return linear_encode(code.alpha, a_blk), linear_encode(code.beta, b_blk)
+
+
+def server_products(enc_a: ArrayLike, enc_b: ArrayLike) -> NDArray:
+    """Server ``i`` computes ``C~_i = (sum_j alpha_ij A_j)(sum_j beta_ij B_j)`` (Section IV-A)."""
+    return np.matmul(enc_a, enc_b)
+
+
+def decode_linear(code: OptimizedCode, results_by_server: Mapping[int, ArrayLike] | Any,
+                  subset: Sequence[int]) -> NDArray:
+    """``C_hat = sum_{i in S} d_i C~_i`` (eq. 8 with a linear ``d_S``).
+
+    Parameters
+    ----------
+    code : OptimizedCode
+    results_by_server : mapping or sequence
+        ``results_by_server[i]`` is server ``i``'s result ``C~_i``; only the servers in
+        ``subset`` are read (a dict of the arrivals, or a ``(P, n, k)`` stack whose other
+        entries may be anything).
+    subset : sequence of int
+        The responding servers. A ``k``-subset uses the stored decoder; others are decoded by
+        least squares (:meth:`OptimizedCode.decoder`).
+    """
+    servers, d = code.decoder(subset)
+    try:
+        parts = np.stack([np.asarray(results_by_server[int(i)]) for i in servers])
+    except (KeyError, IndexError):
+        raise InputError(f"results_by_server lacks a result of a server in "
+                         f"{servers.tolist()}") from None
+    except ValueError:
+        raise InputError("the results of the subset have different shapes") from None
+    if parts.ndim != 3:
+        raise InputError(f"each result must be a matrix, got shape {parts.shape[1:]}")
+    if not np.all(np.isfinite(parts)):
+        raise InputError("results contain NaN or Inf")
+    return np.tensordot(d, parts, axes=(0, 0))  # sum_i d_i C~_i (eq. 26)
+
+
+def theorem5_bound(code: OptimizedCode, subset: Sequence[int], normA: float, normB: float,
+                   *, sharp: bool = False) -> float:
+    """Theorem 5: ``||C - C_hat_S||_F <= sqrt(l^(p)) * m * ||A||_F * ||B||_F`` (eq. 30).
+
+    With ``normA``, ``normB`` the Frobenius norms (the paper's ``eta``). The proof's step (92),
+    ``||A_i B_j|| <= ||A B||``, does not hold in general, but (94) follows from
+    ``||A_i B_j|| <= ||A_i|| ||B_j|| <= ||A|| ||B||``, so the bound stands. Cauchy-Schwarz on
+    (91), ``sum |E_ij| ||A_i|| ||B_j|| <= ||E||_F ||A||_F ||B||_F``, removes the factor ``m``:
+    ``sharp=True`` returns that tighter bound. Neither counts floating-point round-off.
+    """
+    servers = _check_subset(subset, code.P)
+    for name, value in (("normA", normA), ("normB", normB)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                or not math.isfinite(value) or value < 0:
+            raise InputError(f"{name} must be a finite non-negative number, got {value!r}")
+    _, d = code.decoder(servers)
+    ell = float(subset_losses(code.alpha, code.beta, servers[None, :], d[None, :])[0])  # (29)
+    factor = 1.0 if sharp else float(code.m)
+    return math.sqrt(ell) * factor * float(normA) * float(normB)  # eq. 30
