@@ -8,6 +8,8 @@ block_leverage_scores, compute_block_leverage
     Block leverage scores (GC seed, eq. 5), exact or sketched, out of core.
 expansion_network
     Replication of blocks across servers (GC seed, Section III-C/D).
+matmul, optimize_code
+    Coded matrix products (MatDot, epsilon-MatDot, optimized codes; seed 000).
 """
 
 from .datasets import make_dataset
@@ -16,17 +18,21 @@ from .expansion import ExpansionNetwork, expansion_network
 from .io import open_dataset
 from .kernels.runtime import RuntimeModel, runtime_model
 from .leverage import LeverageResult, block_leverage_scores, compute_block_leverage
+from .matmul import MatmulResult, matmul, optimize_code
 
 __all__ = [
     "ExpansionNetwork",
     "InputError",
     "LeverageResult",
+    "MatmulResult",
     "RuntimeModel",
     "block_leverage_scores",
     "compute_block_leverage",
     "expansion_network",
     "make_dataset",
+    "matmul",
     "open_dataset",
+    "optimize_code",
     "runtime_model",
 ]
 __version__ = "0.1.0"

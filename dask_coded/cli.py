@@ -450,6 +450,91 @@ def solve_cmd(config: str, output: str | None, scheduler: str | None,
     click.echo(f"wrote {out_dir}/ ({', '.join(sorted(p.name for p in out_dir.iterdir()))})")
 
 
+#: Generated inputs up to this size get their true relative error checked on the client.
+MATMUL_CHECK_MAX = 2048
+
+
+def _matmul_operand(op, name: str) -> None:
+    """Write a generated operand when absent; check a stored one's generator otherwise."""
+    from .io import generate_matrix, matrix_attrs
+
+    if op.generate is None:
+        if not op.path.exists():
+            raise InputError(f"{name} {op.path} does not exist; give {name}.generate to "
+                             "create it")
+        return
+    if op.path.exists():
+        stored = matrix_attrs(op.path).get("dask_coded", {}).get("generator", {})
+        if any(stored.get(k) != v for k, v in op.generate.items()):
+            raise InputError(f"{name} {op.path} was generated with {stored or 'no generator'},"
+                             f" not {dict(op.generate)}; delete it or change {name}.path")
+        return
+    click.echo(f"generating {op.path} ({op.generate['n']} x {op.generate['n']})")
+    generate_matrix(op.path, op.generate["n"], op.generate["seed"])
+
+
+@cli.command("matmul")
+@click.argument("config", type=click.Path())
+@click.option("--output", type=click.Path(), help="Output folder (overrides output.dir).")
+def matmul_cmd(config: str, output: str | None) -> None:
+    """Coded product C = A B of the matmul config CONFIG (YAML) on a Dask cluster.
+
+    Writes C.zarr and report.json into the output folder (built aside, then renamed into
+    place) and prints the error estimate, the servers used and, for small generated
+    inputs, the true relative error.
+    """
+    import dataclasses
+
+    from ._atomic import atomic_dir, check_replaceable_dir
+    from .cluster import connect
+    from .config import load_matmul_config
+    from .executor import ServersLost, StragglerTimeout
+    from .io import open_matrix
+    from .matmul import matmul
+
+    cfg = load_matmul_config(config)
+    if output is not None:
+        cfg = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, dir=Path(output)))
+    out_dir = cfg.output.dir
+    check_replaceable_dir(out_dir, REPORT)
+    t_start = time.perf_counter()
+    _matmul_operand(cfg.a, "a")
+    _matmul_operand(cfg.b, "b")
+    cl = cfg.cluster
+    with connect(cl.scheduler, n_workers=cl.workers, threads_per_worker=cl.threads_per_worker,
+                 timeout=cl.timeout) as client, atomic_dir(out_dir, marker=REPORT) as tmp:
+        try:
+            res = matmul(str(cfg.a.path), str(cfg.b.path), code=cfg.code, m=cfg.m,
+                         n_servers=cfg.n_servers, eps=cfg.eps, deadline=cfg.deadline,
+                         stragglers=cfg.stragglers, client=client, out=tmp / "C.zarr",
+                         tile=cfg.tile, points=cfg.points, seed=cfg.seed)
+        except (StragglerTimeout, ServersLost) as exc:
+            click.echo(f"dask-coded: error: {exc}", err=True)
+            sys.exit(1)
+        true_error = None
+        n, k = res.C.shape
+        if cfg.a.generate and cfg.b.generate and max(n, k, open_matrix(cfg.a.path).shape[1]) \
+                <= MATMUL_CHECK_MAX:
+            exact = open_matrix(cfg.a.path).compute() @ open_matrix(cfg.b.path).compute()
+            true_error = float(np.linalg.norm(np.asarray(res.C[...]) - exact)
+                               / np.linalg.norm(exact))
+        report = {"dask_coded": {"version": _version(), "command": "matmul"},
+                  "config_file": str(config), "config": cfg.to_dict(),
+                  "result": res.summary(), "true_relative_error": true_error,
+                  "wall_seconds": time.perf_counter() - t_start}
+        (tmp / REPORT).write_text(json.dumps(_jsonable(report), indent=1, allow_nan=False))
+    used = sorted({int(s) for tile in res.servers_used for s in tile})
+    counts = sorted({len(tile) for tile in res.servers_used})
+    click.echo(f"C = A B   {n} x {k}, code {res.code}, m={res.m}, P={res.n_servers}, "
+               f"{len(res.tiles)} tile(s), {res.seconds:.2f} s")
+    click.echo(f"servers used per tile: {'/'.join(map(str, counts))} of {res.n_servers} "
+               f"(recovery threshold {res.recovery_threshold}); servers {used}")
+    click.echo(f"error estimate {res.error_estimate:.2e}")
+    if true_error is not None:
+        click.echo(f"true relative error {true_error:.2e}")
+    click.echo(f"wrote {out_dir}/ ({', '.join(sorted(p.name for p in out_dir.iterdir()))})")
+
+
 def _version() -> str:
     from . import __version__
 
@@ -480,6 +565,59 @@ def benchmark_leverage(n_rows: float, n_cols: int, chunk_rows: int, n_blocks: in
     run_leverage_benchmark(n_rows=int(n_rows), n_cols=n_cols, chunk_rows=chunk_rows,
                            n_blocks=n_blocks, kind=kind, condition=condition,
                            n_workers=workers, repeats=repeats, path=path, echo=click.echo)
+
+
+def _names(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+@benchmark.command("solve")
+@click.option("--rows", "n_rows", type=float, default=2e6, show_default=True)
+@click.option("--cols", "n_cols", type=int, default=100, show_default=True)
+@click.option("--chunk-rows", type=int, default=100_000, show_default=True)
+@click.option("--blocks", "n_blocks", type=int, help="K (default: one per Zarr row chunk).")
+@click.option("--servers", "n_servers", type=int, help="m (default: 2 K).")
+@click.option("--q", type=int, help="Servers summed per round by block-leverage and uniform "
+              "(default: ceil(0.75 m)).")
+@click.option("--deadline", type=float, help="Seconds (default: 2 x sd's no-straggler round "
+              "x q / K, measured first).")
+@click.option("--workers", type=int, default=2, show_default=True)
+@click.option("--threads", type=int, default=1, show_default=True, help="Per worker.")
+@click.option("--time-budget", type=float, default=15.0, show_default=True,
+              help="Seconds per solve, setup excluded.")
+@click.option("--methods", help="Comma separated (default: all; sd is always run).")
+@click.option("--scenarios", help="Comma separated, of none, slow, throttle (default: all).")
+@click.option("--repeats", type=int, default=1, show_default=True)
+@click.option("--path", type=click.Path(), help="Store to use (generated when absent).")
+def benchmark_solve(n_rows: float, n_cols: int, chunk_rows: int, n_blocks: int | None,
+                    n_servers: int | None, q: int | None, deadline: float | None, workers: int,
+                    threads: int, time_budget: float, methods: str | None,
+                    scenarios: str | None, repeats: int, path: str | None) -> None:
+    """Time to error 1e-3 and 1e-6 of every lstsq method, with and without stragglers."""
+    from .benchmarks import run_solve_benchmark
+
+    run_solve_benchmark(n_rows=int(n_rows), n_cols=n_cols, chunk_rows=chunk_rows,
+                        n_blocks=n_blocks, n_servers=n_servers, q=q, deadline=deadline,
+                        n_workers=workers, threads=threads, time_budget=time_budget,
+                        methods=_names(methods), scenarios=_names(scenarios),
+                        repeats=repeats, path=path, echo=click.echo)
+
+
+@benchmark.command("matmul")
+@click.option("--n", "n", type=int, default=4096, show_default=True,
+              help="Side of the square product timed on the cluster.")
+@click.option("--m", "m", type=int, default=4, show_default=True, help="Inner blocks.")
+@click.option("--workers", type=int, default=2, show_default=True)
+@click.option("--threads", type=int, default=8, show_default=True, help="Per worker.")
+@click.option("--repeats", type=int, default=1, show_default=True)
+@click.option("--kernels-only", is_flag=True, help="Only the worst-subset error table.")
+def benchmark_matmul(n: int, m: int, workers: int, threads: int, repeats: int,
+                     kernels_only: bool) -> None:
+    """Worst-subset eps-MatDot errors (m = 2..8, P = m + 2), and n x n product wall times."""
+    from .benchmarks_matmul import run_matmul_benchmark
+
+    run_matmul_benchmark(n=n, m=m, n_workers=workers, threads=threads, repeats=repeats,
+                         kernels_only=kernels_only, echo=click.echo)
 
 
 def main() -> None:

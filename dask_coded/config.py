@@ -444,3 +444,147 @@ def load_config(path: str | os.PathLike) -> RunConfig:
         raise InputError(f"{p} must hold a mapping of sections ({', '.join(SECTIONS)}), "
                          f"got {_kind(data)}")
     return RunConfig.from_dict(data, source=p)
+
+
+# ------------------------------------------------------------------------------ matmul config
+# ``dask-coded matmul CONFIG.yaml``::
+#
+#     a: data/A.zarr                        # a stored 2-D Zarr array, or
+#     b: {generate: {n: 1024, seed: 1}}     # a random n x n test matrix (path optional)
+#     code: eps-matdot                      # matdot | eps-matdot | uncoded | PATH.npz
+#     m: 3
+#     n_servers: 5
+#     eps: null
+#     deadline: 1.0
+#     points: tuned
+#     tile: null
+#     seed: 0
+#     stragglers: {delay: {...}, slow: {...}, seed: 0}
+#     cluster: {workers: 2, threads_per_worker: 4}
+#     output: {dir: out/matmul}
+
+#: Top-level keys of a matmul config.
+MATMUL_KEYS = ("a", "b", "code", "m", "n_servers", "eps", "deadline", "points", "tile", "seed",
+               "stragglers", "cluster", "output")
+
+
+@dataclass(frozen=True)
+class MatrixConfig:
+    """One operand: a stored Zarr array, or a seeded random ``n x n`` matrix to generate.
+
+    Attributes
+    ----------
+    path : Path
+        The Zarr array (written first when ``generate`` is given and it is absent).
+    generate : dict or None
+        ``{"n": int, "seed": int}``: standard normal entries scaled by ``1 / sqrt(n)``.
+    """
+
+    path: Path
+    generate: Mapping | None = field(default=None, hash=False)
+
+    @classmethod
+    def parse(cls, key: str, value: Any, default_path: Path) -> MatrixConfig:
+        if value is None:
+            raise InputError(f"{key} is required: a Zarr array path or {{generate: {{n, seed}}}}")
+        if isinstance(value, (str, os.PathLike)):
+            return cls(path=_path(key, value))
+        value = _mapping(key, value)
+        _check_keys(key, value, ("path", "generate"))
+        path = default_path if value.get("path") is None else _path(f"{key}.path",
+                                                                    value["path"])
+        gen = value.get("generate")
+        if gen is None:
+            if value.get("path") is None:
+                raise InputError(f"{key} needs a path or generate")
+            return cls(path=path)
+        gen = _mapping(f"{key}.generate", gen)
+        _check_keys(f"{key}.generate", gen, ("n", "seed"))
+        if gen.get("n") is None:
+            raise InputError(f"{key}.generate.n is required")
+        spec = {"n": _int(f"{key}.generate.n", gen["n"], 1),
+                "seed": _int(f"{key}.generate.seed", gen.get("seed", 0), 0)}
+        return cls(path=path, generate=spec)
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path),
+                "generate": None if self.generate is None else dict(self.generate)}
+
+
+@dataclass(frozen=True)
+class MatmulConfig:
+    """A parsed ``dask-coded matmul`` config (see the comment above for the keys)."""
+
+    a: MatrixConfig
+    b: MatrixConfig
+    code: str = "eps-matdot"
+    m: int = 2
+    n_servers: int | None = None
+    eps: float | None = None
+    deadline: float | None = None
+    points: str = "tuned"
+    tile: int | None = None
+    seed: int | None = None
+    stragglers: Mapping | None = field(default=None, hash=False)
+    cluster: ClusterConfig = ClusterConfig()
+    output: OutputConfig = OutputConfig(dir=Path("out"))
+    source: Path | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str | os.PathLike | None = None) -> MatmulConfig:
+        from .matmul import CODES, POINTS
+
+        data = _mapping("the config", data)
+        _check_keys("", data, MATMUL_KEYS)
+        stem = Path(source).stem if source is not None else "matmul"
+        code = _str("code", data.get("code", "eps-matdot"))
+        if not code.endswith(".npz"):
+            code = _choice("code", code, [c for c in CODES if c != "optimized"])
+        stragglers = data.get("stragglers")
+        if stragglers is not None:
+            from .stragglers import StragglerScenario
+
+            stragglers = dict(_mapping("stragglers", stragglers))
+            try:
+                StragglerScenario.from_config(stragglers)
+            except InputError as exc:
+                raise InputError(f"stragglers: {exc}") from None
+        output = data.get("output")
+        if output is not None:
+            _check_keys("output", _mapping("output", output), ("dir",))
+        data_dir = Path("data") / stem
+        return cls(a=MatrixConfig.parse("a", data.get("a"), data_dir / "A.zarr"),
+                   b=MatrixConfig.parse("b", data.get("b"), data_dir / "B.zarr"),
+                   code=code, m=_int("m", data.get("m", 2), 1),
+                   n_servers=_int("n_servers", data.get("n_servers"), 1, optional=True),
+                   eps=_number("eps", data.get("eps"), optional=True),
+                   deadline=_number("deadline", data.get("deadline"), optional=True),
+                   points=_choice("points", data.get("points", "tuned"), POINTS),
+                   tile=_int("tile", data.get("tile"), 1, optional=True),
+                   seed=_int("seed", data.get("seed"), 0, optional=True),
+                   stragglers=stragglers, cluster=ClusterConfig.parse(data.get("cluster")),
+                   output=OutputConfig.parse(output, Path("out") / stem),
+                   source=None if source is None else Path(source))
+
+    def to_dict(self) -> dict:
+        return {"a": self.a.to_dict(), "b": self.b.to_dict(), "code": self.code, "m": self.m,
+                "n_servers": self.n_servers, "eps": self.eps, "deadline": self.deadline,
+                "points": self.points, "tile": self.tile, "seed": self.seed,
+                "stragglers": None if self.stragglers is None else dict(self.stragglers),
+                "cluster": asdict(self.cluster), "output": {"dir": str(self.output.dir)}}
+
+
+def load_matmul_config(path: str | os.PathLike) -> MatmulConfig:
+    """Read and validate a YAML ``dask-coded matmul`` config (one-line InputErrors)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"no such config file: {p}")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {p}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{p} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, Mapping):
+        raise InputError(f"{p} must hold a mapping of matmul parameters")
+    return MatmulConfig.from_dict(data, source=p)

@@ -145,3 +145,116 @@ def open_dataset(path: str | os.PathLike) -> tuple[da.Array, da.Array]:
 
     check_pair(a, b, where=str(path))
     return a, b.rechunk({0: a.chunks[0]})
+
+
+# ------------------------------------------------------------------------------- matrices
+# A matrix of a product ``C = A B`` is a bare 2-D Zarr array (not a group).
+
+
+def _open_array(path: str | os.PathLike, name: str = "matrix") -> zarr.Array:
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"no {name} at {p}: the path does not exist")
+    try:
+        arr = zarr.open_array(str(p), mode="r")
+    except Exception as exc:  # zarr raises several types for "not an array"
+        raise InputError(f"{name} at {p} is not a readable Zarr array "
+                         f"({type(exc).__name__})") from None
+    if len(arr.shape) != 2:
+        raise InputError(f"{name} at {p} must be 2-D, got shape {tuple(arr.shape)}")
+    dtype = np.dtype(arr.dtype)
+    if dtype.kind != "f":
+        raise InputError(f"{name} at {p} has dtype {dtype}; only real floating point is "
+                         "supported")
+    if 0 in arr.shape:
+        raise InputError(f"{name} at {p} is empty (shape {tuple(arr.shape)})")
+    return arr
+
+
+def open_matrix(path: str | os.PathLike, name: str = "matrix") -> da.Array:
+    """A stored 2-D real floating-point Zarr array as a lazy dask array (nothing read yet)."""
+    return da.from_zarr(_open_array(path, name))
+
+
+def matrix_info(path: str | os.PathLike, name: str = "matrix") -> tuple[tuple[int, int], str]:
+    """``(shape, dtype)`` of a stored matrix, validated as :func:`open_matrix` does."""
+    arr = _open_array(path, name)
+    return (int(arr.shape[0]), int(arr.shape[1])), str(np.dtype(arr.dtype))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_array(path: str, stamp: int) -> zarr.Array:
+    return zarr.open_array(path, mode="r")
+
+
+def read_block(path: str | os.PathLike, rows: tuple[int, int], cols: tuple[int, int]
+               ) -> np.ndarray:
+    """``M[rows[0]:rows[1], cols[0]:cols[1]]`` of a stored matrix, read by the calling process.
+
+    Workers call this to build their servers' encoded blocks straight from the store; the
+    opened array is cached per process.
+    """
+    meta = Path(path) / "zarr.json"
+    stamp = meta.stat().st_mtime_ns if meta.exists() else 0  # a rewritten store is reopened
+    arr = _cached_array(str(path), stamp)
+    return np.asarray(arr[rows[0]:rows[1], cols[0]:cols[1]])
+
+
+def write_matrix(path: str | os.PathLike, data: np.ndarray, *,
+                 chunks: tuple[int, int] | None = None, overwrite: bool = False) -> None:
+    """Write a 2-D array to a new Zarr array at ``path``, atomically (aside, then renamed)."""
+    with atomic_matrix(path, data.shape, str(data.dtype), chunks=chunks,
+                       overwrite=overwrite) as arr:
+        arr[...] = data
+
+
+@contextlib.contextmanager
+def atomic_matrix(path: str | os.PathLike, shape: tuple[int, int], dtype: str = "float64", *,
+                  chunks: tuple[int, int] | None = None, overwrite: bool = False
+                  ) -> Iterator[zarr.Array]:
+    """Create a 2-D Zarr array in a hidden sibling folder; rename it to ``path`` on success.
+
+    The caller writes tiles into the yielded array. On error nothing is left behind (the
+    temporary folder is removed and ``path`` is untouched).
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise InputError(f"{path} already exists (use overwrite to replace it)")
+    parent = writable_parent(path)
+    tmp = parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    if chunks is None:
+        chunks = (min(shape[0], 1024), min(shape[1], 1024))
+    try:
+        yield zarr.create_array(str(tmp), shape=tuple(shape), chunks=tuple(chunks),
+                                dtype=dtype)
+        replace_dir(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def open_written_matrix(path: str | os.PathLike) -> zarr.Array:
+    """A matrix written by :func:`atomic_matrix`, opened read-only."""
+    return _open_array(path)
+
+
+def matrix_attrs(path: str | os.PathLike) -> dict:
+    """The attributes of a stored matrix (its generator parameters, when generated)."""
+    return dict(_open_array(path).attrs)
+
+
+def generate_matrix(path: str | os.PathLike, n: int, seed: int, *, chunk_rows: int = 1024,
+                    overwrite: bool = False) -> None:
+    """Write a seeded random ``n x n`` test matrix (N(0, 1/n) entries) to a Zarr array.
+
+    Written chunk by chunk (rows ``[i c, (i+1) c)`` from the stream ``(seed, i)``), aside and
+    renamed into place; the generator parameters go in the array's attributes.
+    """
+    with atomic_matrix(path, (n, n), "float64", chunks=(min(n, chunk_rows), n),
+                       overwrite=overwrite) as arr:
+        for i, start in enumerate(range(0, n, chunk_rows)):
+            stop = min(start + chunk_rows, n)
+            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))
+            arr[start:stop] = rng.standard_normal((stop - start, n)) / np.sqrt(n)
+        arr.attrs.update({"dask_coded": {"generator": {"n": int(n), "seed": int(seed),
+                                                       "chunk_rows": int(chunk_rows)}}})

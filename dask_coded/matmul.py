@@ -1,0 +1,575 @@
+"""Coded matrix products ``C = A B`` on a Dask cluster (seed 000): the orchestration layer.
+
+``A`` (n x N) and ``B`` (N x k) are cut along the inner dimension into ``m`` blocks
+(:func:`dask_coded.kernels.matdot.split_inner`, zero padding when ``m`` does not divide
+``N``). The output is cut into tiles of at most ``tile x tile``; each tile is one coded job:
+``P`` servers each hold one encoded block of the tile's rows of ``A`` and columns of ``B``
+(eq. 14 / eq. 24), built on the workers by a loader that reads only those rows and columns,
+and return their product (eq. 7). The coded executor gathers the first arrivals and the
+code's decoder turns them into the tile.
+
+Codes:
+
+* ``"matdot"`` -- exact MatDot (Construction 1): waits for ``2m - 1`` results.
+* ``"eps-matdot"`` -- epsilon-approximate MatDot (Construction 2), anytime: with a
+  ``deadline`` it takes every result that arrives before it (up to ``2m - 1``) and never
+  fewer than ``m``, decoded by :func:`~dask_coded.kernels.matdot.decode_anytime`; without a
+  deadline it takes the first ``m``.
+* ``"optimized"`` -- a code found by alternating minimisation (Section IV), an
+  :class:`~dask_coded.kernels.optcodes.OptimizedCode` or the path of its ``.npz``: ``k``
+  results, :func:`~dask_coded.kernels.optcodes.decode_linear`.
+* ``"uncoded"`` -- the baseline: ``m`` servers each hold one plain block pair and all ``m``
+  are waited for.
+
+This module never imports zarr (``io`` does the reading and writing).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+from .kernels import matdot as md
+from .kernels import optcodes as oc
+
+CODES = ("matdot", "eps-matdot", "optimized", "uncoded")
+POINTS = ("tuned", "paper")
+
+#: Budget of one server's encoded blocks (its share of A's rows and B's columns of a tile).
+SERVER_BYTES = 64 * 2**20
+
+
+@dataclass
+class MatmulResult:
+    """What :func:`matmul` computed, and how.
+
+    Attributes
+    ----------
+    C : ndarray or zarr.Array
+        The product (the Zarr array written to ``out`` when ``out`` was given).
+    code : str
+    m : int
+        Inner blocks.
+    n_servers : int
+        Servers per tile (``P``).
+    recovery_threshold : int
+        Results a tile needs at least (``2m - 1``, ``m``, ``k`` or ``m``).
+    tiles : list of (row_start, row_stop, col_start, col_stop)
+    servers_used : list of ndarray
+        Per tile, the servers whose results were decoded, in arrival order.
+    arrival_times : list of ndarray
+        Per tile, seconds from the round's start to each of those arrivals.
+    tile_errors : list of float
+        Per tile, the decoder's estimate of its relative Frobenius error.
+    error_estimate : float
+        The largest of ``tile_errors``: a bound-like estimate of ``||C_hat - C||_F / ||C||_F``.
+    points : ndarray or None
+        Evaluation points (MatDot codes).
+    expected_error : float or None
+        For eps-MatDot, the model error of the points at ``m`` results.
+    seconds : float
+        Wall time of the whole product.
+    round_seconds : list of float
+        Wall time of each tile's round.
+    timed_out : list of bool
+        Per tile, whether the deadline passed before ``2m - 1`` (eps-MatDot) results.
+    """
+
+    C: Any
+    code: str
+    m: int
+    n_servers: int
+    recovery_threshold: int
+    tiles: list = field(default_factory=list)
+    servers_used: list = field(default_factory=list)
+    arrival_times: list = field(default_factory=list)
+    tile_errors: list = field(default_factory=list)
+    error_estimate: float = 0.0
+    points: np.ndarray | None = None
+    expected_error: float | None = None
+    seconds: float = 0.0
+    round_seconds: list = field(default_factory=list)
+    timed_out: list = field(default_factory=list)
+
+    def summary(self) -> dict:
+        """JSON-able summary (everything but ``C``)."""
+        return {
+            "code": self.code, "m": self.m, "n_servers": self.n_servers,
+            "recovery_threshold": self.recovery_threshold,
+            "shape": [int(s) for s in self.C.shape],
+            "error_estimate": float(self.error_estimate),
+            "expected_error": self.expected_error,
+            "seconds": float(self.seconds),
+            "points": None if self.points is None else [float(p) for p in self.points],
+            "tiles": [
+                {"rows": [r0, r1], "cols": [c0, c1], "servers_used": s.tolist(),
+                 "arrival_seconds": [float(x) for x in t], "error_estimate": float(e),
+                 "round_seconds": float(w), "timed_out": bool(o)}
+                for (r0, r1, c0, c1), s, t, e, w, o in zip(
+                    self.tiles, self.servers_used, self.arrival_times, self.tile_errors,
+                    self.round_seconds, self.timed_out)],
+        }
+
+
+# ---------------------------------------------------------------------------- worker side
+
+
+def _read(src: tuple, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
+    """Rows x cols of one operand: ``("store", path)``, ``("array", block)`` (already the
+    tile's slice, rows and cols relative to it)."""
+    kind, obj = src
+    if kind == "store":
+        from .io import read_block
+
+        return read_block(obj, rows, cols)
+    return np.asarray(obj)[rows[0]:rows[1], cols[0]:cols[1]]
+
+
+def _encode_read(src: tuple, fixed: tuple[int, int], inner: int, r: int, coef: np.ndarray,
+                 axis: int, name: str, label: str) -> tuple[np.ndarray, float]:
+    """``sum_j coef[j] X_j`` over the ``m`` inner blocks of width ``r``, read block by block.
+
+    ``X`` is A's rows ``fixed`` (``axis=1``: blocks of columns) or B's columns ``fixed``
+    (``axis=0``: blocks of rows). Only the blocks with a nonzero coefficient are read (one of
+    ``m`` for the uncoded baseline). Zero padding of the last block (when ``m r > N``) is
+    implicit: a short block is added into the first columns (rows) of the sum (eq. 14 /
+    eq. 24 on the padded blocks of :func:`split_inner`). Also returns the squared Frobenius
+    norm of what was read.
+    """
+    width = fixed[1] - fixed[0]
+    out = np.zeros((width, r) if axis == 1 else (r, width), dtype=np.float64)
+    sq = 0.0
+    for j, c in enumerate(coef):
+        lo = j * r
+        if lo >= inner or c == 0:
+            continue
+        hi = min(lo + r, inner)
+        if axis == 1:
+            x = _read(src, fixed, (lo, hi))
+        else:
+            x = _read(src, (lo, hi), fixed)
+        if not np.all(np.isfinite(x)):
+            what = "rows" if axis == 1 else "columns"
+            raise InputError(f"{name} contains NaN or Inf in the block of {what} {label}")
+        x = x.astype(np.float64, copy=False)
+        sq += float(np.vdot(x, x))
+        if axis == 1:
+            out[:, :hi - lo] += c * x
+        else:
+            out[:hi - lo, :] += c * x
+    return out, sq
+
+
+def _load_server(a_src: tuple, b_src: tuple, a_rows: tuple[int, int], b_cols: tuple[int, int],
+                 inner: int, r: int, alpha: np.ndarray, beta: np.ndarray,
+                 label: str) -> tuple[np.ndarray, np.ndarray, float]:
+    """Build one server's encoded pair ``(A~, B~)`` of one tile, on its worker.
+
+    ``a_rows``/``b_cols`` are the rows of A and columns of B to read from the source (relative
+    to it). Returns the pair and the product of the Frobenius norms of the parts read (for the
+    MatDot codes, ``||A_tile||_F ||B_tile||_F``; a bound's scale).
+    """
+    rows_label, cols_label = label.split("|")
+    a_enc, sa = _encode_read(a_src, a_rows, inner, r, alpha, 1, "A", rows_label)
+    b_enc, sb = _encode_read(b_src, b_cols, inner, r, beta, 0, "B", cols_label)
+    return a_enc, b_enc, float(np.sqrt(sa * sb))
+
+
+def _server_product(data: tuple, param: Any) -> tuple[np.ndarray, float]:
+    """What a server computes: ``C~ = A~ B~`` (eq. 7), with the tile's norm product."""
+    a_enc, b_enc, norm_ab = data
+    return a_enc @ b_enc, norm_ab
+
+
+# ---------------------------------------------------------------------------- validation
+
+
+class _Operand:
+    """A or B: a store path, a numpy array or a dask array, with shape checks."""
+
+    def __init__(self, x: Any, name: str):
+        self.name = name
+        if isinstance(x, (str, os.PathLike)):
+            from .io import matrix_info
+
+            self.kind, self.path = "store", str(x)
+            self.shape, _ = matrix_info(x, name)
+            self.x = None
+            return
+        if hasattr(x, "dask") and hasattr(x, "shape") and hasattr(x, "dtype"):
+            self.kind, self.x = "dask", x
+        else:
+            try:
+                arr = np.asarray(x)
+            except Exception:
+                raise InputError(f"{name} must be an array or a Zarr path, "
+                                 f"got {type(x).__name__}") from None
+            self.kind, self.x = "numpy", arr
+        dtype = np.dtype(self.x.dtype)
+        if len(self.x.shape) != 2:
+            raise InputError(f"{name} must be 2-D, got shape {tuple(self.x.shape)}")
+        if 0 in self.x.shape:
+            raise InputError(f"{name} is empty (shape {tuple(self.x.shape)})")
+        if dtype.kind == "c":
+            raise InputError(f"{name} has complex dtype {dtype}; only real matrices are "
+                             "supported")
+        if dtype.kind in "biu" and self.kind == "numpy":
+            self.x = self.x.astype(np.float64)
+        elif dtype.kind != "f":
+            raise InputError(f"{name} has dtype {dtype}; convert it to float64 first")
+        self.shape = (int(self.x.shape[0]), int(self.x.shape[1]))
+
+    def tile_source(self, client, rows: tuple[int, int], cols: tuple[int, int]):
+        """``(src, rows, cols)`` for the loaders of one tile.
+
+        A store is read by each loader itself (only its rows/cols); an in-memory or dask
+        operand's tile slice is put on the cluster once (scattered, or computed there) and the
+        loaders take it from there.
+        """
+        if self.kind == "store":
+            return ("store", self.path), rows, cols
+        part = self.x[rows[0]:rows[1], cols[0]:cols[1]]
+        if self.kind == "numpy":
+            fut = client.scatter(np.ascontiguousarray(part), hash=False)
+        else:
+            fut = client.compute(part)
+        return ("array", fut), (0, rows[1] - rows[0]), (0, cols[1] - cols[0])
+
+
+def _count(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InputError(f"{name} must be an integer, got {value!r}")
+    if int(value) < minimum:
+        raise InputError(f"{name} must be at least {minimum}, got {int(value)}")
+    return int(value)
+
+
+def _load_code(code: Any) -> oc.OptimizedCode:
+    if isinstance(code, oc.OptimizedCode):
+        return code
+    path = Path(code)
+    if not path.is_file():
+        raise InputError(f"no optimized code file at {path}")
+    return oc.OptimizedCode.load(path)
+
+
+def _scenario(stragglers: Any):
+    from .stragglers import StragglerScenario
+
+    if stragglers is None or isinstance(stragglers, StragglerScenario):
+        sc = stragglers
+    else:
+        sc = StragglerScenario.from_config(stragglers)
+    if sc is not None and (sc.kills or sc._throttles):
+        raise InputError("matmul supports model stragglers (delay, slow), not throttle or "
+                         "kill scenarios")
+    return None if sc is None or sc.is_empty else sc
+
+
+def optimize_code(m: int, k: int, n_servers: int, *, restarts: int = 20,
+                  max_iter: int = 2000, seed: int | None = None,
+                  save: str | os.PathLike | None = None) -> oc.OptimizedCode:
+    """Find an approximate code for ``C = A B`` by alternating minimisation (seed 000, Alg. 1).
+
+    Parameters
+    ----------
+    m : int
+        Inner blocks of A and B.
+    k : int
+        Results the decoders use, ``1 <= k <= n_servers``.
+    n_servers : int
+        Servers ``P``.
+    restarts, max_iter : int
+        Random starts, iterations per start.
+    seed : int, optional
+    save : path, optional
+        Also write the code to this ``.npz`` (load it with ``OptimizedCode.load`` or pass the
+        path to :func:`matmul` as ``code``).
+
+    Returns
+    -------
+    OptimizedCode
+    """
+    m = _count("m", m)
+    k = _count("k", k)
+    n_servers = _count("n_servers", n_servers)
+    if k > n_servers:
+        raise InputError(f"k={k} exceeds n_servers={n_servers}")
+    if math.comb(n_servers, k) > oc.MAX_SUBSETS:
+        raise InputError(f"C({n_servers}, {k}) decoding subsets is more than "
+                         f"{oc.MAX_SUBSETS}; use fewer servers")
+    code = oc.optimize_code(m, k, n_servers, restarts=restarts, max_iter=max_iter, seed=seed)
+    if save is not None:
+        code.save(save)
+    return code
+
+
+def _default_tile(r: int) -> int:
+    """Tile side keeping a server's encoded pair (``2 * tile * r`` floats) under the budget."""
+    return max(16, SERVER_BYTES // (16 * max(r, 1)))
+
+
+def _client_context(client):
+    from .linear_model import _client_context as ctx
+
+    return ctx(client)
+
+
+# ---------------------------------------------------------------------------- the product
+
+
+def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
+           n_servers: int | None = None, eps: float | None = None,
+           deadline: float | None = None, stragglers: Any = None,
+           delays: Any = None, client: Any = None, out: str | os.PathLike | None = None,
+           tile: int | None = None, points: Any = "tuned", seed: int | None = None,
+           overwrite: bool = False) -> MatmulResult:
+    """Coded product ``C = A B`` on a Dask cluster whose servers straggle.
+
+    Parameters
+    ----------
+    A, B : numpy arrays, dask arrays, or paths of 2-D Zarr arrays
+        ``A`` is n x N and ``B`` N x k, real floating point (computed in float64). Stored
+        operands are read by the workers, never by the client.
+    code : {"eps-matdot", "matdot", "optimized", "uncoded"}, OptimizedCode or path
+        The code (see the module docstring). An OptimizedCode or the path of its ``.npz``
+        means ``"optimized"`` with that code.
+    m : int
+        Inner blocks (each server holds 1/m of A's tile rows and B's tile columns). Taken
+        from the code for an optimized code.
+    n_servers : int, optional
+        Servers per tile, ``P``. Default: ``2m + 1`` (matdot), ``m + 2`` (eps-matdot), the
+        code's (optimized), ``m`` (uncoded, which always uses ``m``).
+    eps : float, optional
+        eps-MatDot: the relative error asked for; refused when float64 cannot reach it from
+        ``m`` results (:func:`~dask_coded.kernels.matdot.check_epsilon`). Required with
+        ``points="paper"`` (eq. 17).
+    deadline : float, optional
+        eps-MatDot: seconds after which a tile's round stops waiting for more than ``m``
+        results. Without it the first ``m`` results are used.
+    stragglers : StragglerScenario or mapping, optional
+        Model stragglers (``delay`` and ``slow``; see ``StragglerScenario.from_config``).
+        Tile ``t`` is round ``t`` of the scenario.
+    delays : array_like of shape (P,), optional
+        Extra seconds each server sleeps before computing, in every tile (added to the
+        scenario's).
+    client : distributed.Client, optional
+        Default: the current client, else an embedded LocalCluster.
+    out : path, optional
+        Write ``C`` to a new Zarr array there (built aside, renamed into place at the end).
+    tile : int, optional
+        Largest output tile side. Default: a server's encoded blocks stay within ~64 MiB.
+    points : {"tuned", "paper"} or array_like
+        MatDot evaluation points: "tuned" (eps-matdot: radius tuned for float64 round-off,
+        :func:`~dask_coded.kernels.matdot.tuned_design`; matdot: Chebyshev points of
+        (-1, 1)), "paper" (eq. 17, needs ``eps``), or ``P`` distinct real points.
+    seed : int, optional
+        Seeds the executor's submission order.
+    overwrite : bool
+        Replace an existing array at ``out``.
+
+    Returns
+    -------
+    MatmulResult
+
+    Raises
+    ------
+    InputError
+        Shapes that do not multiply, bad m / n_servers / eps / deadline / code / points,
+        NaN or Inf in A or B (found by the loaders, naming the block).
+    """
+    t_start = time.perf_counter()
+    # ------------------------------------------------------------------ the code
+    opt = None
+    if isinstance(code, (oc.OptimizedCode, os.PathLike)) or (
+            isinstance(code, str) and code.endswith(".npz")):
+        opt = _load_code(code)
+        code = "optimized"
+    if not isinstance(code, str) or code not in CODES:
+        raise InputError(f"unknown code {code!r}; choose one of {', '.join(CODES)} "
+                         "(or pass an OptimizedCode or its .npz path)")
+    if code == "optimized" and opt is None:
+        raise InputError("code='optimized' needs the code itself: pass an OptimizedCode or "
+                         "the path of its .npz as code")
+    if opt is not None:
+        if m is not None and _count("m", m) != opt.m:
+            raise InputError(f"m={m} does not match the optimized code's m={opt.m}")
+        m = opt.m
+    if m is None:
+        raise InputError("m (the number of inner blocks) is required")
+    m = _count("m", m)
+    a_op = _Operand(A, "A")
+    b_op = _Operand(B, "B")
+    (n, inner), (inner_b, k) = a_op.shape, b_op.shape
+    if inner != inner_b:
+        raise InputError(f"A is {n} x {inner} and B is {inner_b} x {k}: the inner dimensions "
+                         "differ, so A B is not defined")
+    if m > inner:
+        raise InputError(f"m={m} exceeds the inner dimension N={inner}")
+    defaults = {"matdot": 2 * m + 1, "eps-matdot": m + 2, "uncoded": m,
+                "optimized": opt.P if opt is not None else m}
+    P = defaults[code] if n_servers is None else _count("n_servers", n_servers)
+    if m > P:
+        raise InputError(f"m={m} exceeds n_servers={P}")
+    if code == "matdot" and P < 2 * m - 1:
+        raise InputError(f"matdot needs n_servers >= 2m-1={2 * m - 1} for m={m}, got {P}")
+    if code == "optimized" and P != opt.P:
+        raise InputError(f"n_servers={P} does not match the optimized code's P={opt.P}")
+    if code == "uncoded":
+        P = m  # the baseline: one server per block pair
+    if eps is not None:
+        eps = md._positive("eps", eps)
+    if deadline is not None:
+        deadline = md._positive("deadline", deadline)
+    # ------------------------------------------------------------------ coefficients
+    pts = None
+    expected = None
+    if code in ("matdot", "eps-matdot"):
+        if isinstance(points, str):
+            if points not in POINTS:
+                raise InputError(f"unknown points {points!r}; choose one of "
+                                 f"{', '.join(POINTS)} or give {P} real points")
+            if points == "paper":
+                if eps is None:
+                    raise InputError("points='paper' needs eps (eq. 17)")
+                pts = md.paper_points(P, m, eps)
+            elif code == "matdot":
+                pts = md.exact_points(P, "real")
+            else:
+                design = md.tuned_design(P, m)
+                pts, expected = design.points, float(design.expected_error)
+        else:
+            pts = np.asarray(points)
+            if pts.shape != (P,) or pts.dtype.kind not in "iuf" \
+                    or not np.all(np.isfinite(pts)) or len(np.unique(pts)) != P:
+                raise InputError(f"points must be {P} distinct finite real numbers, "
+                                 f"got {np.asarray(points).tolist()!r}")
+            pts = pts.astype(np.float64)
+        if code == "eps-matdot" and eps is not None:
+            md.check_epsilon(eps, m, P=P)
+        alpha, beta = md.matdot_coefficients(pts, m)
+    elif code == "optimized":
+        alpha, beta = opt.alpha, opt.beta
+    else:
+        alpha = beta = np.eye(m)
+    threshold = {"matdot": 2 * m - 1, "eps-matdot": m, "uncoded": m,
+                 "optimized": opt.k if opt is not None else m}[code]
+    if delays is not None:
+        delays = np.asarray(delays, dtype=np.float64)
+        if delays.shape != (P,) or not np.all(np.isfinite(delays)) or np.any(delays < 0):
+            raise InputError(f"delays must be {P} non-negative seconds, got shape "
+                             f"{delays.shape}")
+    scenario = _scenario(stragglers)
+    r = -(-inner // m)  # ceil(N / m): split_inner's block width, the rest zero-padded
+    tile = _default_tile(r) if tile is None else _count("tile", tile)
+    row_cuts = [*range(0, n, tile), n]
+    col_cuts = [*range(0, k, tile), k]
+    tiles = [(row_cuts[i], row_cuts[i + 1], col_cuts[j], col_cuts[j + 1])
+             for i in range(len(row_cuts) - 1) for j in range(len(col_cuts) - 1)]
+
+    result = MatmulResult(C=None, code=code, m=m, n_servers=P, recovery_threshold=threshold,
+                          points=pts, expected_error=expected)
+    with _client_context(client) as cl:
+        from .executor import CodedExecutor
+
+        # one executor per tile: place() reuses its keys, and a key cancelled by the previous
+        # tile's release could cancel the next tile's data of the same name
+        seeds = np.random.SeedSequence(seed).spawn(len(tiles))
+        executors = [CodedExecutor(cl, name=f"matmul-{code}", seed=s) for s in seeds]
+        if out is not None:
+            from .io import atomic_matrix, open_written_matrix
+
+            chunks = (min(n, tile), min(k, tile))
+            with atomic_matrix(out, (n, k), "float64", chunks=chunks,
+                               overwrite=overwrite) as target:
+                _run_tiles(executors, result, tiles, a_op, b_op, inner, r, alpha, beta, code,
+                           opt, pts, deadline, scenario, delays, target)
+            result.C = open_written_matrix(out)
+        else:
+            c = np.empty((n, k), dtype=np.float64)
+            _run_tiles(executors, result, tiles, a_op, b_op, inner, r, alpha, beta, code,
+                       opt, pts, deadline, scenario, delays, c)
+            result.C = c
+    result.tiles = tiles
+    result.error_estimate = float(max(result.tile_errors)) if result.tile_errors else 0.0
+    result.seconds = time.perf_counter() - t_start
+    return result
+
+
+def _run_tiles(executors: list, result: MatmulResult, tiles: list, a_op: _Operand, b_op: _Operand,
+               inner: int, r: int, alpha: np.ndarray, beta: np.ndarray, code: str,
+               opt, pts, deadline, scenario, delays, target) -> None:
+    """One coded job per tile: place the encoded blocks, run one round, decode, store."""
+    m = alpha.shape[1]
+    P = alpha.shape[0]
+    u = md.unit_roundoff(np.float64)
+    cl = executors[0].client
+    for t, (r0, r1, c0, c1) in enumerate(tiles):
+        executor = executors[t]
+        try:
+            a_src, a_rows, _ = a_op.tile_source(cl, (r0, r1), (0, inner))
+            b_src, _, b_cols = b_op.tile_source(cl, (0, inner), (c0, c1))
+            label = f"{r0}:{r1}|{c0}:{c1}"
+            executor.place([(_load_server, (a_src, b_src, a_rows, b_cols, inner, r,
+                                            alpha[j], beta[j], label)) for j in range(P)])
+            d = None if scenario is None else scenario.delays(t, P)
+            if delays is not None:
+                d = delays if d is None else d + delays
+            slow = None if scenario is None else scenario.slowdown(P)
+            kwargs: dict[str, Any] = {"delays": d, "slowdown": slow}
+            if code == "eps-matdot":
+                if deadline is None:
+                    kwargs.update(q=m)
+                else:
+                    kwargs.update(q=min(2 * m - 1, P), q_min=m, deadline=deadline,
+                                  on_short="proceed")
+            elif code == "matdot":
+                kwargs.update(q=2 * m - 1)
+            elif code == "optimized":
+                kwargs.update(q=opt.k)
+            else:
+                kwargs.update(q=m)
+            rr = executor.run_round(_server_product, None, **kwargs)
+            executor.release()
+            for src in (a_src, b_src):
+                if src[0] == "array":
+                    src[1].release()
+            prods = np.stack([v[0] for v in rr.values])
+            norms = [float(v[1]) for v in rr.values]
+            norm_ab = max(norms)
+            servers = rr.servers
+            if code == "eps-matdot":
+                c_hat, err_abs = md.decode_anytime(prods, pts[servers], m)
+            elif code == "matdot":
+                sel = pts[servers]
+                c_hat, cond = md.decode_exact(prods, sel, m, return_cond=True)
+                scale = float(np.max(np.linalg.norm(prods.reshape(len(sel), -1), axis=1)))
+                err_abs = md.ROUND_FACTOR * u * cond * scale
+            elif code == "optimized":
+                c_hat = oc.decode_linear(opt, dict(zip(servers.tolist(), prods)), servers)
+                bound = oc.theorem5_bound(opt, servers, norm_ab, 1.0, sharp=True)
+                _, dvec = opt.decoder(servers)
+                rounding = md.ROUND_FACTOR * u * float(np.abs(dvec).sum()) * float(
+                    np.max(np.linalg.norm(prods.reshape(len(servers), -1), axis=1)))
+                err_abs = bound + rounding
+            else:
+                c_hat = prods.sum(axis=0)
+                err_abs = md.ROUND_FACTOR * u * sum(norms)  # m rounded partial products
+            norm_c = float(np.linalg.norm(c_hat))
+            rel = err_abs / norm_c if norm_c > 0 else (0.0 if err_abs == 0 else math.inf)
+            target[r0:r1, c0:c1] = c_hat
+            result.servers_used.append(servers)
+            result.arrival_times.append(rr.arrival)
+            result.tile_errors.append(float(rel))
+            result.round_seconds.append(float(rr.seconds))
+            result.timed_out.append(bool(rr.timed_out))
+        finally:
+            executor.release()

@@ -1,0 +1,204 @@
+"""Coded matrix products on a real LocalCluster: MatDot, eps-MatDot, optimized, uncoded."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dask.array as da
+import numpy as np
+import pytest
+
+from dask_coded import InputError, MatmulResult, matmul, optimize_code
+from dask_coded.io import write_matrix
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _operands(n: int = 40, inner: int = 24, k: int = 30, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, inner)), rng.standard_normal((inner, k))
+
+
+def _rel(c_hat, c) -> float:
+    return float(np.linalg.norm(np.asarray(c_hat) - c) / np.linalg.norm(c))
+
+
+@pytest.mark.parametrize("m", [2, 3])
+def test_matdot_is_exact(client, m):
+    A, B = _operands()
+    res = matmul(A, B, code="matdot", m=m, n_servers=2 * m + 1, client=client, tile=16, seed=0)
+    assert isinstance(res, MatmulResult)
+    assert _rel(res.C, A @ B) < 1e-12
+    assert res.recovery_threshold == 2 * m - 1
+    assert len(res.tiles) == 3 * 2  # 40 x 30 output in tiles of at most 16 x 16
+    assert all(len(s) == 2 * m - 1 for s in res.servers_used)
+    assert all(len(t) == 2 * m - 1 for t in res.arrival_times)
+    assert res.error_estimate < 1e-12
+
+
+@pytest.mark.parametrize("deadline", [None, 0.5])
+def test_eps_matdot_within_its_estimate(client, deadline):
+    m, P = 3, 5
+    A, B = _operands(seed=1)
+    res = matmul(A, B, code="eps-matdot", m=m, n_servers=P, deadline=deadline, client=client,
+                 seed=0)
+    err = _rel(res.C, A @ B)
+    assert err <= res.error_estimate
+    assert res.error_estimate < 1e-3
+    assert res.recovery_threshold == m
+    for servers in res.servers_used:
+        assert m <= len(servers) <= 2 * m - 1
+        assert len(set(servers.tolist())) == len(servers)
+    if deadline is None:
+        assert all(len(s) == m for s in res.servers_used)
+
+
+def test_eps_matdot_ignores_delayed_servers():
+    """Two of five servers 5 s late: the product returns long before, without them."""
+    from distributed import Client, LocalCluster
+
+    A, B = _operands(seed=2)
+    with LocalCluster(n_workers=2, threads_per_worker=4, processes=True,
+                      dashboard_address=":0", silence_logs=logging.ERROR) as cluster, \
+            Client(cluster) as cl:
+        t0 = time.perf_counter()
+        res = matmul(A, B, code="eps-matdot", m=3, n_servers=5, deadline=0.5,
+                     delays=[5.0, 5.0, 0.0, 0.0, 0.0], client=cl, seed=0)
+        wall = time.perf_counter() - t0
+    assert wall < 3.0
+    (servers,) = res.servers_used
+    assert sorted(servers.tolist()) == [2, 3, 4]  # the late ones are dropped
+    assert np.all(res.arrival_times[0] < 3.0)
+    assert res.timed_out == [True]
+    assert _rel(res.C, A @ B) <= res.error_estimate
+
+
+def test_padding_when_m_does_not_divide_inner(client):
+    A, B = _operands(n=12, inner=10, k=9, seed=3)
+    for code in ("matdot", "uncoded"):
+        res = matmul(A, B, code=code, m=3, client=client)
+        assert _rel(res.C, A @ B) < 1e-12, code
+    res = matmul(A, B, code="eps-matdot", m=4, n_servers=6, client=client)
+    assert _rel(res.C, A @ B) <= res.error_estimate
+
+
+def test_uncoded_baseline(client):
+    A, B = _operands(seed=4)
+    res = matmul(A, B, code="uncoded", m=3, n_servers=7, client=client)
+    assert res.n_servers == 3
+    assert sorted(res.servers_used[0].tolist()) == [0, 1, 2]
+    np.testing.assert_allclose(res.C, A @ B, rtol=0, atol=1e-12 * np.abs(A @ B).max())
+
+
+def test_dask_operands(client):
+    A, B = _operands(seed=5)
+    res = matmul(da.from_array(A, chunks=(10, 8)), da.from_array(B, chunks=8), code="matdot",
+                 m=2, client=client, tile=25)
+    assert _rel(res.C, A @ B) < 1e-12
+
+
+def test_zarr_paths_written_to_out(client, tmp_path):
+    A, B = _operands(n=50, inner=21, k=35, seed=6)
+    write_matrix(tmp_path / "A.zarr", A, chunks=(16, 21))
+    write_matrix(tmp_path / "B.zarr", B, chunks=(21, 10))
+    out = tmp_path / "C.zarr"
+    res = matmul(str(tmp_path / "A.zarr"), tmp_path / "B.zarr", code="matdot", m=2,
+                 client=client, out=out, tile=20)
+    assert _rel(np.asarray(res.C[...]), A @ B) < 1e-12
+    assert sorted(os.listdir(tmp_path)) == ["A.zarr", "B.zarr", "C.zarr"]  # no temp folder
+    with pytest.raises(InputError, match="exists"):
+        matmul(str(tmp_path / "A.zarr"), str(tmp_path / "B.zarr"), code="matdot", m=2,
+               client=client, out=out)
+    # an error midway leaves nothing behind
+    bad = B.copy()
+    bad[3, 30] = np.nan
+    write_matrix(tmp_path / "bad.zarr", bad)
+    with pytest.raises(InputError, match=r"B contains NaN or Inf in the block of columns 20:35"):
+        matmul(str(tmp_path / "A.zarr"), str(tmp_path / "bad.zarr"), code="matdot", m=2,
+               client=client, out=tmp_path / "C2.zarr", tile=20)
+    assert sorted(os.listdir(tmp_path)) == ["A.zarr", "B.zarr", "C.zarr", "bad.zarr"]
+
+
+def test_optimized_code_from_file(client, tmp_path):
+    code = optimize_code(2, 3, 4, restarts=2, max_iter=300, seed=0, save=tmp_path / "c.npz")
+    A, B = _operands(seed=7)
+    for c in (str(tmp_path / "c.npz"), code):
+        res = matmul(A, B, code=c, client=client)
+        assert res.code == "optimized" and res.n_servers == 4 and res.recovery_threshold == 3
+        assert all(len(s) == 3 for s in res.servers_used)
+        assert _rel(res.C, A @ B) <= max(res.error_estimate, 1e-12)
+    with pytest.raises(InputError, match="k=5 exceeds n_servers=4"):
+        optimize_code(2, 5, 4)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"B": np.ones((5, 3))}, "inner dimensions differ"),
+    ({"m": 30}, "m=30 exceeds the inner dimension N=24"),
+    ({"m": 4, "n_servers": 3}, "m=4 exceeds n_servers=3"),
+    ({"code": "matdot", "m": 3, "n_servers": 4}, "matdot needs n_servers >= 2m-1=5"),
+    ({"eps": 0.0}, "eps must be positive"),
+    ({"eps": -1e-3}, "eps must be positive"),
+    ({"eps": 1e-14, "m": 3}, "eps=1e-14 is below what float64 allows for m=3"),
+    ({"code": "polynomial"}, "unknown code 'polynomial'"),
+    ({"code": "optimized"}, "needs the code itself"),
+    ({"A": np.ones((4, 4, 4))}, "A must be 2-D"),
+    ({"A": np.ones((4, 24), dtype=complex)}, "A has complex dtype"),
+    ({"A": "/nonexistent/A.zarr"}, "no A at /nonexistent/A.zarr"),
+    ({"deadline": 0}, "deadline must be positive"),
+    ({"points": "random"}, "unknown points 'random'"),
+])
+def test_bad_inputs(kwargs, match):
+    A, B = _operands()
+    args = {"A": A, "B": B, "code": "eps-matdot", "m": 2, **kwargs}
+    with pytest.raises(InputError, match=match):
+        matmul(args.pop("A"), args.pop("B"), **args)
+
+
+@pytest.mark.parametrize("which, match", [
+    ("A", r"A contains NaN or Inf in the block of rows 16:32"),
+    ("B", r"B contains NaN or Inf in the block of columns 0:16"),
+])
+def test_non_finite_inputs_name_the_block(client, which, match):
+    A, B = _operands()
+    if which == "A":
+        A[20, 3] = np.inf
+    else:
+        B[5, 2] = np.nan
+    with pytest.raises(InputError, match=match):
+        matmul(A, B, code="eps-matdot", m=2, client=client, tile=16)
+
+
+def test_cli_quickstart(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "dask_coded.cli", "matmul",
+         str(REPO / "configs" / "matmul-quickstart.yaml"), "--output", str(out)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "error estimate" in proc.stdout and "true relative error" in proc.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["C.zarr", "report.json"]
+    report = json.loads((out / "report.json").read_text())
+    assert report["result"]["code"] == "eps-matdot"
+    assert report["true_relative_error"] <= report["result"]["error_estimate"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_benchmark_kernel_table():
+    from click.testing import CliRunner
+
+    from dask_coded.benchmarks_matmul import kernel_table
+    from dask_coded.cli import cli
+
+    rows = kernel_table(range(2, 4))
+    for row in rows:
+        assert row["K=m"] <= row["max_estimate"]
+        assert row["K=m+2"] <= row["K=m"]
+    out = CliRunner().invoke(cli, ["benchmark", "matmul", "--kernels-only"])
+    assert out.exit_code == 0, out.output
+    assert "K=m+1" in out.output
