@@ -610,14 +610,35 @@ def benchmark_solve(n_rows: float, n_cols: int, chunk_rows: int, n_blocks: int |
 @click.option("--workers", type=int, default=2, show_default=True)
 @click.option("--threads", type=int, default=8, show_default=True, help="Per worker.")
 @click.option("--repeats", type=int, default=1, show_default=True)
-@click.option("--kernels-only", is_flag=True, help="Only the worst-subset error table.")
+@click.option("--kernels-only", is_flag=True, help="Only the worst-subset error tables.")
+@click.option("--opt-restarts", type=int, default=3, show_default=True,
+              help="Random starts of each optimised code in the comparison table.")
+@click.option("--opt-max-iter", type=int, default=2000, show_default=True,
+              help="Iterations per start of each optimised code.")
 def benchmark_matmul(n: int, m: int, workers: int, threads: int, repeats: int,
-                     kernels_only: bool) -> None:
-    """Worst-subset eps-MatDot errors (m = 2..8, P = m + 2), and n x n product wall times."""
+                     kernels_only: bool, opt_restarts: int, opt_max_iter: int) -> None:
+    """Worst-subset errors of the MatDot family and optimised codes (m = 2..8, P = m + 2),
+    and n x n product wall times."""
     from .benchmarks_matmul import run_matmul_benchmark
 
     run_matmul_benchmark(n=n, m=m, n_workers=workers, threads=threads, repeats=repeats,
-                         kernels_only=kernels_only, echo=click.echo)
+                         kernels_only=kernels_only, opt_restarts=opt_restarts,
+                         opt_max_iter=opt_max_iter, echo=click.echo)
+
+
+@benchmark.command("fig1")
+@click.option("--restarts", type=int, default=20, show_default=True,
+              help="Random starts per (m, k, P); the best is reported.")
+@click.option("--max-iter", type=int, default=100_000, show_default=True,
+              help="Iterations per start (the paper ran 100,000).")
+@click.option("--quick", is_flag=True, help="Tiny budget (2 starts x 50 iterations).")
+@click.option("--seed", type=int, default=0, show_default=True)
+def benchmark_fig1(restarts: int, max_iter: int, quick: bool, seed: int) -> None:
+    """Fig. 1 of seed 000: best loss (28) of Algorithm 1 per (m, k, P)."""
+    from .benchmarks_matmul import run_fig1_benchmark
+
+    run_fig1_benchmark(restarts=restarts, max_iter=max_iter, quick=quick, seed=seed,
+                       echo=click.echo)
 
 
 def main() -> None:

@@ -250,7 +250,10 @@ class SketchAndSolve(Method):
         super().__init__(problem, settings)
         self.rows = settings.sketch_rows or _default_sketch_rows(problem)
 
-    def solve(self, executor: CodedExecutor) -> tuple[np.ndarray, RoundResult]:
+    def solve(self, executor: CodedExecutor, extras: dict | None = None
+              ) -> tuple[np.ndarray, RoundResult]:
+        """One round gathering every sketch piece (``extras``: the round's model stragglers)."""
+        extras = extras or {}
         n = len(self.server_blocks)
         if self.kind == "leverage":
             tau = self.problem.layout.block_rows
@@ -260,20 +263,20 @@ class SketchAndSolve(Method):
             pos = {int(b): j for j, b in enumerate(self.server_blocks)}
             servers = [pos[int(b)] for b in np.flatnonzero(counts)]
             result = executor.run_round(gk.weighted_rows_kernel, None, q=len(servers),
-                                        servers=servers)
+                                        servers=servers, **extras)
             blocks = self.server_blocks[result.servers]
             scale = np.sqrt(counts[blocks] / (draws * pi[blocks]))
             sa = np.vstack([v[0] * s for v, s in zip(result.values, scale)])
             sb = np.concatenate([v[1] * s for v, s in zip(result.values, scale)])
         elif self.kind == "gaussian":
             result = executor.run_round(gk.block_sketch, ("gaussian", self.rows,
-                                                          self.settings.seed), q=n)
+                                                          self.settings.seed), q=n, **extras)
             sa = np.sum([v[0] for v in result.values], axis=0)  # S A = sum_i S_i A_i
             sb = np.sum([v[1] for v in result.values], axis=0)
         else:
             per_block = max(1, math.ceil(self.rows / n))
             result = executor.run_round(gk.block_sketch, ("srht", per_block,
-                                                          self.settings.seed), q=n)
+                                                          self.settings.seed), q=n, **extras)
             sa = np.vstack([v[0] for v in result.values])
             sb = np.concatenate([v[1] for v in result.values])
         x, *_ = np.linalg.lstsq(sa, sb, rcond=None)
@@ -401,6 +404,10 @@ class CodedSolver:
         _, g0 = gk.objective_terms(self.x, s.gram, s.atb, s.btb)
         self._g0_norm = float(np.linalg.norm(g0)) or 1.0
         self._xi0 = gk.fixed_step(s.sigma_max, self.settings.step_scale)
+        self.start_clock()
+
+    def start_clock(self) -> None:
+        """Start the solve clock (history ``time``, ``time_budget``) now."""
         self._t0 = time.perf_counter()
 
     def _round_extras(self, round_id: int) -> dict:
@@ -461,7 +468,7 @@ class CodedSolver:
     def run(self) -> str:
         """Iterate until a stopping rule fires; returns its name."""
         if not self.method.iterative:
-            self.x, result = self.method.solve(self.executor)
+            self.x, result = self.method.solve(self.executor, self._round_extras(0))
             self.iteration = 1
             self._record(result, 0.0)
             return "solved"

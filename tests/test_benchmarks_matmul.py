@@ -1,0 +1,72 @@
+"""The matmul and Fig. 1 benchmarks with tiny budgets: rows present, numbers parse."""
+
+from __future__ import annotations
+
+import math
+
+from click.testing import CliRunner
+
+from dask_coded.benchmarks_matmul import FIG1_GRID, run_fig1_benchmark, run_matmul_benchmark
+from dask_coded.cli import cli
+
+
+def _table(lines: list[str], header_start: str) -> list[list[str]]:
+    """Rows (split on whitespace) of the table whose header line starts with header_start."""
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith(header_start))
+    rows = []
+    for line in lines[start + 1:]:
+        cells = line.split()
+        if not cells or not (cells[0].isdigit() or (len(cells) > 1 and cells[1].isdigit())):
+            break
+        rows.append(cells)
+    return rows
+
+
+def test_matmul_kernel_tables_small():
+    out: list[str] = []
+    res = run_matmul_benchmark(kernels_only=True, ms=range(2, 4), opt_restarts=1,
+                               opt_max_iter=30, echo=lambda s="": out.extend(str(s).split("\n")))
+    assert "cluster" not in res
+    comp = res["comparison"]
+    assert [r["m"] for r in comp] == [2, 3]
+    for r in comp:
+        for key in ("tuned real", "tuned cplx", "paper rule", "MatDot 2m-1 (P=2m+1)",
+                    "opt k=m", "opt k=2m-2", "opt k=2m-2 (P=k+1)"):
+            assert isinstance(r[key], float) and math.isfinite(r[key]), (key, r[key])
+        assert r["MatDot 2m-1 (P=2m+1)"] < 1e-12
+        assert r["tuned real"] < 1e-3 and r["tuned cplx"] < 1e-3
+        assert r["eps17"] > 0
+    assert "restarts=1, max_iter=30" in "\n".join(out)
+    rows = _table(out, "m  P  tuned real")
+    assert [int(r[0]) for r in rows] == [2, 3]
+    for r in rows:
+        [float(v) for v in r]  # every cell parses
+
+
+def test_matmul_comparison_dash_when_k_exceeds_p():
+    from dask_coded.benchmarks_matmul import comparison_table
+
+    (row,) = comparison_table(range(5, 6), restarts=1, max_iter=2)
+    assert row["opt k=2m-2"] == "-"  # k = 8 > P = 7
+    assert isinstance(row["opt k=2m-2 (P=k+1)"], float)
+
+
+def test_fig1_quick_table():
+    out: list[str] = []
+    rows = run_fig1_benchmark(quick=True, echo=lambda s="": out.extend(str(s).split("\n")))
+    assert [(r["m"], r["k"], r["P"]) for r in rows] == [(m, k, P) for _, m, k, P in FIG1_GRID]
+    for r in rows:
+        assert 0 <= r["best loss"] <= r["mean loss"] * (1 + 1e-9)
+    exact = next(r for r in rows if r["k"] == 2 * r["m"] - 1)
+    assert exact["best loss"] < 1e-20  # k = 2m - 1: MatDot exists, loss 0
+    table = _table(out, "panel")
+    assert len(table) == len(FIG1_GRID)
+    for r in table:
+        assert r[0] in ("a", "b")
+        int(r[1]), int(r[2]), int(r[3]), float(r[4]), float(r[5]), float(r[-1])
+
+
+def test_fig1_cli_quick():
+    res = CliRunner().invoke(cli, ["benchmark", "fig1", "--quick"])
+    assert res.exit_code == 0, res.output
+    assert "best of 2 random starts x 50 iterations" in res.output
