@@ -27,7 +27,6 @@ This module never imports zarr (``io`` does the reading and writing).
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import time
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ import numpy as np
 from .errors import InputError
 from .kernels import matdot as md
 from .kernels import optcodes as oc
+from .kernels._checks import count as _count
 
 CODES = ("matdot", "eps-matdot", "optimized", "uncoded")
 POINTS = ("tuned", "paper")
@@ -242,14 +242,6 @@ class _Operand:
         else:
             fut = client.compute(part)
         return ("array", fut), (0, rows[1] - rows[0]), (0, cols[1] - cols[0])
-
-
-def _count(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InputError(f"{name} must be an integer, got {value!r}")
-    if int(value) < minimum:
-        raise InputError(f"{name} must be at least {minimum}, got {int(value)}")
-    return int(value)
 
 
 def _load_code(code: Any) -> oc.OptimizedCode:

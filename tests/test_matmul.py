@@ -199,6 +199,7 @@ def test_benchmark_kernel_table():
     for row in rows:
         assert row["K=m"] <= row["max_estimate"]
         assert row["K=m+2"] <= row["K=m"]
-    out = CliRunner().invoke(cli, ["benchmark", "matmul", "--kernels-only"])
+    out = CliRunner().invoke(cli, ["benchmark", "matmul", "--kernels-only", "--opt-restarts", "1",
+                                   "--opt-max-iter", "20"])
     assert out.exit_code == 0, out.output
     assert "K=m+1" in out.output

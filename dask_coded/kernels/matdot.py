@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import numbers
 import re
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
@@ -63,6 +62,8 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from ..errors import InputError
+from ._checks import count as _count
+from ._checks import positive as _positive
 
 __all__ = [
     "ConversePair",
@@ -113,26 +114,6 @@ class DecodingFailure(ArithmeticError):
 
 # --------------------------------------------------------------------------------------------
 # validation
-
-
-def _count(name: str, value: Any, minimum: int = 1) -> int:
-    """``value`` as an int ``>= minimum``, or InputError naming the parameter."""
-    # bool is an int subclass; m=True is a mistake, not 1.
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InputError(f"{name} must be an integer, got {value!r}")
-    if int(value) < minimum:
-        raise InputError(f"{name} must be at least {minimum}, got {int(value)}")
-    return int(value)
-
-
-def _positive(name: str, value: Any) -> float:
-    """``value`` as a finite float > 0, or InputError naming the parameter."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InputError(f"{name} must be a real number, got {value!r}")
-    out = float(value)
-    if not math.isfinite(out) or out <= 0:
-        raise InputError(f"{name} must be positive and finite, got {out:g}")
-    return out
 
 
 def _matrix(x: Any, name: str) -> NDArray[np.floating]:

@@ -42,6 +42,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InputError
+from ._checks import count as _count
 from .matdot import linear_encode
 
 __all__ = [
@@ -64,15 +65,6 @@ __all__ = [
 MAX_SUBSETS = 200_000
 
 _NPZ_VERSION = 1
-
-
-def _count(name: str, value: Any, minimum: int = 1) -> int:
-    # bool is an int subclass; m=True is a mistake, not 1.
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InputError(f"{name} must be an integer, got {value!r}")
-    if int(value) < minimum:
-        raise InputError(f"{name} must be at least {minimum}, got {int(value)}")
-    return int(value)
 
 
 def check_code_shape(m: Any, k: Any, P: Any) -> tuple[int, int, int]:
