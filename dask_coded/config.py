@@ -113,6 +113,20 @@ def _path(key: str, value: Any) -> Path:
 # ------------------------------------------------------------------------------ sections
 
 
+
+def _stragglers(value: Any) -> dict | None:
+    """The ``stragglers`` mapping, checked by :meth:`StragglerScenario.from_config`."""
+    if value is None:
+        return None
+    from .stragglers import StragglerScenario
+
+    value = dict(_mapping("stragglers", value))
+    try:
+        StragglerScenario.from_config(value)
+    except InputError as exc:
+        raise InputError(f"stragglers: {exc}") from None
+    return value
+
 @dataclass(frozen=True)
 class DatasetConfig:
     """Where (A, b) is, and how to generate it when it is absent.
@@ -388,15 +402,7 @@ class RunConfig:
             if m in seen:
                 raise InputError(f"compare lists {m!r} twice (or repeats solver.method)")
             seen.add(m)
-        stragglers = data.get("stragglers")
-        if stragglers is not None:
-            from .stragglers import StragglerScenario
-
-            stragglers = dict(_mapping("stragglers", stragglers))
-            try:
-                StragglerScenario.from_config(stragglers)
-            except InputError as exc:
-                raise InputError(f"stragglers: {exc}") from None
+        stragglers = _stragglers(data.get("stragglers"))
         stem = Path(source).stem if source is not None else "run"
         return cls(dataset=DatasetConfig.parse(data.get("dataset")),
                    cluster=ClusterConfig.parse(data.get("cluster")), solver=solver,
@@ -540,15 +546,7 @@ class MatmulConfig:
         code = _str("code", data.get("code", "eps-matdot"))
         if not code.endswith(".npz"):
             code = _choice("code", code, [c for c in CODES if c != "optimized"])
-        stragglers = data.get("stragglers")
-        if stragglers is not None:
-            from .stragglers import StragglerScenario
-
-            stragglers = dict(_mapping("stragglers", stragglers))
-            try:
-                StragglerScenario.from_config(stragglers)
-            except InputError as exc:
-                raise InputError(f"stragglers: {exc}") from None
+        stragglers = _stragglers(data.get("stragglers"))
         output = data.get("output")
         if output is not None:
             _check_keys("output", _mapping("output", output), ("dir",))

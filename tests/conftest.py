@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -25,6 +27,19 @@ def dense_dataset(n_rows: int = 6000, n_cols: int = 12, chunk_rows: int = 1000, 
                        **params).validate()
     parts = [generate_chunk(spec, c) for c in range(spec.n_chunks)]
     return np.vstack([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dask_coded.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, match: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("dask-coded: error: ")
+    assert match in lines[0], lines[0]
 
 
 @pytest.fixture(scope="session")

@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import dask_coded as dc
-
-
-def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dask_coded.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess, match: str) -> None:
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("dask-coded: error: ")
-    assert match in lines[0]
+from tests.conftest import assert_one_line_error, run
 
 
 def test_main_job_on_embedded_default(tmp_path):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,6 +11,7 @@ import yaml
 
 import dask_coded as dc
 from dask_coded.plotting import plot_convergence
+from tests.conftest import assert_one_line_error, run
 
 PNG = b"\x89PNG\r\n\x1a\n"
 COLUMNS = ["iteration", "time", "round_seconds", "servers_used", "timed_out", "step",
@@ -32,18 +31,6 @@ TINY = {
     "output": {"dir": "out/run"},
 }
 
-
-def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dask_coded.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess, match: str) -> None:
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("dask-coded: error: ")
-    assert match in lines[0], lines[0]
 
 
 def write_config(tmp_path, config: dict, name: str = "run.yaml"):
