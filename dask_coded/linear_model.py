@@ -220,7 +220,7 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
                        method=method, stop_reason=reason, setup_seconds=setup_seconds,
                        solve_seconds=solve_seconds, n_servers=len(m.server_blocks), q=m.q,
                        network=m.network, reference=reference, placement=placement,
-                       setup=summary)
+                       setup=summary, killed_workers=solver.killed_workers)
 
 
 class CodedLinearRegression:

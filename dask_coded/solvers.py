@@ -330,6 +330,8 @@ class LstsqResult:
     reference : ndarray or None
     placement : dict
         Server -> worker holding its encoded block at the end.
+    killed_workers : list of str
+        Workers the straggler scenario killed during the solve.
     setup : LeverageResult
         The setup pass (scores, A^T A, A^T b): pass it as ``setup=`` to another
         :func:`~dask_coded.lstsq` call on the same data and blocks to skip the pass.
@@ -348,6 +350,7 @@ class LstsqResult:
     reference: np.ndarray | None = None
     placement: dict = field(default_factory=dict)
     setup: LeverageResult | None = None
+    killed_workers: list = field(default_factory=list)
 
     def summary(self) -> dict:
         """JSON-safe summary (without the per-iteration history)."""
@@ -393,6 +396,7 @@ class CodedSolver:
             "iteration", "time", "round_seconds", "servers_used", "timed_out", "step",
             "residual_norm", "gradient_norm", "error")}
         self.iteration = 0
+        self.killed_workers: list[str] = []
         self._fault_rng = np.random.default_rng([settings.seed, 99])
 
     # setup / step / run ---------------------------------------------------------------
@@ -416,7 +420,8 @@ class CodedSolver:
             return {}
         from .stragglers import apply_round_faults
 
-        apply_round_faults(self.executor.client, sc, round_id, self._fault_rng)
+        self.killed_workers += apply_round_faults(self.executor.client, sc, round_id,
+                                                  self._fault_rng)
         m = self.executor.n_servers
         return {"delays": sc.delays(round_id, m), "slowdown": sc.slowdown(m)}
 
