@@ -130,8 +130,12 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
         times its initial value, or after ``time_budget`` seconds.
     sketch_rows : int, optional
         Rows of the sketches (default min(N/2, 50 d)).
-    client : distributed.Client, optional
+    client : distributed.Client or "simulate", optional
         Default: the current client, else an embedded LocalCluster for this call.
+        ``"simulate"``: no cluster; servers' finishing times are drawn from ``runtime`` (or
+        i.i.d. exponential) by :class:`~dask_coded.simulate.SimulatedExecutor`, the seed's
+        probabilistic model, in this process (for experiments; model stragglers apply,
+        throttled or killed workers do not).
     seed : int, optional
         Seeds every random choice of the solver.
     reference : ndarray or "auto", optional
@@ -170,7 +174,12 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
 
         scenario = stragglers if isinstance(stragglers, StragglerScenario) else \
             StragglerScenario.from_config(stragglers)
-    with _client_context(client) as cl:
+    simulate = isinstance(client, str)
+    if simulate and client != "simulate":
+        raise InputError(f"client must be a distributed.Client or 'simulate', got {client!r}")
+    if simulate and scenario is not None and (scenario.kills or scenario.throttle_workers):
+        raise InputError("client='simulate' has no worker processes to throttle or kill")
+    with (contextlib.nullcontext(None) if simulate else _client_context(client)) as cl:
         t0 = time.perf_counter()
         if setup is None:
             summary = compute_block_leverage(a, n_blocks, b=b_arr)
@@ -195,14 +204,19 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
         else:
             source = BlockSource(a, b_arr, layout)
         problem = Problem(source, layout, summary)
-        executor = CodedExecutor(cl, name=method, seed=settings.seed)
+        if simulate:
+            from .simulate import SimulatedExecutor
+
+            executor = SimulatedExecutor(runtime, seed=settings.seed)
+        else:
+            executor = CodedExecutor(cl, name=method, seed=settings.seed)
         solver = CodedSolver(executor, problem, method, settings, scenario=scenario,
                              reference=reference, x0=x0, callback=callback)
         throttles = None
         try:
             solver.setup()
             setup_seconds = time.perf_counter() - t0
-            if scenario is not None and not scenario.is_empty:
+            if scenario is not None and not scenario.is_empty and not simulate:
                 from .stragglers import start_throttles
 
                 throttles = start_throttles(cl, scenario)

@@ -418,10 +418,11 @@ class CodedSolver:
         sc = self.scenario
         if sc is None or sc.is_empty:
             return {}
-        from .stragglers import apply_round_faults
+        if self.executor.client is not None:  # a simulated executor has no workers to kill
+            from .stragglers import apply_round_faults
 
-        self.killed_workers += apply_round_faults(self.executor.client, sc, round_id,
-                                                  self._fault_rng)
+            self.killed_workers += apply_round_faults(self.executor.client, sc, round_id,
+                                                      self._fault_rng)
         m = self.executor.n_servers
         return {"delays": sc.delays(round_id, m), "slowdown": sc.slowdown(m)}
 

@@ -1,0 +1,96 @@
+"""An in-process stand-in for the coded executor, for fast, reproducible experiments.
+
+:class:`SimulatedExecutor` has the interface the solvers use (``place``, ``run_round``,
+``placement``, ``close``) but no cluster: every server's data lives in this process, each round
+draws the servers' finishing times from a model, and only the first q (by simulated time) are
+computed. It is the GC seed's probabilistic model itself (Section II-E, Remark 3) rather than
+a measurement of a real cluster, which is what reproducing the seed's experiments needs:
+thousands of rounds in seconds. ``lstsq(..., client="simulate")`` uses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+from .executor import ON_SHORT, RoundResult, StragglerTimeout
+
+
+class SimulatedExecutor:
+    """Rounds over in-process servers whose finishing times are drawn, not measured.
+
+    Parameters
+    ----------
+    runtime : RuntimeModel, optional
+        Finishing time of a server in a round (default: i.i.d. exponential, mean 1, so the
+        first q form a uniformly random subset, as the seed's Remark 3 assumes).
+    seed : int, optional
+        Seeds the finishing times.
+    """
+
+    client = None
+
+    def __init__(self, runtime: Any = None, *, seed: int | None = None):
+        self.runtime = runtime
+        self._rng = np.random.default_rng(seed)
+        self._data: list = []
+        self.rounds_run = 0
+
+    @property
+    def n_servers(self) -> int:
+        return len(self._data)
+
+    def place(self, loaders: Sequence[tuple[Callable, tuple]], workers=None, *,
+              wait: bool = True) -> None:
+        """Build every server's data here, in this process."""
+        self._data = [fn(*args) for fn, args in loaders]
+
+    def placement(self) -> dict[int, str]:
+        return {j: "local" for j in range(self.n_servers)}
+
+    def release(self) -> None:
+        self._data = []
+
+    close = release
+
+    def run_round(self, kernel: Callable, param: Any, *, q: int, deadline: float | None = None,
+                  on_short: str = "wait", servers: Sequence[int] | None = None,
+                  delays: np.ndarray | None = None, slowdown: np.ndarray | None = None,
+                  max_wait: float = 300.0, q_min: int | None = None) -> RoundResult:
+        """As :meth:`CodedExecutor.run_round`, in simulated time (seconds of the model)."""
+        if on_short not in ON_SHORT:
+            raise InputError(f"unknown on_short policy {on_short!r}; choose one of "
+                             f"{', '.join(ON_SHORT)}")
+        ids = np.arange(self.n_servers) if servers is None else np.asarray(servers, dtype=int)
+        if not 1 <= q <= len(ids):
+            raise InputError(f"q must be between 1 and the {len(ids)} servers of the round, "
+                             f"got {q}")
+        q_min = 1 if q_min is None else int(q_min)
+        if self.runtime is not None:
+            times = np.asarray(self.runtime.sample(len(ids), self._rng), dtype=float)
+        else:
+            times = self._rng.exponential(1.0, size=len(ids))
+        if delays is not None:
+            times = times + np.asarray(delays, dtype=float)[ids]
+        if slowdown is not None:
+            times = times * np.asarray(slowdown, dtype=float)[ids]
+        order = np.argsort(times, kind="stable")
+        arrival = times[order]
+        take = q
+        timed_out = deadline is not None and arrival[q - 1] > deadline
+        if timed_out:
+            in_time = int(np.searchsorted(arrival, deadline, side="right"))
+            if on_short == "fail":
+                raise StragglerTimeout(f"round {self.rounds_run}: {in_time} of q={q} servers "
+                                       f"answered within the deadline of {deadline:g} s")
+            if on_short == "proceed":
+                take = max(in_time, q_min)
+        used = ids[order[:take]]
+        values = [kernel(self._data[j], param) for j in used]
+        result = RoundResult(self.rounds_run, used.astype(np.int64), arrival[:take], values,
+                             q / take, float(arrival[take - 1]), bool(timed_out))
+        self.rounds_run += 1
+        return result
