@@ -8,6 +8,8 @@ block_leverage_scores, compute_block_leverage
     Block leverage scores (GC seed, eq. 5), exact or sketched, out of core.
 expansion_network
     Replication of blocks across servers (GC seed, Section III-C/D).
+lstsq, CodedLinearRegression
+    Coded least squares on a cluster whose workers straggle (GC seed, III-E to IV).
 matmul, optimize_code
     Coded matrix products (MatDot, epsilon-MatDot, optimized codes; seed 000).
 """
@@ -18,17 +20,22 @@ from .expansion import ExpansionNetwork, expansion_network
 from .io import open_dataset
 from .kernels.runtime import RuntimeModel, runtime_model
 from .leverage import LeverageResult, block_leverage_scores, compute_block_leverage
+from .linear_model import CodedLinearRegression, lstsq
 from .matmul import MatmulResult, matmul, optimize_code
+from .solvers import LstsqResult
 
 __all__ = [
+    "CodedLinearRegression",
     "ExpansionNetwork",
     "InputError",
     "LeverageResult",
+    "LstsqResult",
     "MatmulResult",
     "RuntimeModel",
     "block_leverage_scores",
     "compute_block_leverage",
     "expansion_network",
+    "lstsq",
     "make_dataset",
     "matmul",
     "open_dataset",
