@@ -85,6 +85,23 @@ class RoundResult:
     dropped: int = 0
 
 
+def check_round(q: int, n_servers: int, deadline: float | None, on_short: str,
+                q_min: int | None) -> int:
+    """Validate a round's parameters (for every executor); returns ``q_min`` (default 1)."""
+    if on_short not in ON_SHORT:
+        raise InputError(f"unknown on_short policy {on_short!r}; choose one of "
+                         f"{', '.join(ON_SHORT)}")
+    if deadline is not None and not deadline > 0:
+        raise InputError(f"deadline must be > 0 seconds, got {deadline!r}")
+    if not 1 <= q <= n_servers:
+        raise InputError(f"q must be between 1 and the {n_servers} servers of the round, "
+                         f"got {q}")
+    q_min = 1 if q_min is None else int(q_min)
+    if not 1 <= q_min <= q:
+        raise InputError(f"q_min must be between 1 and q={q}, got {q_min}")
+    return q_min
+
+
 def _load(loader: Callable, args: tuple) -> Any:
     return loader(*args)
 
@@ -242,18 +259,8 @@ class CodedExecutor:
             minimum, e.g. m results for epsilon-MatDot, and take more when more arrive in
             time). Default 1.
         """
-        if on_short not in ON_SHORT:
-            raise InputError(f"unknown on_short policy {on_short!r}; choose one of "
-                             f"{', '.join(ON_SHORT)}")
-        if deadline is not None and not deadline > 0:
-            raise InputError(f"deadline must be > 0 seconds, got {deadline!r}")
         ids = list(range(self.n_servers)) if servers is None else [int(s) for s in servers]
-        if not 1 <= q <= len(ids):
-            raise InputError(f"q must be between 1 and the {len(ids)} servers of the round, "
-                             f"got {q}")
-        q_min = 1 if q_min is None else int(q_min)
-        if not 1 <= q_min <= q:
-            raise InputError(f"q_min must be between 1 and q={q}, got {q_min}")
+        q_min = check_round(q, len(ids), deadline, on_short, q_min)
         round_id = next(self._round)
         client = self.client
         t_start = time.perf_counter()

@@ -15,8 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
-from .executor import ON_SHORT, RoundResult, StragglerTimeout
+from .executor import RoundResult, StragglerTimeout, check_round
 
 
 class SimulatedExecutor:
@@ -61,14 +60,8 @@ class SimulatedExecutor:
                   delays: np.ndarray | None = None, slowdown: np.ndarray | None = None,
                   max_wait: float = 300.0, q_min: int | None = None) -> RoundResult:
         """As :meth:`CodedExecutor.run_round`, in simulated time (seconds of the model)."""
-        if on_short not in ON_SHORT:
-            raise InputError(f"unknown on_short policy {on_short!r}; choose one of "
-                             f"{', '.join(ON_SHORT)}")
         ids = np.arange(self.n_servers) if servers is None else np.asarray(servers, dtype=int)
-        if not 1 <= q <= len(ids):
-            raise InputError(f"q must be between 1 and the {len(ids)} servers of the round, "
-                             f"got {q}")
-        q_min = 1 if q_min is None else int(q_min)
+        q_min = check_round(q, len(ids), deadline, on_short, q_min)
         if self.runtime is not None:
             times = np.asarray(self.runtime.sample(len(ids), self._rng), dtype=float)
         else:

@@ -79,3 +79,10 @@ def test_simulated_solve_matches_numpy_on_a_consistent_system():
         result = lstsq(a, b, method=method, n_blocks=30, n_servers=60, max_iter=100,
                        tol=1e-12, client="simulate", seed=1)
         np.testing.assert_allclose(result.x, x_star, rtol=1e-6, err_msg=method)
+
+
+def test_round_parameters_are_checked_like_the_real_executor(executor):
+    with pytest.raises(dc.InputError, match="deadline must be > 0"):
+        executor.run_round(ident, 1.0, q=2, deadline=0)
+    with pytest.raises(dc.InputError, match="q_min must be between 1 and q=2"):
+        executor.run_round(ident, 1.0, q=2, q_min=3)
