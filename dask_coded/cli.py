@@ -5,6 +5,7 @@ Every user mistake ends in one line on stderr, ``dask-coded: error: ...``, and e
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
@@ -330,14 +331,20 @@ def _format_table(rows: list[dict], target: float | None) -> str:
 @click.option("--scheduler", help="Address of a running Dask scheduler (overrides "
               "cluster.scheduler).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
+@click.option("--resume", is_flag=True, help="Continue each method from its last checkpoint "
+              "(output.checkpoint_dir) instead of starting afresh.")
 def solve_cmd(config: str, output: str | None, scheduler: str | None,
-              no_progress: bool) -> None:
+              no_progress: bool, resume: bool) -> None:
     """Solve the least-squares problem of the run config CONFIG (YAML) on a Dask cluster.
 
     Runs solver.method, then each method of compare, on the same data, cluster and
     stragglers; writes x_<method>.npy, history_<method>.csv, report.json and
     convergence.png into the output folder (built aside, then renamed into place), and
     prints a table. Relative paths in CONFIG are relative to the current folder.
+
+    Every output.checkpoint_every iterations (default 10) each method's state is written,
+    atomically, to output.checkpoint_dir (default <output dir>.checkpoints); a run stopped
+    by a fault or killed continues with --resume, and a completed run removes them.
 
     Memory: each worker holds its servers' encoded blocks, about n_servers / n_blocks
     copies of (A, b) over all workers for the coded methods (one copy for sd and the
@@ -360,6 +367,14 @@ def solve_cmd(config: str, output: str | None, scheduler: str | None,
                                                                    scheduler=scheduler))
     out_dir = cfg.output.dir
     check_replaceable_dir(out_dir, REPORT)  # fail now, not after the solves
+    ck_dir = cfg.output.checkpoints if cfg.output.checkpoint_every else None
+    if resume:
+        if ck_dir is None:
+            raise InputError("--resume needs checkpoints, but output.checkpoint_every is null")
+        if not ck_dir.is_dir() or not any(ck_dir.glob("*.json")):
+            raise InputError(f"nothing to resume: no checkpoints in {ck_dir}")
+    if ck_dir is not None and ck_dir.exists() and not ck_dir.is_dir():
+        raise InputError(f"output.checkpoint_dir {ck_dir} exists and is not a folder")
     progress = not no_progress
     reference = _load_reference(cfg.solver.reference)
     t_start = time.perf_counter()
@@ -370,7 +385,7 @@ def solve_cmd(config: str, output: str | None, scheduler: str | None,
     results, walls = {}, {}
     cl = cfg.cluster
     with connect(cl.scheduler, n_workers=cl.workers, threads_per_worker=cl.threads_per_worker,
-                 timeout=cl.timeout) as client:
+                 timeout=cl.timeout, security=cl.client_security()) as client:
         if a is None:  # absent: generate it now that the scheduler is known to answer
             a = _generate_dataset(cfg.dataset, progress and sys.stderr.isatty())
         n_rows, n_cols = a.shape
@@ -397,6 +412,9 @@ def solve_cmd(config: str, output: str | None, scheduler: str | None,
                 bar.update(solver.iteration - bar.n)
 
             kwargs["method"] = method
+            if ck_dir is not None:
+                kwargs.update(checkpoint=ck_dir / f"{method}.json", resume=resume,
+                              checkpoint_every=cfg.output.checkpoint_every)
             t0 = time.perf_counter()
             try:
                 result = lstsq(str(cfg.dataset.path), stragglers=cfg.stragglers,
@@ -404,7 +422,9 @@ def solve_cmd(config: str, output: str | None, scheduler: str | None,
                                setup=setup, **kwargs)
             except (StragglerTimeout, ServersLost) as exc:
                 bar.close()
-                click.echo(f"dask-coded: error: {method}: {exc}", err=True)
+                kept = "" if ck_dir is None else \
+                    f" (progress kept in {ck_dir}: rerun with --resume)"
+                click.echo(f"dask-coded: error: {method}: {exc}{kept}", err=True)
                 sys.exit(1)
             walls[method] = time.perf_counter() - t0
             bar.close()
@@ -446,6 +466,11 @@ def solve_cmd(config: str, output: str | None, scheduler: str | None,
                   + (", with injected stragglers" if cfg.stragglers else ""))
         report["plotted"] = metric
         (tmp / REPORT).write_text(json.dumps(_jsonable(report), indent=1, allow_nan=False))
+    if ck_dir is not None:  # the run is complete: nothing to resume
+        for m in results:  # only what this command wrote: checkpoint_dir may be shared
+            (ck_dir / f"{m}.json").unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            ck_dir.rmdir()  # if now empty
     click.echo(_format_table(rows, target))
     click.echo(f"wrote {out_dir}/ ({', '.join(sorted(p.name for p in out_dir.iterdir()))})")
 
@@ -502,7 +527,8 @@ def matmul_cmd(config: str, output: str | None) -> None:
     _matmul_operand(cfg.b, "b")
     cl = cfg.cluster
     with connect(cl.scheduler, n_workers=cl.workers, threads_per_worker=cl.threads_per_worker,
-                 timeout=cl.timeout) as client, atomic_dir(out_dir, marker=REPORT) as tmp:
+                 timeout=cl.timeout, security=cl.client_security()) as client, \
+            atomic_dir(out_dir, marker=REPORT) as tmp:
         try:
             res = matmul(str(cfg.a.path), str(cfg.b.path), code=cfg.code, m=cfg.m,
                          n_servers=cfg.n_servers, eps=cfg.eps, deadline=cfg.deadline,

@@ -7,7 +7,11 @@ output folder::
     dataset:    {path: data/quickstart.zarr,            # required
                  generate: {kind: coherent, n_rows: 200000, n_cols: 20,
                             chunk_rows: 25000, seed: 0}}  # optional: written when absent
-    cluster:    {scheduler: null, workers: 2, threads_per_worker: 2, timeout: 10}
+    cluster:    {scheduler: null, workers: 2, threads_per_worker: 2, timeout: 10,
+                 security: {ca_file: tls/ca.pem,      # optional: a scheduler that requires
+                            cert: tls/client.pem,     # TLS (scheduler: tls://HOST:PORT);
+                            key: tls/client-key.pem,  # key optional if inside cert
+                            require_encryption: true}}
     solver:     {method: block-leverage, n_blocks: 50, n_servers: 100, q: null,
                  deadline: null, on_short: wait, step: optimal, step_scale: 0.25,
                  max_iter: 60, tol: 1.0e-10, time_budget: null, sketch_rows: null,
@@ -15,11 +19,14 @@ output folder::
     compare:    [sd]                  # optional: the same solver settings, other methods
     stragglers: {...}                 # optional: see StragglerScenario.from_config
     output:     {dir: out/quickstart, # optional: default out/<config file stem>
-                 target_error: 1e-4}  # optional: report each method's time to reach it
+                 target_error: 1e-4,  # optional: report each method's time to reach it
+                 checkpoint_every: 10,           # optional: null for no checkpoints
+                 checkpoint_dir: null}           # default <dir>.checkpoints
 
 Only ``dataset.path`` is required. Relative paths (``dataset.path``, ``output.dir``,
-``solver.reference`` as a ``.npy`` file, a straggler trace) resolve against the current
-working directory, not the config file's folder: run the command from the folder you mean.
+``solver.reference`` as a ``.npy`` file, a straggler trace, the ``cluster.security`` files)
+resolve against the current working directory, not the config file's folder: run the command
+from the folder you mean.
 
 Every mistake is an :class:`~dask_coded.errors.InputError` of one line naming the key
 (``solver.deadline must be a number > 0, got 0``), raised before any cluster is started.
@@ -174,6 +181,65 @@ class DatasetConfig:
 
 
 @dataclass(frozen=True)
+class SecurityConfig:
+    """TLS settings of the client for a scheduler that requires TLS (mutual TLS).
+
+    Only the paths are kept (and reported), never the contents of the key.
+
+    Attributes
+    ----------
+    ca_file : str
+        PEM file of the certificate authority that signed the scheduler's certificate.
+    cert : str
+        PEM file of this client's certificate (signed by a CA the scheduler trusts).
+    key : str or None
+        PEM file of the private key of ``cert``; None when the key is appended to ``cert``.
+    require_encryption : bool
+        Refuse any connection that is not TLS.
+    """
+
+    ca_file: str
+    cert: str
+    key: str | None = None
+    require_encryption: bool = True
+
+    KEYS = ("ca_file", "cert", "key", "require_encryption")
+
+    @classmethod
+    def parse(cls, value: Any) -> SecurityConfig | None:
+        if value is None:
+            return None
+        value = _mapping("cluster.security", value)
+        _check_keys("cluster.security", value, cls.KEYS)
+        files = {}
+        for name in ("ca_file", "cert", "key"):
+            key = f"cluster.security.{name}"
+            if value.get(name) is None:
+                if name == "key":
+                    files[name] = None
+                    continue
+                raise InputError(f"{key} is required when cluster.security is given")
+            path = _path(key, value[name])
+            if not path.exists():
+                raise InputError(f"{key} {path} does not exist")
+            if not path.is_file():
+                raise InputError(f"{key} {path} is not a file")
+            files[name] = str(path)
+        req = value.get("require_encryption", True)
+        if not isinstance(req, bool):
+            raise InputError(f"cluster.security.require_encryption must be true or false, "
+                             f"got {req!r}")
+        return cls(**files, require_encryption=req)
+
+    def to_security(self):
+        """The ``distributed.security.Security`` of a client with these settings."""
+        from distributed.security import Security
+
+        return Security(tls_ca_file=self.ca_file, tls_client_cert=self.cert,
+                        tls_client_key=self.key, require_encryption=self.require_encryption)
+
+
+@dataclass(frozen=True)
 class ClusterConfig:
     """An embedded LocalCluster (``scheduler`` None) or the address of a running scheduler.
 
@@ -187,24 +253,38 @@ class ClusterConfig:
         as many threads as servers each holds for the servers to straggle independently.
     timeout : float
         Seconds to wait for a scheduler to answer.
+    security : SecurityConfig or None
+        TLS settings for a ``tls://`` scheduler.
     """
 
     scheduler: str | None = None
     workers: int | None = None
     threads_per_worker: int = 1
     timeout: float = 10.0
+    security: SecurityConfig | None = None
 
     @classmethod
     def parse(cls, value: Any) -> ClusterConfig:
         if value is None:
             return cls()
         value = _mapping("cluster", value)
-        _check_keys("cluster", value, ("scheduler", "workers", "threads_per_worker", "timeout"))
-        return cls(scheduler=_str("cluster.scheduler", value.get("scheduler"), optional=True),
+        _check_keys("cluster", value, ("scheduler", "workers", "threads_per_worker", "timeout",
+                                       "security"))
+        scheduler = _str("cluster.scheduler", value.get("scheduler"), optional=True)
+        security = SecurityConfig.parse(value.get("security"))
+        if security is not None and not (scheduler or "").startswith("tls://"):
+            raise InputError(f"cluster.security is given, so cluster.scheduler must be a "
+                             f"tls:// address, got {scheduler!r}")
+        return cls(scheduler=scheduler,
                    workers=_int("cluster.workers", value.get("workers"), 1, optional=True),
                    threads_per_worker=_int("cluster.threads_per_worker",
                                            value.get("threads_per_worker", 1), 1),
-                   timeout=_number("cluster.timeout", value.get("timeout", 10.0)))
+                   timeout=_number("cluster.timeout", value.get("timeout", 10.0)),
+                   security=security)
+
+    def client_security(self):
+        """The ``distributed.security.Security`` for :func:`~dask_coded.cluster.connect`."""
+        return None if self.security is None else self.security.to_security()
 
 
 @dataclass(frozen=True)
@@ -330,20 +410,40 @@ class OutputConfig:
     target_error : float or None
         The report gives each method's wall time to reach this relative error. Default: the
         smallest power of ten at or above the largest final error of the methods.
+    checkpoint_every : int or None
+        Iterations between checkpoints of each iterative method (default 10; null: none).
+    checkpoint_dir : Path or None
+        Where the checkpoints go (default: ``<dir>.checkpoints`` beside the output folder).
+        ``dask-coded solve --resume`` continues from them; a run that completes removes them.
     """
 
     dir: Path
     target_error: float | None = None
+    checkpoint_every: int | None = 10
+    checkpoint_dir: Path | None = None
+
+    @property
+    def checkpoints(self) -> Path:
+        """The checkpoint folder (``checkpoint_dir`` or ``<dir>.checkpoints``)."""
+        if self.checkpoint_dir is not None:
+            return self.checkpoint_dir
+        return self.dir.parent / f"{self.dir.name}.checkpoints"
 
     @classmethod
     def parse(cls, value: Any, default: Path) -> OutputConfig:
         if value is None:
             return cls(dir=default)
         value = _mapping("output", value)
-        _check_keys("output", value, ("dir", "target_error"))
+        _check_keys("output", value, ("dir", "target_error", "checkpoint_every",
+                                      "checkpoint_dir"))
         out_dir = default if value.get("dir") is None else _path("output.dir", value["dir"])
+        every = value.get("checkpoint_every", cls.checkpoint_every)
+        ck_dir = value.get("checkpoint_dir")
         return cls(dir=out_dir, target_error=_number("output.target_error",
-                                                     value.get("target_error"), optional=True))
+                                                     value.get("target_error"), optional=True),
+                   checkpoint_every=_int("output.checkpoint_every", every, 1, optional=True),
+                   checkpoint_dir=None if ck_dir is None
+                   else _path("output.checkpoint_dir", ck_dir))
 
 
 # ------------------------------------------------------------------------------ config
@@ -416,7 +516,9 @@ class RunConfig:
                 "solver": self.solver.to_dict(), "compare": list(self.compare),
                 "stragglers": None if self.stragglers is None else dict(self.stragglers),
                 "output": {"dir": str(self.output.dir),
-                           "target_error": self.output.target_error}}
+                           "target_error": self.output.target_error,
+                           "checkpoint_every": self.output.checkpoint_every,
+                           "checkpoint_dir": str(self.output.checkpoints)}}
 
 
 def load_config(path: str | os.PathLike) -> RunConfig:
@@ -466,7 +568,8 @@ def load_config(path: str | os.PathLike) -> RunConfig:
 #     tile: null
 #     seed: 0
 #     stragglers: {delay: {...}, slow: {...}, seed: 0}
-#     cluster: {workers: 2, threads_per_worker: 4}
+#     cluster: {workers: 2, threads_per_worker: 4}   # or {scheduler: tls://..., security:
+#                                                  #     {ca_file, cert, key}}
 #     output: {dir: out/matmul}
 
 #: Top-level keys of a matmul config.

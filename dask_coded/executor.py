@@ -167,6 +167,18 @@ class CodedExecutor:
         self._round = itertools.count()
         self.rounds_run = 0
 
+    # ------------------------------------------------------------------ state
+
+    def get_state(self) -> dict:
+        """JSON-safe state that decides future rounds: round counter and random order."""
+        return {"rounds_run": self.rounds_run, "rng": self._rng.bit_generator.state}
+
+    def set_state(self, state: dict) -> None:
+        """Continue from :meth:`get_state` (a resumed solve): same round ids, same draws."""
+        self.rounds_run = int(state["rounds_run"])
+        self._round = itertools.count(self.rounds_run)
+        self._rng.bit_generator.state = state["rng"]
+
     # ------------------------------------------------------------------ placement
 
     @property

@@ -89,7 +89,9 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
           step: str | float = "optimal", step_scale: float = 0.25, max_iter: int = 100,
           tol: float = 0.0, time_budget: float | None = None, sketch_rows: int | None = None,
           client: Any = None, seed: int | None = None, reference: Any = None,
-          x0: Any = None, callback: Any = None, setup: Any = None) -> LstsqResult:
+          x0: Any = None, callback: Any = None, setup: Any = None,
+          checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 10,
+          resume: bool = False) -> LstsqResult:
     """Solve ``min ||A x - b||_2`` on a Dask cluster whose workers straggle.
 
     Parameters
@@ -148,6 +150,20 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
     setup : LeverageResult, optional
         The setup pass of an earlier call on the same (A, b) and ``n_blocks``
         (``result.setup``), to compare methods without reading the data again.
+    checkpoint : path, optional
+        A JSON file (see :mod:`dask_coded.checkpoint`) rewritten atomically every
+        ``checkpoint_every`` iterations, when the solve ends, and when it stops on a fault
+        (lost servers, a failed deadline): the iterate, the history, the counters and random
+        generator states.
+    checkpoint_every : int
+        Iterations between checkpoints.
+    resume : bool
+        Continue from ``checkpoint`` if it exists (it must come from a run with the same
+        method, settings and data; ``max_iter``, ``tol`` and ``time_budget`` may differ).
+        With the same seed the resumed solve takes the steps the uninterrupted one would
+        have: exactly so for sd and the simulated executor, where the servers that answer
+        do not depend on timing; on a real cluster the coded methods sum whichever servers
+        answer first, which no seed fixes.
 
     Returns
     -------
@@ -168,6 +184,17 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
         x0 = np.asarray(x0, dtype=np.float64)
         if x0.shape != (d,):
             raise InputError(f"x0 must have shape ({d},), got {x0.shape}")
+    checkpoint_every = _positive_int("checkpoint_every", checkpoint_every, allow_none=False)
+    if resume and checkpoint is None:
+        raise InputError("resume=True needs checkpoint= (the file to resume from)")
+    if checkpoint is not None:
+        if not isinstance(checkpoint, (str, os.PathLike)) or not str(checkpoint):
+            raise InputError(f"checkpoint must be a file path, got {checkpoint!r}")
+        from pathlib import Path
+
+        checkpoint = Path(checkpoint)
+        if checkpoint.is_dir():
+            raise InputError(f"checkpoint {checkpoint} is a folder; give a file path")
     scenario = None
     if stragglers is not None:
         from .stragglers import StragglerScenario
@@ -210,11 +237,23 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
             executor = SimulatedExecutor(runtime, seed=settings.seed)
         else:
             executor = CodedExecutor(cl, name=method, seed=settings.seed)
+        saver = None
+        if checkpoint is not None and METHODS[method].iterative:
+            from . import checkpoint as ckpt
+
+            fprint = ckpt.fingerprint(method, settings, problem)
+            state = ckpt.load(checkpoint, fprint) if resume and checkpoint.exists() else None
+            saver = _Checkpointer(checkpoint, checkpoint_every, fprint, callback)
+            callback = saver
+        else:
+            state = None
         solver = CodedSolver(executor, problem, method, settings, scenario=scenario,
                              reference=reference, x0=x0, callback=callback)
         throttles = None
         try:
             solver.setup()
+            if state is not None:
+                solver.restore(state)
             setup_seconds = time.perf_counter() - t0
             if scenario is not None and not scenario.is_empty and not simulate:
                 from .stragglers import start_throttles
@@ -222,7 +261,14 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
                 throttles = start_throttles(cl, scenario)
                 solver.start_clock()  # the throttles' start-up is not solve time
             t1 = time.perf_counter()
-            reason = solver.run()
+            try:
+                reason = solver.run()
+            except Exception:
+                if saver is not None and np.all(np.isfinite(solver.x)):
+                    saver.save(solver)  # a fault: keep what was done for a resume
+                raise
+            if saver is not None:
+                saver.save(solver, done=reason)
             solve_seconds = time.perf_counter() - t1
             placement = executor.placement()
         finally:
@@ -235,6 +281,27 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
                        solve_seconds=solve_seconds, n_servers=len(m.server_blocks), q=m.q,
                        network=m.network, reference=reference, placement=placement,
                        setup=summary, killed_workers=solver.killed_workers)
+
+
+class _Checkpointer:
+    """The solver callback that writes a checkpoint every ``every`` iterations."""
+
+    def __init__(self, path, every: int, fprint: dict, callback=None):
+        self.path = path
+        self.every = every
+        self.fprint = fprint
+        self.callback = callback
+
+    def save(self, solver, done: str | None = None) -> None:
+        from . import checkpoint as ckpt
+
+        ckpt.save(self.path, solver.state(), self.fprint, done=done)
+
+    def __call__(self, solver) -> None:
+        if solver.iteration % self.every == 0:
+            self.save(solver)
+        if self.callback is not None:
+            self.callback(solver)
 
 
 class CodedLinearRegression:

@@ -42,6 +42,15 @@ class SimulatedExecutor:
     def n_servers(self) -> int:
         return len(self._data)
 
+    def get_state(self) -> dict:
+        """JSON-safe state that decides future rounds: round counter and the time draws."""
+        return {"rounds_run": self.rounds_run, "rng": self._rng.bit_generator.state}
+
+    def set_state(self, state: dict) -> None:
+        """Continue from :meth:`get_state`: the same finishing times as an unbroken run."""
+        self.rounds_run = int(state["rounds_run"])
+        self._rng.bit_generator.state = state["rng"]
+
     def place(self, loaders: Sequence[tuple[Callable, tuple]], workers=None, *,
               wait: bool = True) -> None:
         """Build every server's data here, in this process."""

@@ -31,6 +31,17 @@ from .sources import BlockSource
 STEPS = ("optimal", "fixed", "diminishing")
 
 
+def _by_server(result: RoundResult) -> tuple[np.ndarray, np.ndarray]:
+    """The round's servers and stacked values in server order, not arrival order.
+
+    Floating-point sums depend on their order; summing in server order makes a round's
+    gradient a function of *which* servers answered only, so a resumed solve repeats an
+    uninterrupted one bit for bit whenever the same servers answer (always, for sd).
+    """
+    order = np.argsort(result.servers, kind="stable")
+    return result.servers[order], np.stack([result.values[i] for i in order])
+
+
 @dataclass
 class Problem:
     """What the setup pass learned about (A, b), and where its blocks come from."""
@@ -100,7 +111,7 @@ class Method:
         return None, self.q
 
     def gradient(self, result: RoundResult) -> np.ndarray:
-        return result.scale * np.sum(result.values, axis=0)
+        return result.scale * np.sum(_by_server(result)[1], axis=0)
 
 
 class SteepestDescent(Method):
@@ -184,7 +195,7 @@ class IterativeSketch(Method):
 
     def gradient(self, result: RoundResult) -> np.ndarray:
         n = len(self.server_blocks)
-        return result.scale * (n / self.q) * np.sum(result.values, axis=0)
+        return result.scale * (n / self.q) * np.sum(_by_server(result)[1], axis=0)
 
 
 class GaussianSketch(IterativeSketch):
@@ -229,9 +240,10 @@ class WeightedLeverage(Method):
     def gradient(self, result: RoundResult) -> np.ndarray:
         counts = self._counts.pop(result.round_id)
         pi = self.problem.summary.scores
-        blocks = self.server_blocks[result.servers]
+        servers, values = _by_server(result)
+        blocks = self.server_blocks[servers]
         coef = counts[blocks] / (self.draws * pi[blocks])  # c_i / (q Pi_i), Appendix E
-        return np.tensordot(coef, np.asarray(result.values), axes=1)
+        return np.tensordot(coef, values, axes=1)
 
 
 class SketchAndSolve(Method):
@@ -412,7 +424,42 @@ class CodedSolver:
 
     def start_clock(self) -> None:
         """Start the solve clock (history ``time``, ``time_budget``) now."""
-        self._t0 = time.perf_counter()
+        self._t0 = time.perf_counter() - getattr(self, "_elapsed_before", 0.0)
+
+    def state(self) -> dict:
+        """JSON-safe state from which :meth:`restore` continues this solve.
+
+        Everything that decides later iterations: the iterate, the iteration and round
+        counters, the random generators (the executor's draws, the fault draws), the initial
+        gradient norm of the ``tol`` rule, the history and the solve time so far. Floats go
+        through JSON exactly (``repr`` round-trips a double).
+        """
+        return {"iteration": self.iteration,
+                "x": [float(v) for v in self.x],
+                "g0_norm": self._g0_norm,
+                "elapsed": time.perf_counter() - self._t0,
+                "executor": self.executor.get_state(),
+                "fault_rng": self._fault_rng.bit_generator.state,
+                "killed_workers": list(self.killed_workers),
+                "history": {k: [v.item() if isinstance(v, np.generic) else v for v in vals]
+                            for k, vals in self.history.items()}}
+
+    def restore(self, state: dict) -> None:
+        """Continue from :meth:`state` (after :meth:`setup`): the next step is the one an
+        uninterrupted solve would take."""
+        x = np.asarray(state["x"], dtype=np.float64)
+        if x.shape != self.x.shape:
+            raise InputError(f"the checkpoint's x has {x.size} entries; this problem has "
+                             f"{self.x.size} columns")
+        self.x = x
+        self.iteration = int(state["iteration"])
+        self._g0_norm = float(state["g0_norm"])
+        self.executor.set_state(state["executor"])
+        self._fault_rng.bit_generator.state = state["fault_rng"]
+        self.killed_workers = list(state["killed_workers"])
+        self.history = {k: list(state["history"].get(k, [])) for k in self.history}
+        self._elapsed_before = float(state["elapsed"])
+        self.start_clock()
 
     def _round_extras(self, round_id: int) -> dict:
         sc = self.scenario
@@ -484,6 +531,8 @@ class CodedSolver:
                 return "max_iter"
             if budget is not None and time.perf_counter() - self._t0 >= budget:
                 return "time_budget"
+            if self.converged():  # a restored solve that had already converged
+                return "tol"
             self.step()
             if self.converged():
                 return "tol"

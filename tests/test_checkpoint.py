@@ -1,0 +1,183 @@
+"""Checkpoints and resume: a resumed solve reaches the uninterrupted solve's x."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import yaml
+
+import dask_coded as dc
+from dask_coded import checkpoint as ckpt
+from tests.conftest import assert_one_line_error, dense_dataset, run
+
+KW = {"method": "block-leverage", "n_blocks": 16, "n_servers": 32, "q": 20,
+      "client": "simulate", "seed": 3}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return dense_dataset(4000, 8, 500, seed=1, condition=30.0)
+
+
+def _interrupt_at(iteration: int):
+    def callback(solver):
+        if solver.iteration == iteration:
+            raise KeyboardInterrupt  # as a user's Ctrl-C: no chance to save
+    return callback
+
+
+@pytest.mark.parametrize("method", ["block-leverage", "weighted-leverage", "gaussian", "sd"])
+def test_resume_repeats_the_uninterrupted_solve(data, tmp_path, method):
+    A, b = data
+    kw = {**KW, "method": method}
+    full = dc.lstsq(A, b, max_iter=30, **kw)
+    path = tmp_path / "c.json"
+    with pytest.raises(KeyboardInterrupt):
+        dc.lstsq(A, b, max_iter=30, checkpoint=path, checkpoint_every=5,
+                 callback=_interrupt_at(13), **kw)
+    assert json.loads(path.read_text())["state"]["iteration"] == 10  # the last multiple of 5
+    resumed = dc.lstsq(A, b, max_iter=30, checkpoint=path, resume=True, **kw)
+    assert resumed.n_iter == 30
+    err = np.linalg.norm(resumed.x - full.x) / np.linalg.norm(full.x)
+    assert err <= 1e-12, err
+    assert resumed.history["iteration"] == list(range(1, 31))
+    np.testing.assert_allclose(resumed.history["residual_norm"], full.history["residual_norm"],
+                               rtol=1e-12)
+    times = resumed.history["time"]
+    assert all(t1 >= t0 for t0, t1 in itertools.pairwise(times))  # one clock across the break
+
+
+def test_finished_checkpoint_can_be_extended(data, tmp_path):
+    A, b = data
+    path = tmp_path / "c.json"
+    first = dc.lstsq(A, b, max_iter=8, checkpoint=path, checkpoint_every=100, **KW)
+    doc = json.loads(path.read_text())
+    assert doc["done"] == "max_iter" and doc["state"]["iteration"] == 8
+    again = dc.lstsq(A, b, max_iter=8, checkpoint=path, resume=True, **KW)
+    assert again.n_iter == 8 and np.array_equal(again.x, first.x)  # nothing left to do
+    longer = dc.lstsq(A, b, max_iter=20, checkpoint=path, resume=True, **KW)
+    full = dc.lstsq(A, b, max_iter=20, **KW)
+    assert np.linalg.norm(longer.x - full.x) <= 1e-12 * np.linalg.norm(full.x)
+
+
+def test_resume_without_a_checkpoint_file_starts_afresh(data, tmp_path):
+    A, b = data
+    path = tmp_path / "absent.json"
+    r = dc.lstsq(A, b, max_iter=5, checkpoint=path, resume=True, **KW)
+    assert r.n_iter == 5 and path.is_file()
+
+
+@pytest.mark.parametrize("change, what", [({"seed": 4}, "seed"), ({"q": 19}, "q"),
+                                          ({"method": "uniform"}, "method"),
+                                          ({"n_blocks": 8}, "n_blocks")])
+def test_checkpoint_of_another_run_is_refused(data, tmp_path, change, what):
+    A, b = data
+    path = tmp_path / "c.json"
+    dc.lstsq(A, b, max_iter=3, checkpoint=path, **KW)
+    with pytest.raises(dc.InputError, match=f"another run \\({what}") as exc:
+        dc.lstsq(A, b, max_iter=6, checkpoint=path, resume=True, **{**KW, **change})
+    assert "\n" not in str(exc.value)
+
+
+def test_checkpoint_of_other_data_is_refused(data, tmp_path):
+    A, b = data
+    path = tmp_path / "c.json"
+    dc.lstsq(A, b, max_iter=3, checkpoint=path, **KW)
+    with pytest.raises(dc.InputError, match="another run \\(data"):
+        dc.lstsq(A, 2 * b, max_iter=6, checkpoint=path, resume=True, **KW)
+
+
+@pytest.mark.parametrize("text, match", [("{not json", "not valid JSON"),
+                                         ('{"format": "x"}', "not a dask_coded checkpoint"),
+                                         ('{"format": "dask_coded.checkpoint", "version": 99}',
+                                          "format version 99")])
+def test_damaged_checkpoint_is_a_clear_error(data, tmp_path, text, match):
+    A, b = data
+    path = tmp_path / "c.json"
+    path.write_text(text)
+    with pytest.raises(dc.InputError, match=match):
+        dc.lstsq(A, b, max_iter=3, checkpoint=path, resume=True, **KW)
+
+
+def test_checkpoint_arguments_are_checked(data, tmp_path):
+    A, b = data
+    with pytest.raises(dc.InputError, match="needs checkpoint="):
+        dc.lstsq(A, b, resume=True, **KW)
+    with pytest.raises(dc.InputError, match="checkpoint_every must be an integer >= 1"):
+        dc.lstsq(A, b, checkpoint=tmp_path / "c.json", checkpoint_every=0, **KW)
+    with pytest.raises(dc.InputError, match="is a folder"):
+        dc.lstsq(A, b, checkpoint=tmp_path, **KW)
+
+
+def test_checkpoint_is_plain_json(data, tmp_path):
+    A, b = data
+    path = tmp_path / "c.json"
+    dc.lstsq(A, b, max_iter=4, checkpoint=path, checkpoint_every=2, **KW)
+    state = ckpt.load(path)
+    assert len(state["x"]) == 8 and state["iteration"] == 4
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left
+
+
+# ------------------------------------------------------------------ the CLI, killed for real
+
+#: sd on a mildly ill-conditioned problem: many iterations, each changing x.
+CONFIG = {
+    "dataset": {"path": "data/ck.zarr",
+                "generate": {"kind": "gaussian", "n_rows": 4000, "n_cols": 10,
+                             "chunk_rows": 1000, "seed": 5, "condition": 100.0}},
+    "cluster": {"workers": 2, "threads_per_worker": 1},
+    "solver": {"method": "sd", "n_blocks": 8, "max_iter": 100, "seed": 0},
+    "output": {"dir": "out/run", "checkpoint_every": 5},
+}
+
+
+def _x(folder):
+    return np.load(folder / "x_sd.npy", allow_pickle=False)
+
+
+def test_cli_killed_then_resumed_gives_the_uninterrupted_x(tmp_path):
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(CONFIG))
+    full = run("solve", "run.yaml", "--no-progress", "--output", "out/full", cwd=tmp_path)
+    assert full.returncode == 0, full.stderr
+    assert not (tmp_path / "out" / "full.checkpoints").exists()  # removed when complete
+
+    # the same run, SIGKILLed (with its cluster) once it has written a checkpoint
+    ck = tmp_path / "out" / "run.checkpoints" / "sd.json"
+    proc = subprocess.Popen([sys.executable, "-m", "dask_coded.cli", "solve", "run.yaml",
+                             "--no-progress"], cwd=tmp_path, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    t_end = time.monotonic() + 120
+    while time.monotonic() < t_end and proc.poll() is None:
+        if ck.is_file() and json.loads(ck.read_text())["state"]["iteration"] >= 15:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert not (tmp_path / "out" / "run").exists()  # no output, not a partial one
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
+    at = json.loads(ck.read_text())["state"]["iteration"]
+    assert 15 <= at < 100
+
+    resumed = run("solve", "run.yaml", "--no-progress", "--resume", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    x_full, x_res = _x(tmp_path / "out" / "full"), _x(tmp_path / "out" / "run")
+    assert np.linalg.norm(x_res - x_full) <= 1e-12 * np.linalg.norm(x_full)
+    report = json.loads((tmp_path / "out" / "run" / "report.json").read_text())
+    assert report["methods"]["sd"]["n_iter"] == 100
+    assert not ck.parent.exists()
+
+
+def test_cli_resume_with_nothing_to_resume(tmp_path):
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(CONFIG))
+    proc = run("solve", "run.yaml", "--resume", cwd=tmp_path)
+    assert_one_line_error(proc, "nothing to resume: no checkpoints in out/run.checkpoints")
+    assert not (tmp_path / "out" / "run").exists()
