@@ -46,6 +46,9 @@ POINTS = ("tuned", "paper")
 #: Budget of one server's encoded blocks (its share of A's rows and B's columns of a tile).
 SERVER_BYTES = 64 * 2**20
 
+#: Longest one tile's round may wait for its results (the executor's ``max_wait``).
+ROUND_MAX_WAIT = 300.0
+
 
 @dataclass
 class MatmulResult:
@@ -81,6 +84,8 @@ class MatmulResult:
         Wall time of each tile's round.
     timed_out : list of bool
         Per tile, whether the deadline passed before ``2m - 1`` (eps-MatDot) results.
+    killed_workers : list of str
+        Workers the straggler scenario killed during the product.
     """
 
     C: Any
@@ -98,6 +103,7 @@ class MatmulResult:
     seconds: float = 0.0
     round_seconds: list = field(default_factory=list)
     timed_out: list = field(default_factory=list)
+    killed_workers: list = field(default_factory=list)
 
     def summary(self) -> dict:
         """JSON-able summary (everything but ``C``)."""
@@ -109,6 +115,7 @@ class MatmulResult:
             "expected_error": self.expected_error,
             "seconds": float(self.seconds),
             "points": None if self.points is None else [float(p) for p in self.points],
+            "killed_workers": list(self.killed_workers),
             "tiles": [
                 {"rows": [r0, r1], "cols": [c0, c1], "servers_used": s.tolist(),
                  "arrival_seconds": [float(x) for x in t], "error_estimate": float(e),
@@ -189,6 +196,29 @@ def _server_product(data: tuple, param: Any) -> tuple[np.ndarray, float]:
     return a_enc @ b_enc, norm_ab
 
 
+def _hold(block: np.ndarray) -> np.ndarray:
+    """A task that yields the block embedded in its own spec (rerunnable, unlike a scatter)."""
+    return block
+
+
+def _submit_embedded(client, block: np.ndarray, name: str):
+    """Submit :func:`_hold` with ``block`` in its arguments: one copy in the graph.
+
+    Distributed warns about any graph over ``large-graph-warning-threshold`` (10 MB), meant
+    for data repeated across many tasks; here the block is sent once, on purpose, so the
+    threshold is raised for this one submission only.
+    """
+    import uuid
+
+    import dask
+    from dask.utils import parse_bytes
+
+    limit = parse_bytes(dask.config.get("distributed.admin.large-graph-warning-threshold"))
+    with dask.config.set({"distributed.admin.large-graph-warning-threshold":
+                          max(limit, 2 * block.nbytes + 2**20)}):
+        return client.submit(_hold, block, key=f"{name}-{uuid.uuid4().hex[:8]}", pure=False)
+
+
 # ---------------------------------------------------------------------------- validation
 
 
@@ -231,14 +261,22 @@ class _Operand:
         """``(src, rows, cols)`` for the loaders of one tile.
 
         A store is read by each loader itself (only its rows/cols); an in-memory or dask
-        operand's tile slice is put on the cluster once (scattered, or computed there) and the
+        operand's tile slice is put on the cluster once, as a *task* that yields it, and the
         loaders take it from there.
+
+        The slice must survive the death of the worker holding it, or the tile's servers
+        lost with that worker could not be rebuilt. A scattered key has no task to rerun, and
+        extra scattered replicas (``broadcast=True``) are trimmed by the Active Memory
+        Manager; so a numpy slice is embedded, once, in the spec of a task
+        (:func:`_hold`) that the scheduler keeps and reruns on another worker when the result
+        is lost. A dask slice is computed from its graph, which is rerunnable likewise.
         """
         if self.kind == "store":
             return ("store", self.path), rows, cols
         part = self.x[rows[0]:rows[1], cols[0]:cols[1]]
         if self.kind == "numpy":
-            fut = client.scatter(np.ascontiguousarray(part), hash=False)
+            part = np.ascontiguousarray(part)
+            fut = _submit_embedded(client, part, f"matmul-{self.name}-tile-{rows[0]}-{cols[0]}")
         else:
             fut = client.compute(part)
         return ("array", fut), (0, rows[1] - rows[0]), (0, cols[1] - cols[0])
@@ -260,9 +298,8 @@ def _scenario(stragglers: Any):
         sc = stragglers
     else:
         sc = StragglerScenario.from_config(stragglers)
-    if sc is not None and (sc.kills or sc._throttles):
-        raise InputError("matmul supports model stragglers (delay, slow), not throttle or "
-                         "kill scenarios")
+    # every kind is supported: model delays and slow servers per round, throttled worker
+    # processes for the whole product, and workers killed just before a tile's round
     return None if sc is None or sc.is_empty else sc
 
 
@@ -348,8 +385,11 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
         eps-MatDot: seconds after which a tile's round stops waiting for more than ``m``
         results. Without it the first ``m`` results are used.
     stragglers : StragglerScenario or mapping, optional
-        Model stragglers (``delay`` and ``slow``; see ``StragglerScenario.from_config``).
-        Tile ``t`` is round ``t`` of the scenario.
+        Stragglers and faults (see ``StragglerScenario.from_config``): model ``delay`` and
+        ``slow`` servers, ``throttle``d worker processes (for the whole product) and
+        ``kill``ed ones (just before a tile's round; its servers are rebuilt on the
+        survivors). Tile ``t`` is round ``t`` of the scenario; a kill past the last tile is
+        refused.
     delays : array_like of shape (P,), optional
         Extra seconds each server sleeps before computing, in every tile (added to the
         scenario's).
@@ -496,9 +536,37 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
     return result
 
 
-def _run_tiles(executors: list, result: MatmulResult, tiles: list, a_op: _Operand, b_op: _Operand,
-               inner: int, r: int, alpha: np.ndarray, beta: np.ndarray, code: str,
-               opt, pts, deadline, scenario, delays, target) -> None:
+def _run_tiles(executors: list, result: MatmulResult, tiles: list, a_op: _Operand,
+               b_op: _Operand, inner: int, r: int, alpha: np.ndarray, beta: np.ndarray,
+               code: str, opt, pts, deadline, scenario, delays, target) -> None:
+    """One coded job per tile (:func:`_tile_rounds`), under the scenario's real faults.
+
+    Tile ``t`` is round ``t`` of the scenario: its ``throttle`` workers are slowed for the
+    whole product (stopped at the end, also on error), and its ``kill`` entries SIGKILL
+    workers just before tile ``t``'s round, after its servers are placed, so that their data
+    must be rebuilt elsewhere from the loaders.
+    """
+    cl = executors[0].client
+    late = [r for r, _ in (scenario.kills if scenario is not None else ()) if r >= len(tiles)]
+    if late:
+        raise InputError(f"kill at round {late[0]}, but the product has {len(tiles)} tile(s), "
+                         f"rounds 0 to {len(tiles) - 1} (tile t is round t)")
+    throttles = None
+    if scenario is not None:
+        from .stragglers import start_throttles
+
+        throttles = start_throttles(cl, scenario)
+    try:
+        _tile_rounds(executors, result, tiles, a_op, b_op, inner, r, alpha, beta, code, opt,
+                     pts, deadline, scenario, delays, target)
+    finally:
+        if throttles is not None:
+            throttles.stop()
+
+
+def _tile_rounds(executors: list, result: MatmulResult, tiles: list, a_op: _Operand,
+                 b_op: _Operand, inner: int, r: int, alpha: np.ndarray, beta: np.ndarray,
+                 code: str, opt, pts, deadline, scenario, delays, target) -> None:
     """One coded job per tile: place the encoded blocks, run one round, decode, store."""
     m = alpha.shape[1]
     P = alpha.shape[0]
@@ -512,11 +580,17 @@ def _run_tiles(executors: list, result: MatmulResult, tiles: list, a_op: _Operan
             label = f"{r0}:{r1}|{c0}:{c1}"
             executor.place([(_load_server, (a_src, b_src, a_rows, b_cols, inner, r,
                                             alpha[j], beta[j], label)) for j in range(P)])
+            if scenario is not None and scenario.kills_at(t):
+                from .stragglers import apply_round_faults
+
+                # victims seeded by (scenario seed, tile): reruns kill the same workers
+                result.killed_workers += apply_round_faults(cl, scenario, t)
             d = None if scenario is None else scenario.delays(t, P)
             if delays is not None:
                 d = delays if d is None else d + delays
             slow = None if scenario is None else scenario.slowdown(P)
-            kwargs: dict[str, Any] = {"delays": d, "slowdown": slow}
+            kwargs: dict[str, Any] = {"delays": d, "slowdown": slow,
+                                      "max_wait": ROUND_MAX_WAIT}
             if code == "eps-matdot":
                 if deadline is None:
                     kwargs.update(q=m)
