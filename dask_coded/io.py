@@ -71,7 +71,9 @@ def _open_group(path: str | os.PathLike) -> zarr.Group:
     if not p.exists():
         raise InputError(f"no dataset at {p}: the path does not exist")
     try:
-        return zarr.open_group(str(p), mode="r")
+        # absolute: workers resolve a relative store root against their own folder, where
+        # zarr would read every missing chunk as zeros (its fill value), silently
+        return zarr.open_group(str(p.resolve()), mode="r")
     except Exception as exc:  # zarr raises several types for "not a group"
         raise InputError(f"{p} is not a readable Zarr group ({type(exc).__name__})") from None
 
@@ -156,7 +158,7 @@ def _open_array(path: str | os.PathLike, name: str = "matrix") -> zarr.Array:
     if not p.exists():
         raise InputError(f"no {name} at {p}: the path does not exist")
     try:
-        arr = zarr.open_array(str(p), mode="r")
+        arr = zarr.open_array(str(p.resolve()), mode="r")  # absolute: see _open_group
     except Exception as exc:  # zarr raises several types for "not an array"
         raise InputError(f"{name} at {p} is not a readable Zarr array "
                          f"({type(exc).__name__})") from None

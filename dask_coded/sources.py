@@ -47,7 +47,8 @@ class BlockSource:
     def __init__(self, A: Any, b: Any, layout: BlockLayout):
         self.layout = layout
         if isinstance(A, (str, os.PathLike)):
-            self.kind, self.path = "store", str(A)
+            # absolute: a worker's current folder is not the client's
+            self.kind, self.path = "store", os.path.abspath(A)
         elif isinstance(A, np.ndarray):
             self.kind = "numpy"
         else:
