@@ -5,11 +5,27 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import InputError
+
+
+def is_writable(folder: Path) -> bool:
+    """Whether a file can be created in ``folder``, found by creating (and removing) one.
+
+    ``os.access`` answers for permission bits only: it says yes to root on a read-only
+    folder, and to anyone on a read-only mount.
+    """
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".dask-coded-probe-")
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(probe)
+    return True
 
 
 def writable_parent(path: Path) -> Path:
@@ -19,7 +35,7 @@ def writable_parent(path: Path) -> Path:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create folder {parent}: {exc.strerror}") from None
-    if not os.access(parent, os.W_OK):
+    if not is_writable(parent):
         raise InputError(f"folder {parent} is not writable")
     return parent
 
@@ -70,7 +86,16 @@ def check_replaceable_dir(path: str | os.PathLike, marker: str) -> None:
     """
     path = Path(path)
     if not path.exists():
+        ancestor = path.parent
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise InputError(f"cannot create {path}: {ancestor} is not a folder")
+        if not is_writable(ancestor):
+            raise InputError(f"folder {ancestor} is not writable")
         return
+    if not is_writable(path.parent if str(path.parent) else Path(".")):
+        raise InputError(f"folder {path.parent} is not writable")
     if not path.is_dir():
         raise InputError(f"{path} exists and is not a folder")
     if any(path.iterdir()) and not (path / marker).is_file():

@@ -60,7 +60,10 @@ def as_row_chunked(a: Any, b: Any | None = None, *, chunk_rows: int | None = Non
             raise InputError(f"A must be an array or a dataset path, "
                              f"got {type(a).__name__}") from None
     if b is not None and not hasattr(b, "ndim"):
-        b = np.asarray(b)
+        try:
+            b = np.asarray(b)
+        except Exception:
+            raise InputError(f"b must be an array, got {type(b).__name__}") from None
     check_pair(a, b)
     if not isinstance(a, da.Array):
         if chunk_rows is None:
@@ -72,3 +75,57 @@ def as_row_chunked(a: Any, b: Any | None = None, *, chunk_rows: int | None = Non
         b = da.asarray(b).rechunk({0: a.chunks[0]}) if isinstance(b, da.Array) else \
             da.from_array(np.asarray(b), chunks=(a.chunks[0],))
     return a, b
+
+
+#: Most servers a call may ask for explicitly (their arrays would not fit in memory beyond).
+MAX_SERVERS = 1_000_000
+
+
+def check_seed(seed: Any, name: str = "seed") -> int | None:
+    """None, or an integer >= 0 (what numpy's SeedSequence takes)."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"{name} must be an integer >= 0, got {seed!r}")
+    return int(seed)
+
+
+def check_positive(name: str, value: Any, *, finite: bool = True,
+                   optional: bool = True) -> float | None:
+    """None (when optional), or a real number > 0 (finite unless ``finite=False``)."""
+    if value is None and optional:
+        return None
+    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer,
+                                                                        np.floating))
+    if not ok or not value > 0 or (finite and not np.isfinite(value)):
+        raise InputError(f"{name} must be a {'finite ' if finite else ''}number > 0, "
+                         f"got {value!r}")
+    return float(value)
+
+
+def check_client(client: Any, *, simulate: bool = False) -> None:
+    """None, a distributed.Client (or ``"simulate"`` where allowed)."""
+    if client is None or (simulate and client == "simulate"):
+        return
+    from distributed import Client
+
+    if not isinstance(client, Client):
+        allowed = " or 'simulate'" if simulate else ""
+        raise InputError(f"client must be a distributed.Client{allowed}, got "
+                         f"{' '.join(repr(client).split())}"[:200])
+
+
+def float_array(value: Any, name: str) -> np.ndarray:
+    """``value`` as a float64 array, or an InputError naming ``name``."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be an array of real numbers, got "
+                         f"{type(value).__name__}") from None
+
+
+def check_servers(name: str, value: int) -> int:
+    """An explicit server count below :data:`MAX_SERVERS`."""
+    if value > MAX_SERVERS:
+        raise InputError(f"{name}={value} is more than {MAX_SERVERS} servers")
+    return value

@@ -26,7 +26,8 @@ DEFAULT_DATASET_SPEC = {"kind": "coherent", "n_rows": 200_000, "n_cols": 20,
 
 
 class _Group(click.Group):
-    """Turns InputError (ours, or one re-raised from a worker) into a one-line error."""
+    """Turns InputError (ours, or one re-raised from a worker) and click's usage errors (a bad
+    option value, an unknown option or command) into a one-line error, exit status 2."""
 
     def invoke(self, ctx):
         try:
@@ -34,6 +35,28 @@ class _Group(click.Group):
         except InputError as exc:
             click.echo(f"dask-coded: error: {exc}", err=True)
             ctx.exit(2)
+        except _NO_ARGS_IS_HELP:
+            raise  # a bare group (``dask-coded benchmark``): its help text
+        except click.UsageError as exc:  # a bad option or argument: one line, no usage text
+            _usage_error(ctx, exc)
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except _NO_ARGS_IS_HELP:
+            raise  # bare ``dask-coded``: the help text, as click prints it
+        except click.UsageError as exc:  # a bad top-level option
+            _usage_error(ctx, exc)
+
+
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+def _usage_error(ctx, exc: click.UsageError) -> None:
+    where = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
+    message = " ".join(f"{where}{exc.format_message()}".split())
+    click.echo(f"dask-coded: error: {message}", err=True)
+    ctx.exit(2)
 
 
 @click.group(cls=_Group)
@@ -133,8 +156,19 @@ def leverage_cmd(path: str | None, n_blocks: int, n_servers: int | None, method:
 
     if n_servers is not None and n_servers < 1:
         raise InputError(f"--servers must be >= 1, got {n_servers}")
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers must be >= 1, got {workers}")
+    if survival is not None:
+        from .expansion import _resolve_survival
+
+        _resolve_survival(survival, None)
+    if expansion == "paper" and survival is None:
+        raise InputError("--expansion paper needs --survival (eq. 19)")
     data_path = Path(path) if path else _ensure_default_dataset()
     a, _ = open_dataset(data_path)  # validates before a cluster is started
+    from .kernels.blocks import BlockLayout
+
+    BlockLayout.create(a.shape[0], n_blocks)  # n_blocks in 1..N, before a cluster starts
     with connect(scheduler, n_workers=workers) as client:
         n_workers = len(client.scheduler_info()["workers"])
         t0 = time.perf_counter()
@@ -498,6 +532,20 @@ def _matmul_operand(op, name: str) -> None:
     generate_matrix(op.path, op.generate["n"], op.generate["seed"])
 
 
+def _check_matmul_inputs(cfg) -> None:
+    """The stored operands (and the code file) are readable and their shapes fit ``m``."""
+    from .io import matrix_info
+    from .matmul import _load_code
+
+    (_, inner), _ = matrix_info(cfg.a.path, "a")
+    (inner_b, _), _ = matrix_info(cfg.b.path, "b")
+    if inner != inner_b:
+        raise InputError(f"a has {inner} columns and b has {inner_b} rows: A B is not defined")
+    m = _load_code(cfg.code).m if cfg.code.endswith(".npz") else cfg.m
+    if m > inner:
+        raise InputError(f"m={m} exceeds the inner dimension N={inner}")
+
+
 @cli.command("matmul")
 @click.argument("config", type=click.Path())
 @click.option("--output", type=click.Path(), help="Output folder (overrides output.dir).")
@@ -525,6 +573,7 @@ def matmul_cmd(config: str, output: str | None) -> None:
     t_start = time.perf_counter()
     _matmul_operand(cfg.a, "a")
     _matmul_operand(cfg.b, "b")
+    _check_matmul_inputs(cfg)  # before a cluster is started
     cl = cfg.cluster
     with connect(cl.scheduler, n_workers=cl.workers, threads_per_worker=cl.threads_per_worker,
                  timeout=cl.timeout, security=cl.client_security()) as client, \
@@ -665,6 +714,61 @@ def benchmark_fig1(restarts: int, max_iter: int, quick: bool, seed: int) -> None
 
     run_fig1_benchmark(restarts=restarts, max_iter=max_iter, quick=quick, seed=seed,
                        echo=click.echo)
+
+
+@benchmark.command("faults")
+@click.option("--runs", type=int, default=2, show_default=True,
+              help="Trials per (api, fault), each with its own seed and fault round.")
+@click.option("--faults", "fault_names", help="Comma-separated faults (default: all).")
+@click.option("--apis", default="lstsq,matmul", show_default=True)
+@click.option("--workers", "n_workers", type=int, default=3, show_default=True,
+              help="Worker processes of each trial's cluster.")
+@click.option("--hang-limit", type=float, default=180.0, show_default=True,
+              help="Seconds after which a trial counts as a hang.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "json_out", type=click.Path(), help="Also save every trial as JSON.")
+@click.option("--folder", type=click.Path(), help="Where the data and the cluster log go "
+              "(default: a temporary folder).")
+def benchmark_faults(runs: int, fault_names: str | None, apis: str, n_workers: int,
+                     hang_limit: float, seed: int, json_out: str | None,
+                     folder: str | None) -> None:
+    """Real faults on a real cluster, for lstsq and matmul: how each run ended.
+
+    Each trial starts a scheduler and worker processes (with nannies) of its own, runs a
+    coded solve (20000 x 10 store, block-leverage, K=20, m=40, q=30) or a coded product
+    (384 x 512 x 384, eps-MatDot m=2, P=4, 36 tiles) and injects the fault at a random
+    round: workers SIGKILLed (one, half, all but one), one throttled 10x, one joining, the
+    scheduler restarted, every worker lost. Prints a table: runs, survived with the right
+    answer, stopped with a clear error, wrong answers, unclear errors, hangs. Exits 1 if any
+    answer was wrong, any run hung or failed unclearly, or a survivable fault was not
+    survived. Memory: a few hundred MiB; time: about 10 s per trial (35 s for
+    all-workers-lost, which waits out the executor's no-worker timeout).
+    """
+    from .faults import FAULTS, fault_table, run_suite, suite_failures
+
+    names = None if fault_names is None else [f for f in fault_names.split(",") if f]
+    api_names = [a for a in apis.split(",") if a]
+
+    def progress(t):
+        click.echo(f"  {t.api:<7} {t.fault:<18} round {t.at_round:>2}  {t.outcome:<12} "
+                   f"{t.seconds:6.1f} s  {t.detail}")
+
+    click.echo(f"fault suite: {runs} run(s) per fault, {n_workers} workers per cluster")
+    for name in names or FAULTS:
+        click.echo(f"  {name}: {FAULTS.get(name, '?')}")
+    trials = run_suite(names, api_names, runs=runs, seed=seed, n_workers=n_workers,
+                       hang_limit=hang_limit, folder=folder, progress=progress)
+    click.echo("")
+    click.echo(fault_table(trials))
+    if json_out is not None:
+        import dataclasses
+
+        write_text(json_out, json.dumps([dataclasses.asdict(t) for t in trials], indent=1))
+    bad = suite_failures(trials)
+    if bad:
+        click.echo(f"{len(bad)} trial(s) broke the promise: "
+                   + "; ".join(f"{t.api}/{t.fault}: {t.outcome}" for t in bad), err=True)
+        sys.exit(1)
 
 
 def main() -> None:

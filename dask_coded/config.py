@@ -15,7 +15,7 @@ output folder::
     solver:     {method: block-leverage, n_blocks: 50, n_servers: 100, q: null,
                  deadline: null, on_short: wait, step: optimal, step_scale: 0.25,
                  max_iter: 60, tol: 1.0e-10, time_budget: null, sketch_rows: null,
-                 seed: 0, reference: auto, runtime: null}
+                 seed: 0, reference: auto, runtime: null, reconnect_timeout: 60}
     compare:    [sd]                  # optional: the same solver settings, other methods
     stragglers: {...}                 # optional: see StragglerScenario.from_config
     output:     {dir: out/quickstart, # optional: default out/<config file stem>
@@ -48,6 +48,11 @@ from .errors import InputError
 #: Top-level keys of a run config.
 SECTIONS = ("dataset", "cluster", "solver", "compare", "stragglers", "output")
 
+#: Most worker processes / threads per worker of an embedded cluster, and most servers.
+MAX_WORKERS = 1024
+MAX_THREADS = 4096
+MAX_SERVERS = 1_000_000
+
 
 # ------------------------------------------------------------------------------ helpers
 
@@ -73,13 +78,16 @@ def _check_keys(key: str, value: Mapping, allowed: tuple[str, ...]) -> None:
                          f"{' of ' + key if key else ''}: {', '.join(allowed)}")
 
 
-def _int(key: str, value: Any, low: int, *, optional: bool = False) -> int | None:
+def _int(key: str, value: Any, low: int, *, optional: bool = False,
+         high: int | None = None) -> int | None:
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(f"{key} must be an integer >= {low}, got {value!r}")
     if value < low:
         raise InputError(f"{key} must be an integer >= {low}, got {value}")
+    if high is not None and value > high:
+        raise InputError(f"{key} must be an integer <= {high}, got {value}")
     return int(value)
 
 
@@ -276,9 +284,11 @@ class ClusterConfig:
             raise InputError(f"cluster.security is given, so cluster.scheduler must be a "
                              f"tls:// address, got {scheduler!r}")
         return cls(scheduler=scheduler,
-                   workers=_int("cluster.workers", value.get("workers"), 1, optional=True),
+                   workers=_int("cluster.workers", value.get("workers"), 1, optional=True,
+                                high=MAX_WORKERS),
                    threads_per_worker=_int("cluster.threads_per_worker",
-                                           value.get("threads_per_worker", 1), 1),
+                                           value.get("threads_per_worker", 1), 1,
+                                           high=MAX_THREADS),
                    timeout=_number("cluster.timeout", value.get("timeout", 10.0)),
                    security=security)
 
@@ -312,10 +322,11 @@ class SolverConfig:
     seed: int = 0
     reference: str | Path | None = "auto"
     runtime: Mapping | None = field(default=None, hash=False)
+    reconnect_timeout: float = 60.0
 
     KEYS = ("method", "n_blocks", "n_servers", "q", "deadline", "on_short", "step",
             "step_scale", "max_iter", "tol", "time_budget", "sketch_rows", "seed", "reference",
-            "runtime")
+            "runtime", "reconnect_timeout")
 
     @classmethod
     def parse(cls, value: Any) -> SolverConfig:
@@ -330,7 +341,8 @@ class SolverConfig:
         get = value.get
         method = _choice("solver.method", get("method", d.method), list(METHODS))
         n_blocks = _int("solver.n_blocks", get("n_blocks"), 1, optional=True)
-        n_servers = _int("solver.n_servers", get("n_servers"), 1, optional=True)
+        n_servers = _int("solver.n_servers", get("n_servers"), 1, optional=True,
+                         high=MAX_SERVERS)
         q = _int("solver.q", get("q"), 1, optional=True)
         if q is not None and n_servers is not None and q > n_servers:
             raise InputError(f"solver.q={q} is larger than solver.n_servers={n_servers}")
@@ -365,7 +377,9 @@ class SolverConfig:
                    time_budget=_number("solver.time_budget", get("time_budget"), optional=True),
                    sketch_rows=_int("solver.sketch_rows", get("sketch_rows"), 1, optional=True),
                    seed=_int("solver.seed", get("seed", d.seed), 0),
-                   reference=reference, runtime=runtime)
+                   reference=reference, runtime=runtime,
+                   reconnect_timeout=_number("solver.reconnect_timeout",
+                                             get("reconnect_timeout", d.reconnect_timeout)))
 
     def lstsq_kwargs(self) -> dict:
         """Keyword arguments of :func:`~dask_coded.linear_model.lstsq` (but ``reference``)."""
@@ -374,6 +388,7 @@ class SolverConfig:
                 "step": self.step, "step_scale": self.step_scale, "max_iter": self.max_iter,
                 "tol": self.tol, "time_budget": self.time_budget,
                 "sketch_rows": self.sketch_rows, "seed": self.seed,
+                "reconnect_timeout": self.reconnect_timeout,
                 "runtime": None if self.runtime is None else _runtime_model(self.runtime)}
 
     def to_dict(self) -> dict:
@@ -654,10 +669,13 @@ class MatmulConfig:
         if output is not None:
             _check_keys("output", _mapping("output", output), ("dir",))
         data_dir = Path("data") / stem
-        return cls(a=MatrixConfig.parse("a", data.get("a"), data_dir / "A.zarr"),
-                   b=MatrixConfig.parse("b", data.get("b"), data_dir / "B.zarr"),
-                   code=code, m=_int("m", data.get("m", 2), 1),
-                   n_servers=_int("n_servers", data.get("n_servers"), 1, optional=True),
+        a = MatrixConfig.parse("a", data.get("a"), data_dir / "A.zarr")
+        b = MatrixConfig.parse("b", data.get("b"), data_dir / "B.zarr")
+        m = _int("m", data.get("m", 2), 1)
+        n_servers = _int("n_servers", data.get("n_servers"), 1, optional=True,
+                         high=MAX_SERVERS)
+        _check_matmul_sizes(code, m, n_servers, a, b)
+        return cls(a=a, b=b, code=code, m=m, n_servers=n_servers,
                    eps=_number("eps", data.get("eps"), optional=True),
                    deadline=_number("deadline", data.get("deadline"), optional=True),
                    points=_choice("points", data.get("points", "tuned"), POINTS),
@@ -673,6 +691,23 @@ class MatmulConfig:
                 "points": self.points, "tile": self.tile, "seed": self.seed,
                 "stragglers": None if self.stragglers is None else dict(self.stragglers),
                 "cluster": asdict(self.cluster), "output": {"dir": str(self.output.dir)}}
+
+
+def _check_matmul_sizes(code: str, m: int, n_servers: int | None, a: MatrixConfig,
+                        b: MatrixConfig) -> None:
+    """Contradictions :func:`dask_coded.matmul` would find only after a cluster starts."""
+    if n_servers is not None and code != "uncoded" and not code.endswith(".npz"):
+        if m > n_servers:
+            raise InputError(f"m={m} exceeds n_servers={n_servers}")
+        if code == "matdot" and n_servers < 2 * m - 1:
+            raise InputError(f"matdot needs n_servers >= 2m-1={2 * m - 1} for m={m}, "
+                             f"got {n_servers}")
+    sizes = [op.generate["n"] for op in (a, b) if op.generate is not None]
+    if len(sizes) == 2 and sizes[0] != sizes[1]:
+        raise InputError(f"a.generate.n={sizes[0]} and b.generate.n={sizes[1]} differ: "
+                         "A B is not defined")
+    if sizes and m > min(sizes) and not code.endswith(".npz"):
+        raise InputError(f"m={m} exceeds the inner dimension N={min(sizes)}")
 
 
 def load_matmul_config(path: str | os.PathLike) -> MatmulConfig:

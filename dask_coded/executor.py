@@ -48,6 +48,14 @@ class ServersLost(RuntimeError):
     """Too many servers failed for a round to gather q results."""
 
 
+class SchedulerLost(ServersLost):
+    """The client lost its scheduler: every future, so every server's data, is gone.
+
+    :meth:`CodedExecutor.recover` waits for the scheduler (restarted at the same address) and
+    a worker, then places every server's data again from its loader.
+    """
+
+
 @dataclass
 class RoundResult:
     """What one round gathered.
@@ -158,14 +166,36 @@ class CodedExecutor:
         Seeds the per-round random submission order.
     """
 
+    #: Seconds a round waits while the cluster has no worker at all (every server's data is
+    #: gone; a cluster manager may be starting new ones) before it raises ServersLost.
+    no_workers_timeout = 30.0
+
     def __init__(self, client, *, name: str = "coded", seed: int | None = None):
         self.client = client
         self._rng = np.random.default_rng(seed)
         self.name = f"{name}-{uuid.uuid4().hex[:6]}"
         self._data: list = []
         self._assigned: list[str] = []
+        self._loaders: list = []
         self._round = itertools.count()
         self.rounds_run = 0
+        self.recoveries = 0
+
+    @property
+    def connected(self) -> bool:
+        """Whether the client is connected to its scheduler now."""
+        return self.client.status == "running"
+
+    def _check_connected(self, what: str) -> None:
+        if not self.connected:
+            self._data = []  # the futures died with the connection
+            raise SchedulerLost(f"{what}: lost the connection to the scheduler "
+                                f"{self.client.scheduler.address}; all server data with it")
+        if any(f.status == "cancelled" for f in self._data):
+            # reconnected already, but a client cancels every future when its scheduler goes
+            self._data = []
+            raise SchedulerLost(f"{what}: the scheduler {self.client.scheduler.address} "
+                                "restarted; all server data was lost with it")
 
     # ------------------------------------------------------------------ state
 
@@ -205,9 +235,10 @@ class CodedExecutor:
             Block until every server's data is in memory.
         """
         self.release()
-        workers = list(workers) if workers is not None else self.workers()
-        if not workers:
-            raise InputError("the cluster has no workers")
+        self._check_connected("placing the servers' data")
+        self._loaders = list(loaders)
+        workers = list(workers) if workers is not None else self._await_workers(
+            "placing the servers' data")
         self._assigned = [workers[j % len(workers)] for j in range(len(loaders))]
         self._data = [
             self.client.submit(_load, fn, tuple(args), key=f"{self.name}-data-{j}",
@@ -217,10 +248,28 @@ class CodedExecutor:
         if wait:
             from distributed import wait as wait_futures
 
-            wait_futures(self._data)
+            while True:  # in steps, to notice a lost scheduler or a cluster left workerless
+                try:
+                    wait_futures(self._data, timeout=1.0)
+                    break
+                except TimeoutError:
+                    self._check_connected("placing the servers' data")
+                    self._await_workers("placing the servers' data")
+            self._check_connected("placing the servers' data")
             errors = [f for f in self._data if f.status == "error"]
             if errors:
                 errors[0].result()  # re-raise the first loader's error (an InputError, say)
+
+    def _await_workers(self, what: str) -> list[str]:
+        """The live workers; if there are none, wait up to ``no_workers_timeout`` for one."""
+        t_end = time.monotonic() + self.no_workers_timeout
+        while not (live := self.workers()):
+            self._check_connected(what)
+            if time.monotonic() > t_end:
+                raise ServersLost(f"{what}: the cluster has had no worker for "
+                                  f"{self.no_workers_timeout:g} s")
+            time.sleep(0.2)
+        return live
 
     def placement(self) -> dict[int, str | None]:
         """Server -> address of the worker holding its data now (None while rebuilding)."""
@@ -229,9 +278,39 @@ class CodedExecutor:
 
     def release(self) -> None:
         """Forget all server data (it is freed on the workers)."""
-        if self._data:
+        if self._data and self.connected:
             self.client.cancel(self._data)
         self._data = []
+
+    def reconnect(self, timeout: float) -> None:
+        """Wait until the client is connected again and at least one worker has joined.
+
+        Raises
+        ------
+        SchedulerLost
+            Not within ``timeout`` seconds (or the client gave up and closed).
+        """
+        t_end = time.monotonic() + timeout
+        while not self.connected:
+            if self.client.status in ("closing", "closed") or time.monotonic() > t_end:
+                raise SchedulerLost(f"the scheduler {self.client.scheduler.address} did not "
+                                    f"come back within {timeout:g} s")
+            time.sleep(0.1)
+        try:
+            self.client.wait_for_workers(1, timeout=max(t_end - time.monotonic(), 0.1))
+        except TimeoutError:
+            raise SchedulerLost(f"the scheduler came back but no worker joined within "
+                                f"{timeout:g} s") from None
+
+    def recover(self, timeout: float) -> None:
+        """After :class:`SchedulerLost`: reconnect, then place every server's data again.
+
+        The round counter and random state go on, so round ids are never reused.
+        """
+        self.reconnect(timeout)
+        self._data = []
+        self.place(self._loaders)
+        self.recoveries += 1
 
     close = release
 
@@ -274,10 +353,11 @@ class CodedExecutor:
         ids = list(range(self.n_servers)) if servers is None else [int(s) for s in servers]
         q_min = check_round(q, len(ids), deadline, on_short, q_min)
         round_id = next(self._round)
+        self._check_connected(f"round {round_id}")
         client = self.client
         t_start = time.perf_counter()
         holders = self.placement()
-        live = set(self.workers())
+        live = set(self._await_workers(f"round {round_id}"))
         needed = sorted({w for j in ids if (w := holders.get(j)) in live}) or sorted(live)
         params = self._send_param(param, needed)
         any_param = next(iter(params.values()))
@@ -311,12 +391,25 @@ class CodedExecutor:
         pending = len(futures)
         pinned_to = {key: w for w, group in groups.items() if w is not None
                      for key in (f"{self.name}-r{round_id}-s{j}" for j in group)}
+        workerless_since = None
         while len(done) < q and pending:
             remaining = stop - time.perf_counter()
             try:
                 # wake at least every second to notice a pinned worker that died
                 key, status, t_done = arrivals.get(timeout=min(max(remaining, 0.0), 1.0))
             except queue.Empty:
+                self._check_connected(f"round {round_id}")
+                if not self.workers():
+                    now = time.perf_counter()
+                    workerless_since = workerless_since or now
+                    if now - workerless_since > self.no_workers_timeout:
+                        self._cancel(futures)
+                        raise ServersLost(
+                            f"round {round_id}: the cluster has had no worker for "
+                            f"{self.no_workers_timeout:g} s; every server's data went with "
+                            "them") from None
+                else:
+                    workerless_since = None
                 if time.perf_counter() < stop:
                     self._repin_orphans(futures, pinned_to, arrivals, kernel, param,
                                         round_id, delays, slowdown)
@@ -344,6 +437,8 @@ class CodedExecutor:
                 if timed_out and on_short == "proceed" and len(done) >= q_min:
                     break  # the deadline has passed and the minimum is now met
                 continue
+            if status == "cancelled" and not self._alive():
+                self._check_connected(f"round {round_id}")
             exc = fut.exception() if status == "error" else None
             if isinstance(exc, InputError):
                 self._cancel(futures)
@@ -393,7 +488,7 @@ class CodedExecutor:
         """
         live = set(self.workers())
         orphans = [k for k, w in pinned_to.items() if w not in live and k in futures]
-        if not orphans:
+        if not orphans or not live:  # no worker to run them on: wait for one (or time out)
             return
         # the round's parameter copies may have died with the worker: send a fresh one
         param_future = next(iter(self._send_param(param, sorted(live)).values()))
@@ -421,6 +516,7 @@ class CodedExecutor:
 
         params = {}
         for _ in range(3):
+            self._check_connected("sending the round's parameter")
             for w in workers:
                 try:  # a list keeps a tuple param whole
                     params[w] = self.client.scatter([param], workers=[w], hash=False)[0]
@@ -432,7 +528,17 @@ class CodedExecutor:
             workers = self.workers()
         raise ServersLost("no worker accepted the round's parameter")
 
+    def _alive(self) -> bool:
+        """Connected, after a moment's grace (the client learns of a lost scheduler a bit
+        after the futures are cancelled)."""
+        for _ in range(20):
+            if not self.connected:
+                return False
+            time.sleep(0.01)
+        return True
+
     def _cancel(self, futures: dict) -> None:
-        self.client.cancel([f for _, f in futures.values()], force=False)
+        if self.connected:
+            self.client.cancel([f for _, f in futures.values()], force=False)
 
 

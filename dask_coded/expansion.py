@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse
 
+from ._validation import float_array
 from .errors import InputError
 from .kernels import expansion as kern
 from .kernels.runtime import RuntimeModel
@@ -130,7 +131,9 @@ def _resolve_survival(survival: Any, deadline: float | None) -> tuple[float | No
     if isinstance(survival, RuntimeModel) or callable(survival):
         if deadline is None:
             raise InputError("a runtime model needs a deadline T to give phi(T)")
-        if not deadline > 0:
+        if isinstance(deadline, bool) or not isinstance(deadline, (int, float, np.integer,
+                                                                   np.floating)) \
+                or not deadline > 0:
             raise InputError(f"deadline must be > 0, got {deadline!r}")
         fn = survival.survival if isinstance(survival, RuntimeModel) else survival
         phi = float(np.asarray(fn(deadline)))
@@ -174,7 +177,10 @@ def expansion_network(Pi: Any, n_servers: int, *, survival: Any = None,
     -------
     ExpansionNetwork
     """
-    scores = kern.check_distribution(np.asarray(Pi, dtype=np.float64))
+    scores = kern.check_distribution(float_array(Pi, "Pi"))
+    if isinstance(min_replicas, bool) or not isinstance(min_replicas, (int, np.integer)) \
+            or min_replicas < 0:
+        raise InputError(f"min_replicas must be an integer >= 0, got {min_replicas!r}")
     if method not in METHODS:
         raise InputError(f"unknown expansion method {method!r}; choose one of {', '.join(METHODS)}")
     if isinstance(n_servers, bool) or not isinstance(n_servers, (int, np.integer)):

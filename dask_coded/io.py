@@ -16,6 +16,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dask.array as da
 import numpy as np
@@ -42,6 +43,24 @@ class _GroupWriter:
         self.group.attrs.update(attrs)
 
 
+def _as_path(path: Any, what: str = "path") -> Path:
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise InputError(f"{what} must be a path (str or PathLike), got {path!r}")
+    return Path(path)
+
+
+def _check_target(path: Any, overwrite: bool) -> Path:
+    """The output path of a store: absent, or (with ``overwrite``) an earlier Zarr store."""
+    path = _as_path(path)
+    if path.exists() or path.is_symlink():
+        if not overwrite:
+            raise InputError(f"{path} already exists (use overwrite to replace it)")
+        if not (path.is_dir() and (path / "zarr.json").is_file()):
+            raise InputError(f"{path} exists and is not a Zarr store, so it is not replaced; "
+                             "choose another path")
+    return path
+
+
 @contextlib.contextmanager
 def atomic_group(path: str | os.PathLike, *, overwrite: bool = False) -> Iterator[_GroupWriter]:
     """Build a Zarr group in a hidden sibling folder, then rename it to ``path``.
@@ -53,9 +72,7 @@ def atomic_group(path: str | os.PathLike, *, overwrite: bool = False) -> Iterato
     overwrite : bool
         Replace an existing store at ``path``; otherwise an existing path is an error.
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise InputError(f"{path} already exists (use overwrite to replace it)")
+    path = _check_target(path, overwrite)
     parent = writable_parent(path)
     tmp = parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
     try:
@@ -67,7 +84,7 @@ def atomic_group(path: str | os.PathLike, *, overwrite: bool = False) -> Iterato
 
 
 def _open_group(path: str | os.PathLike) -> zarr.Group:
-    p = Path(path)
+    p = _as_path(path, "a dataset path")
     if not p.exists():
         raise InputError(f"no dataset at {p}: the path does not exist")
     try:
@@ -154,7 +171,7 @@ def open_dataset(path: str | os.PathLike) -> tuple[da.Array, da.Array]:
 
 
 def _open_array(path: str | os.PathLike, name: str = "matrix") -> zarr.Array:
-    p = Path(path)
+    p = _as_path(path, f"the path of {name}")
     if not p.exists():
         raise InputError(f"no {name} at {p}: the path does not exist")
     try:
@@ -219,9 +236,7 @@ def atomic_matrix(path: str | os.PathLike, shape: tuple[int, int], dtype: str = 
     The caller writes tiles into the yielded array. On error nothing is left behind (the
     temporary folder is removed and ``path`` is untouched).
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise InputError(f"{path} already exists (use overwrite to replace it)")
+    path = _check_target(path, overwrite)
     parent = writable_parent(path)
     tmp = parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
     if chunks is None:

@@ -29,7 +29,7 @@ import dask
 import numpy as np
 from dask.delayed import Delayed, delayed
 
-from ._validation import as_row_chunked
+from ._validation import as_row_chunked, check_seed
 from .errors import InputError
 from .kernels import leverage as kern
 from .kernels.blocks import BlockLayout
@@ -200,6 +200,11 @@ def compute_block_leverage(A: Any, n_blocks: int, *, method: str = "exact",
     if d > a.shape[0]:
         raise InputError(f"A must be tall (rows >= columns), got {a.shape[0]} x {d}")
     if method == "sketch":
+        for name, value in (("sketch_rows", sketch_rows), ("jl_dim", jl_dim)):
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, (int, np.integer))):
+                raise InputError(f"{name} must be an integer, got {value!r}")
+        check_seed(seed)
         sketch_rows = default_sketch_rows(d) if sketch_rows is None else int(sketch_rows)
         if sketch_rows < d:
             raise InputError(f"sketch_rows must be at least d = {d}, got {sketch_rows}")
@@ -260,4 +265,8 @@ def block_leverage_scores(A: Any, n_blocks: int, *, method: str = "exact",
         A not 2-D or not real floating point, NaN or Inf (naming the block), ``n_blocks`` out
         of range, rank-deficient A.
     """
+    unknown = sorted(set(options) - {"algorithm", "sketch_rows", "jl_dim", "seed"})
+    if unknown:
+        raise InputError(f"unknown option(s) {', '.join(unknown)}; known: algorithm, "
+                         "sketch_rows, jl_dim, seed")
     return compute_block_leverage(A, n_blocks, method=method, **options).scores

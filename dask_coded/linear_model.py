@@ -9,11 +9,18 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_row_chunked
+from ._validation import (
+    as_row_chunked,
+    check_client,
+    check_positive,
+    check_seed,
+    check_servers,
+    float_array,
+)
 from .errors import InputError
 from .executor import ON_SHORT, CodedExecutor
 from .kernels.blocks import BlockLayout
-from .leverage import compute_block_leverage
+from .leverage import LeverageResult, compute_block_leverage
 from .solvers import METHODS, STEPS, CodedSolver, LstsqResult, Problem, Settings
 from .sources import BlockSource
 
@@ -29,39 +36,46 @@ def _positive_int(name: str, value: Any, allow_none: bool = True) -> int | None:
 
 
 def _settings(method: str, n_servers, q, deadline, on_short, runtime, step, step_scale,
-              max_iter, tol, time_budget, sketch_rows, seed) -> Settings:
-    if method not in METHODS:
+              max_iter, tol, time_budget, sketch_rows, seed,
+              reconnect_timeout: float = 60.0) -> Settings:
+    if not isinstance(method, str) or method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     n_servers = _positive_int("n_servers", n_servers)
+    if n_servers is not None:
+        check_servers("n_servers", n_servers)
     q = _positive_int("q", q)
     if q is not None and n_servers is not None and q > n_servers:
         raise InputError(f"q={q} is larger than n_servers={n_servers}")
-    if deadline is not None and not (isinstance(deadline, (int, float)) and deadline > 0):
+    if deadline is not None and (isinstance(deadline, bool) or not (
+            isinstance(deadline, (int, float)) and deadline > 0)):
         raise InputError(f"deadline must be a number of seconds > 0, got {deadline!r}")
-    if on_short not in ON_SHORT:
+    if not isinstance(on_short, str) or on_short not in ON_SHORT:
         raise InputError(f"unknown on_short policy {on_short!r}; choose one of "
                          f"{', '.join(ON_SHORT)}")
     if isinstance(step, (int, float)) and not isinstance(step, bool):
         if not step > 0:
             raise InputError(f"step must be > 0 (a multiple of 2 / sigma_max(A)^2), got {step}")
         step, step_scale = "fixed", float(step)
-    elif step not in STEPS:
+    elif not isinstance(step, str) or step not in STEPS:
         raise InputError(f"unknown step rule {step!r}; choose one of {', '.join(STEPS)} "
                          "or give a positive number")
-    if not step_scale > 0:
-        raise InputError(f"step_scale must be > 0, got {step_scale}")
+    step_scale = check_positive("step_scale", step_scale, optional=False)
     max_iter = _positive_int("max_iter", max_iter, allow_none=False)
-    if not (isinstance(tol, (int, float)) and tol >= 0):
+    if isinstance(tol, bool) or not (isinstance(tol, (int, float)) and tol >= 0):
         raise InputError(f"tol must be a number >= 0, got {tol!r}")
-    if time_budget is not None and not time_budget > 0:
-        raise InputError(f"time_budget must be > 0 seconds, got {time_budget!r}")
+    time_budget = check_positive("time_budget", time_budget, finite=False)
     sketch_rows = _positive_int("sketch_rows", sketch_rows)
-    if seed is None:
+    if isinstance(reconnect_timeout, bool) or not isinstance(reconnect_timeout, (int, float)) \
+            or not reconnect_timeout > 0:
+        raise InputError(f"reconnect_timeout must be a number of seconds > 0, got "
+                         f"{reconnect_timeout!r}")
+    if check_seed(seed) is None:
         seed = int(np.random.SeedSequence().entropy % (2**32))
     return Settings(n_servers=n_servers, q=q, deadline=deadline, on_short=on_short,
                     runtime=runtime, step=step, step_scale=float(step_scale),
                     max_iter=max_iter, tol=float(tol), time_budget=time_budget,
-                    sketch_rows=sketch_rows, seed=int(seed))
+                    sketch_rows=sketch_rows, seed=int(seed),
+                    reconnect_timeout=float(reconnect_timeout))
 
 
 @contextlib.contextmanager
@@ -91,7 +105,7 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
           client: Any = None, seed: int | None = None, reference: Any = None,
           x0: Any = None, callback: Any = None, setup: Any = None,
           checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 10,
-          resume: bool = False) -> LstsqResult:
+          resume: bool = False, reconnect_timeout: float = 60.0) -> LstsqResult:
     """Solve ``min ||A x - b||_2`` on a Dask cluster whose workers straggle.
 
     Parameters
@@ -164,13 +178,18 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
         have: exactly so for sd and the simulated executor, where the servers that answer
         do not depend on timing; on a real cluster the coded methods sum whichever servers
         answer first, which no seed fixes.
+    reconnect_timeout : float
+        When the client loses its scheduler (every server's data goes with it), wait this
+        long for the scheduler to come back at its address with at least one worker, then
+        place the data again and go on from the last step; else raise
+        :class:`~dask_coded.executor.SchedulerLost`.
 
     Returns
     -------
     LstsqResult
     """
     settings = _settings(method, n_servers, q, deadline, on_short, runtime, step, step_scale,
-                         max_iter, tol, time_budget, sketch_rows, seed)
+                         max_iter, tol, time_budget, sketch_rows, seed, reconnect_timeout)
     is_path = isinstance(A, (str, os.PathLike))
     a, b_arr = as_row_chunked(A, b)
     if b_arr is None:
@@ -181,9 +200,11 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
     n_blocks = min(DEFAULT_BLOCKS, n_rows) if n_blocks is None else n_blocks
     layout = BlockLayout.create(n_rows, n_blocks)
     if x0 is not None:
-        x0 = np.asarray(x0, dtype=np.float64)
+        x0 = float_array(x0, "x0")
         if x0.shape != (d,):
             raise InputError(f"x0 must have shape ({d},), got {x0.shape}")
+        if not np.all(np.isfinite(x0)):
+            raise InputError("x0 holds NaN or Inf")
     checkpoint_every = _positive_int("checkpoint_every", checkpoint_every, allow_none=False)
     if resume and checkpoint is None:
         raise InputError("resume=True needs checkpoint= (the file to resume from)")
@@ -201,6 +222,12 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
 
         scenario = stragglers if isinstance(stragglers, StragglerScenario) else \
             StragglerScenario.from_config(stragglers)
+    check_client(client, simulate=True)
+    if callback is not None and not callable(callback):
+        raise InputError(f"callback must be callable, got {type(callback).__name__}")
+    if setup is not None and not isinstance(setup, LeverageResult):
+        raise InputError(f"setup must be the LeverageResult of an earlier call "
+                         f"(result.setup), got {type(setup).__name__}")
     simulate = isinstance(client, str)
     if simulate and client != "simulate":
         raise InputError(f"client must be a distributed.Client or 'simulate', got {client!r}")
@@ -221,7 +248,7 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
                 raise InputError(f"reference must be an array or 'auto', got {reference!r}")
             reference = np.linalg.solve(summary.gram, summary.atb)
         elif reference is not None:
-            reference = np.asarray(reference, dtype=np.float64)
+            reference = float_array(reference, "reference")
             if reference.shape != (d,):
                 raise InputError(f"reference must have shape ({d},), got {reference.shape}")
         if is_path:
@@ -360,14 +387,21 @@ class CodedLinearRegression:
 
     @staticmethod
     def _design(X: Any, fit_intercept: bool):
+        if not isinstance(fit_intercept, (bool, np.bool_)):
+            raise InputError(f"fit_intercept must be True or False, got {fit_intercept!r}")
         if not fit_intercept:
             return X
         import dask.array as da
 
         if isinstance(X, da.Array):
+            if X.ndim != 2:
+                raise InputError(f"X must be 2-D, got shape {X.shape}")
             return da.concatenate([X, da.ones((X.shape[0], 1), chunks=(X.chunks[0], 1),
                                               dtype=X.dtype)], axis=1)
-        X = np.asarray(X)
+        try:
+            X = np.asarray(X)
+        except Exception:
+            raise InputError(f"X must be an array, got {type(X).__name__}") from None
         if X.ndim != 2:
             raise InputError(f"X must be 2-D, got shape {X.shape}")
         return np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
@@ -394,6 +428,10 @@ class CodedLinearRegression:
     def predict(self, X: Any):
         """``X @ coef_ + intercept_`` (a dask array for dask input)."""
         self._check_fitted()
+        if not hasattr(X, "dask"):
+            X = float_array(X, "X")
+        if X.ndim != 2:
+            raise InputError(f"X must be 2-D, got shape {tuple(X.shape)}")
         if X.shape[-1] != len(self.coef_):
             raise InputError(f"X has {X.shape[-1]} features; the model was fitted with "
                              f"{len(self.coef_)}")
@@ -402,6 +440,10 @@ class CodedLinearRegression:
     def score(self, X: Any, y: Any) -> float:
         """Coefficient of determination R^2."""
         pred = self.predict(X)
+        if not hasattr(y, "dask"):
+            y = float_array(y, "y")
+        if tuple(y.shape) != (pred.shape[0],):
+            raise InputError(f"y must have shape ({pred.shape[0]},), got {tuple(y.shape)}")
         resid = y - pred
         ss_res = float((resid**2).sum())
         ss_tot = float(((y - y.mean()) ** 2).sum())

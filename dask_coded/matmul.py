@@ -35,7 +35,9 @@ from typing import Any
 
 import numpy as np
 
+from ._validation import check_client, check_seed, check_servers, float_array
 from .errors import InputError
+from .executor import SchedulerLost
 from .kernels import matdot as md
 from .kernels import optcodes as oc
 from .kernels._checks import count as _count
@@ -48,6 +50,11 @@ SERVER_BYTES = 64 * 2**20
 
 #: Longest one tile's round may wait for its results (the executor's ``max_wait``).
 ROUND_MAX_WAIT = 300.0
+
+#: Seconds to wait for a lost scheduler (and a worker) to come back before giving up, and
+#: how many times one tile may be redone after such a loss.
+RECONNECT_TIMEOUT = 60.0
+MAX_RECOVERIES = 3
 
 
 @dataclass
@@ -230,7 +237,7 @@ class _Operand:
         if isinstance(x, (str, os.PathLike)):
             from .io import matrix_info
 
-            self.kind, self.path = "store", str(x)
+            self.kind, self.path = "store", os.path.abspath(x)  # workers: other cwd
             self.shape, _ = matrix_info(x, name)
             self.x = None
             return
@@ -329,7 +336,11 @@ def optimize_code(m: int, k: int, n_servers: int, *, restarts: int = 20,
     """
     m = _count("m", m)
     k = _count("k", k)
-    n_servers = _count("n_servers", n_servers)
+    n_servers = check_servers("n_servers", _count("n_servers", n_servers))
+    seed = check_seed(seed)
+    if save is not None and (not isinstance(save, (str, os.PathLike)) or not str(save)
+                             or Path(save).is_dir()):
+        raise InputError(f"save must be a file path (not a folder), got {save!r}")
     if k > n_servers:
         raise InputError(f"k={k} exceeds n_servers={n_servers}")
     if math.comb(n_servers, k) > oc.MAX_SUBSETS:
@@ -337,7 +348,10 @@ def optimize_code(m: int, k: int, n_servers: int, *, restarts: int = 20,
                          f"{oc.MAX_SUBSETS}; use fewer servers")
     code = oc.optimize_code(m, k, n_servers, restarts=restarts, max_iter=max_iter, seed=seed)
     if save is not None:
-        code.save(save)
+        from ._atomic import atomic_path
+
+        with atomic_path(save) as tmp:
+            code.save(tmp)
     return code
 
 
@@ -360,7 +374,7 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
            deadline: float | None = None, stragglers: Any = None,
            delays: Any = None, client: Any = None, out: str | os.PathLike | None = None,
            tile: int | None = None, points: Any = "tuned", seed: int | None = None,
-           overwrite: bool = False) -> MatmulResult:
+           overwrite: bool = False, callback: Any = None) -> MatmulResult:
     """Coded product ``C = A B`` on a Dask cluster whose servers straggle.
 
     Parameters
@@ -407,6 +421,8 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
         Seeds the executor's submission order.
     overwrite : bool
         Replace an existing array at ``out``.
+    callback : callable, optional
+        ``callback(tiles_done, n_tiles)`` after each tile (progress bars, fault injection).
 
     Returns
     -------
@@ -448,7 +464,8 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
         raise InputError(f"m={m} exceeds the inner dimension N={inner}")
     defaults = {"matdot": 2 * m + 1, "eps-matdot": m + 2, "uncoded": m,
                 "optimized": opt.P if opt is not None else m}
-    P = defaults[code] if n_servers is None else _count("n_servers", n_servers)
+    P = defaults[code] if n_servers is None else check_servers(
+        "n_servers", _count("n_servers", n_servers))
     if m > P:
         raise InputError(f"m={m} exceeds n_servers={P}")
     if code == "matdot" and P < 2 * m - 1:
@@ -479,11 +496,14 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
                 design = md.tuned_design(P, m)
                 pts, expected = design.points, float(design.expected_error)
         else:
-            pts = np.asarray(points)
+            try:
+                pts = np.asarray(points)
+            except (TypeError, ValueError):
+                pts = np.asarray(None)
             if pts.shape != (P,) or pts.dtype.kind not in "iuf" \
                     or not np.all(np.isfinite(pts)) or len(np.unique(pts)) != P:
                 raise InputError(f"points must be {P} distinct finite real numbers, "
-                                 f"got {np.asarray(points).tolist()!r}")
+                                 f"got {' '.join(repr(points).split())}"[:300])
             pts = pts.astype(np.float64)
         if code == "eps-matdot" and eps is not None:
             md.check_epsilon(eps, m, P=P)
@@ -495,13 +515,20 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
     threshold = {"matdot": 2 * m - 1, "eps-matdot": m, "uncoded": m,
                  "optimized": opt.k if opt is not None else m}[code]
     if delays is not None:
-        delays = np.asarray(delays, dtype=np.float64)
+        delays = float_array(delays, "delays")
         if delays.shape != (P,) or not np.all(np.isfinite(delays)) or np.any(delays < 0):
             raise InputError(f"delays must be {P} non-negative seconds, got shape "
                              f"{delays.shape}")
     scenario = _scenario(stragglers)
     r = -(-inner // m)  # ceil(N / m): split_inner's block width, the rest zero-padded
     tile = _default_tile(r) if tile is None else _count("tile", tile)
+    seed = check_seed(seed)
+    check_client(client)
+    if out is not None:
+        if not isinstance(out, (str, os.PathLike)) or not str(out):
+            raise InputError(f"out must be a path, got {out!r}")
+        if Path(out).exists() and not overwrite:
+            raise InputError(f"{out} already exists (use overwrite to replace it)")
     row_cuts = [*range(0, n, tile), n]
     col_cuts = [*range(0, k, tile), k]
     tiles = [(row_cuts[i], row_cuts[i + 1], col_cuts[j], col_cuts[j + 1])
@@ -523,12 +550,12 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
             with atomic_matrix(out, (n, k), "float64", chunks=chunks,
                                overwrite=overwrite) as target:
                 _run_tiles(executors, result, tiles, a_op, b_op, inner, r, alpha, beta, code,
-                           opt, pts, deadline, scenario, delays, target)
+                           opt, pts, deadline, scenario, delays, target, callback=callback)
             result.C = open_written_matrix(out)
         else:
             c = np.empty((n, k), dtype=np.float64)
             _run_tiles(executors, result, tiles, a_op, b_op, inner, r, alpha, beta, code,
-                       opt, pts, deadline, scenario, delays, c)
+                       opt, pts, deadline, scenario, delays, c, callback=callback)
             result.C = c
     result.tiles = tiles
     result.error_estimate = float(max(result.tile_errors)) if result.tile_errors else 0.0
@@ -538,7 +565,8 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
 
 def _run_tiles(executors: list, result: MatmulResult, tiles: list, a_op: _Operand,
                b_op: _Operand, inner: int, r: int, alpha: np.ndarray, beta: np.ndarray,
-               code: str, opt, pts, deadline, scenario, delays, target) -> None:
+               code: str, opt, pts, deadline, scenario, delays, target, *,
+               callback=None) -> None:
     """One coded job per tile (:func:`_tile_rounds`), under the scenario's real faults.
 
     Tile ``t`` is round ``t`` of the scenario: its ``throttle`` workers are slowed for the
@@ -558,7 +586,7 @@ def _run_tiles(executors: list, result: MatmulResult, tiles: list, a_op: _Operan
         throttles = start_throttles(cl, scenario)
     try:
         _tile_rounds(executors, result, tiles, a_op, b_op, inner, r, alpha, beta, code, opt,
-                     pts, deadline, scenario, delays, target)
+                     pts, deadline, scenario, delays, target, callback=callback)
     finally:
         if throttles is not None:
             throttles.stop()
@@ -566,76 +594,87 @@ def _run_tiles(executors: list, result: MatmulResult, tiles: list, a_op: _Operan
 
 def _tile_rounds(executors: list, result: MatmulResult, tiles: list, a_op: _Operand,
                  b_op: _Operand, inner: int, r: int, alpha: np.ndarray, beta: np.ndarray,
-                 code: str, opt, pts, deadline, scenario, delays, target) -> None:
+                 code: str, opt, pts, deadline, scenario, delays, target, *,
+                 callback=None) -> None:
     """One coded job per tile: place the encoded blocks, run one round, decode, store."""
     m = alpha.shape[1]
     P = alpha.shape[0]
     u = md.unit_roundoff(np.float64)
     cl = executors[0].client
     for t, (r0, r1, c0, c1) in enumerate(tiles):
-        executor = executors[t]
-        try:
-            a_src, a_rows, _ = a_op.tile_source(cl, (r0, r1), (0, inner))
-            b_src, _, b_cols = b_op.tile_source(cl, (0, inner), (c0, c1))
-            label = f"{r0}:{r1}|{c0}:{c1}"
-            executor.place([(_load_server, (a_src, b_src, a_rows, b_cols, inner, r,
-                                            alpha[j], beta[j], label)) for j in range(P)])
-            if scenario is not None and scenario.kills_at(t):
-                from .stragglers import apply_round_faults
+        for attempt in range(MAX_RECOVERIES + 1):
+            executor = executors[t]
+            try:
+                a_src, a_rows, _ = a_op.tile_source(cl, (r0, r1), (0, inner))
+                b_src, _, b_cols = b_op.tile_source(cl, (0, inner), (c0, c1))
+                label = f"{r0}:{r1}|{c0}:{c1}"
+                executor.place([(_load_server, (a_src, b_src, a_rows, b_cols, inner, r,
+                                                alpha[j], beta[j], label)) for j in range(P)])
+                if scenario is not None and scenario.kills_at(t) and attempt == 0:
+                    from .stragglers import apply_round_faults
 
-                # victims seeded by (scenario seed, tile): reruns kill the same workers
-                result.killed_workers += apply_round_faults(cl, scenario, t)
-            d = None if scenario is None else scenario.delays(t, P)
-            if delays is not None:
-                d = delays if d is None else d + delays
-            slow = None if scenario is None else scenario.slowdown(P)
-            kwargs: dict[str, Any] = {"delays": d, "slowdown": slow,
-                                      "max_wait": ROUND_MAX_WAIT}
-            if code == "eps-matdot":
-                if deadline is None:
-                    kwargs.update(q=m)
+                    # victims seeded by (scenario seed, tile): reruns kill the same workers
+                    result.killed_workers += apply_round_faults(cl, scenario, t)
+                d = None if scenario is None else scenario.delays(t, P)
+                if delays is not None:
+                    d = delays if d is None else d + delays
+                slow = None if scenario is None else scenario.slowdown(P)
+                kwargs: dict[str, Any] = {"delays": d, "slowdown": slow,
+                                          "max_wait": ROUND_MAX_WAIT}
+                if code == "eps-matdot":
+                    if deadline is None:
+                        kwargs.update(q=m)
+                    else:
+                        kwargs.update(q=min(2 * m - 1, P), q_min=m, deadline=deadline,
+                                      on_short="proceed")
+                elif code == "matdot":
+                    kwargs.update(q=2 * m - 1)
+                elif code == "optimized":
+                    kwargs.update(q=opt.k)
                 else:
-                    kwargs.update(q=min(2 * m - 1, P), q_min=m, deadline=deadline,
-                                  on_short="proceed")
-            elif code == "matdot":
-                kwargs.update(q=2 * m - 1)
-            elif code == "optimized":
-                kwargs.update(q=opt.k)
-            else:
-                kwargs.update(q=m)
-            rr = executor.run_round(_server_product, None, **kwargs)
-            executor.release()
-            for src in (a_src, b_src):
-                if src[0] == "array":
-                    src[1].release()
-            prods = np.stack([v[0] for v in rr.values])
-            norms = [float(v[1]) for v in rr.values]
-            norm_ab = max(norms)
-            servers = rr.servers
-            if code == "eps-matdot":
-                c_hat, err_abs = md.decode_anytime(prods, pts[servers], m)
-            elif code == "matdot":
-                sel = pts[servers]
-                c_hat, cond = md.decode_exact(prods, sel, m, return_cond=True)
-                scale = float(np.max(np.linalg.norm(prods.reshape(len(sel), -1), axis=1)))
-                err_abs = md.ROUND_FACTOR * u * cond * scale
-            elif code == "optimized":
-                c_hat = oc.decode_linear(opt, dict(zip(servers.tolist(), prods)), servers)
-                bound = oc.theorem5_bound(opt, servers, norm_ab, 1.0, sharp=True)
-                _, dvec = opt.decoder(servers)
-                rounding = md.ROUND_FACTOR * u * float(np.abs(dvec).sum()) * float(
-                    np.max(np.linalg.norm(prods.reshape(len(servers), -1), axis=1)))
-                err_abs = bound + rounding
-            else:
-                c_hat = prods.sum(axis=0)
-                err_abs = md.ROUND_FACTOR * u * sum(norms)  # m rounded partial products
-            norm_c = float(np.linalg.norm(c_hat))
-            rel = err_abs / norm_c if norm_c > 0 else (0.0 if err_abs == 0 else math.inf)
-            target[r0:r1, c0:c1] = c_hat
-            result.servers_used.append(servers)
-            result.arrival_times.append(rr.arrival)
-            result.tile_errors.append(float(rel))
-            result.round_seconds.append(float(rr.seconds))
-            result.timed_out.append(bool(rr.timed_out))
-        finally:
-            executor.release()
+                    kwargs.update(q=m)
+                rr = executor.run_round(_server_product, None, **kwargs)
+                executor.release()
+                for src in (a_src, b_src):
+                    if src[0] == "array":
+                        src[1].release()
+                prods = np.stack([v[0] for v in rr.values])
+                norms = [float(v[1]) for v in rr.values]
+                norm_ab = max(norms)
+                servers = rr.servers
+                if code == "eps-matdot":
+                    c_hat, err_abs = md.decode_anytime(prods, pts[servers], m)
+                elif code == "matdot":
+                    sel = pts[servers]
+                    c_hat, cond = md.decode_exact(prods, sel, m, return_cond=True)
+                    scale = float(np.max(np.linalg.norm(prods.reshape(len(sel), -1), axis=1)))
+                    err_abs = md.ROUND_FACTOR * u * cond * scale
+                elif code == "optimized":
+                    c_hat = oc.decode_linear(opt, dict(zip(servers.tolist(), prods)), servers)
+                    bound = oc.theorem5_bound(opt, servers, norm_ab, 1.0, sharp=True)
+                    _, dvec = opt.decoder(servers)
+                    rounding = md.ROUND_FACTOR * u * float(np.abs(dvec).sum()) * float(
+                        np.max(np.linalg.norm(prods.reshape(len(servers), -1), axis=1)))
+                    err_abs = bound + rounding
+                else:
+                    c_hat = prods.sum(axis=0)
+                    err_abs = md.ROUND_FACTOR * u * sum(norms)  # m rounded partial products
+                norm_c = float(np.linalg.norm(c_hat))
+                rel = err_abs / norm_c if norm_c > 0 else (0.0 if err_abs == 0 else math.inf)
+                target[r0:r1, c0:c1] = c_hat
+                result.servers_used.append(servers)
+                result.arrival_times.append(rr.arrival)
+                result.tile_errors.append(float(rel))
+                result.round_seconds.append(float(rr.seconds))
+                result.timed_out.append(bool(rr.timed_out))
+            except SchedulerLost:
+                # the tile's data went with the scheduler: once it is back, redo the tile
+                if attempt == MAX_RECOVERIES:
+                    raise
+                executor.reconnect(RECONNECT_TIMEOUT)
+                continue
+            finally:
+                executor.release()
+            break
+        if callback is not None:
+            callback(t + 1, len(tiles))

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError
-from .executor import CodedExecutor, RoundResult
+from .executor import CodedExecutor, RoundResult, SchedulerLost
 from .expansion import ExpansionNetwork, expansion_network
 from .kernels import gradients as gk
 from .kernels.blocks import BlockLayout
@@ -77,6 +77,7 @@ class Settings:
     time_budget: float | None = None
     sketch_rows: int | None = None
     seed: int = 0
+    reconnect_timeout: float = 60.0
 
 
 # ------------------------------------------------------------------------------ methods
@@ -513,6 +514,23 @@ class CodedSolver:
         if self.callback is not None:
             self.callback(self)
 
+    #: Scheduler losses one solve recovers from before it gives up.
+    MAX_RECOVERIES = 5
+
+    def _recover(self, exc: SchedulerLost) -> None:
+        """Wait for a restarted scheduler and a worker, place the data again, go on.
+
+        The iterate is the last completed step's (a step changes x only after its round),
+        so the solve continues where it was; the failed round is run again.
+        """
+        recover = getattr(self.executor, "recover", None)
+        if recover is None or self.executor.recoveries >= self.MAX_RECOVERIES:
+            raise exc
+        try:
+            recover(self.settings.reconnect_timeout)
+        except SchedulerLost as again:
+            raise SchedulerLost(f"{exc}; {again} (at iteration {self.iteration})") from None
+
     def converged(self) -> bool:
         if not self.settings.tol or not self.history["gradient_norm"]:
             return False
@@ -533,7 +551,11 @@ class CodedSolver:
                 return "time_budget"
             if self.converged():  # a restored solve that had already converged
                 return "tol"
-            self.step()
+            try:
+                self.step()
+            except SchedulerLost as exc:
+                self._recover(exc)
+                continue
             if self.converged():
                 return "tol"
             if not np.all(np.isfinite(self.x)):

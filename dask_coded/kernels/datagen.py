@@ -34,6 +34,10 @@ from ..errors import InputError
 KINDS = ("gaussian", "student-t", "coherent")
 
 
+#: Most values (rows x columns) of one generated chunk: 2 GiB of float64.
+MAX_CHUNK_VALUES = 2**28
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     """Parameters of a synthetic dataset; all of them are stored in the Zarr attributes."""
@@ -61,9 +65,24 @@ class DatasetSpec:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise InputError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) \
+                or self.seed < 0:
+            raise InputError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if min(self.chunk_rows, self.n_rows) * self.n_cols > MAX_CHUNK_VALUES:
+            raise InputError(f"a chunk of {min(self.chunk_rows, self.n_rows)} x {self.n_cols} "
+                             f"values does not fit in memory; lower chunk_rows (at most "
+                             f"{MAX_CHUNK_VALUES} values a chunk)")
+        if self.n_cols ** 2 > MAX_CHUNK_VALUES:
+            raise InputError(f"n_cols={self.n_cols} is too many: the d x d mixing matrix "
+                             "would not fit in memory")
         if self.n_rows < self.n_cols:
             raise InputError(f"a tall A needs n_rows >= n_cols, got {self.n_rows} x {self.n_cols}")
-        if self.dtype not in ("float32", "float64"):
+        for name in ("noise", "condition", "df", "coherence", "hot_fraction"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(
+                    value, (int, float, np.integer, np.floating)) or np.isnan(value)):
+                raise InputError(f"{name} must be a number, got {value!r}")
+        if not isinstance(self.dtype, str) or self.dtype not in ("float32", "float64"):
             raise InputError(f"dtype must be float32 or float64, got {self.dtype!r}")
         if not (self.noise >= 0 and np.isfinite(self.noise)):
             raise InputError(f"noise must be finite and >= 0, got {self.noise!r}")

@@ -168,6 +168,8 @@ def gram_whitener(gram: np.ndarray) -> Whitener:
     Column scaling leaves leverage scores unchanged but stops badly scaled columns from
     posing as ill-conditioning, so the Gram path is used whenever it is accurate.
     """
+    if not np.all(np.isfinite(gram)):
+        raise InputError("A^T A overflows float64: A's entries are too large; rescale A")
     diag = np.diag(gram).copy()
     if np.any(diag <= 0):
         col = int(np.argmin(diag))

@@ -1,0 +1,408 @@
+"""The fault suite: real faults on a real multi-process cluster, for lstsq and matmul.
+
+Each trial starts its own cluster (a scheduler process and worker processes with nannies,
+as ``dask scheduler`` / ``dask worker`` run them), starts a solve or a product on it, injects
+one fault at a random round, and classifies how it ended:
+
+* ``right``: it finished and the answer matches the reference (lstsq: relative error of x
+  at most 1e-6; matmul: the true relative error of C within ten times the error the code
+  reports, and at most ``eps``);
+* ``clear error``: it stopped with one of dask_coded's errors (lost servers, a lost
+  scheduler, a refused input) whose message is one line;
+* ``wrong``: it finished, but the answer is not right (must never happen);
+* ``unclear``: it stopped with any other exception, or a multi-line message;
+* ``hang``: still running ``hang_limit`` seconds after it started (the trial is abandoned and
+  its cluster killed).
+
+Faults (:data:`FAULTS`) are injected at a random round: kills through the straggler scenario
+(the path users take: after the round's data is placed, before its tasks run, so that the
+data must be rebuilt), the others by the solve's ``callback``. ``all-workers-lost`` kills
+every worker with its nanny: nothing can finish, and a clear error is the right outcome.
+Every other fault is within what the code's redundancy (loaders that rebuild lost data, a
+scheduler that comes back at its address) can survive.
+
+Memory: a few hundred MiB (the cluster's processes and a 20000 x 10 problem).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+from .executor import ServersLost, StragglerTimeout
+
+#: Fault name -> what it does.
+FAULTS = {
+    "kill-one": "one worker process SIGKILLed at a random round (its nanny restarts it)",
+    "kill-several": "half the workers SIGKILLed at once at a random round",
+    "kill-all-but-one": "every worker but one SIGKILLed at once at a random round",
+    "slow-mid-run": "one worker throttled 10x (SIGSTOP/SIGCONT) from a random round on",
+    "worker-joins": "a new worker process joins at a random round",
+    "scheduler-restart": "the scheduler SIGKILLed at a random round and restarted at its "
+                         "address, with fresh workers",
+    "all-workers-lost": "every worker and its nanny SIGKILLed: nothing can finish",
+}
+
+#: Faults no redundancy can survive: a clear error is their right outcome.
+UNSURVIVABLE = ("all-workers-lost",)
+
+APIS = ("lstsq", "matmul")
+OUTCOMES = ("right", "clear error", "wrong", "unclear", "hang")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ProcessCluster:
+    """A scheduler and nanny-managed workers as separate processes on this machine.
+
+    Unlike a LocalCluster, its scheduler can be killed and started again at the same
+    address, and a worker can be killed with its nanny, as a cluster manager would see.
+
+    Parameters
+    ----------
+    n_workers : int
+    threads_per_worker : int
+    log : path, optional
+        File collecting the processes' output (default: discarded).
+    """
+
+    def __init__(self, n_workers: int, threads_per_worker: int = 1, *, log=None):
+        self.n_workers = n_workers
+        self.threads_per_worker = threads_per_worker
+        self.port = _free_port()
+        self.address = f"tcp://127.0.0.1:{self.port}"
+        self._log = open(log, "ab") if log else subprocess.DEVNULL
+        self._scheduler: subprocess.Popen | None = None
+        self._workers: list[subprocess.Popen] = []
+        self.start_scheduler()
+        for _ in range(n_workers):
+            self.add_worker()
+
+    def _spawn(self, *args: str) -> subprocess.Popen:
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+               "MKL_NUM_THREADS": "1"}
+        # its own session: a kill of the group takes the nanny and its worker together
+        return subprocess.Popen([sys.executable, "-m", *args], stdout=self._log,
+                                stderr=self._log, env=env, start_new_session=True)
+
+    def start_scheduler(self) -> None:
+        self._scheduler = self._spawn("distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                      "--port", str(self.port), "--dashboard-address", ":0",
+                                      "--no-show")
+
+    def add_worker(self) -> None:
+        """Start one more worker (with its nanny); it joins a few seconds later."""
+        self._workers.append(self._spawn(
+            "distributed.cli.dask_worker", self.address, "--nworkers", "1", "--nthreads",
+            str(self.threads_per_worker), "--dashboard-address", ":0", "--memory-limit", "0",
+            "--death-timeout", "60"))
+
+    @staticmethod
+    def _kill(proc: subprocess.Popen | None) -> None:
+        if proc is None or proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
+
+    def kill_scheduler(self) -> None:
+        self._kill(self._scheduler)
+
+    def kill_all_workers(self) -> None:
+        """SIGKILL every worker with its nanny: nothing restarts them."""
+        for p in self._workers:
+            self._kill(p)
+
+    def restart_scheduler(self, client, timeout: float = 10.0) -> None:
+        """Kill the scheduler, start a new one at the same address, and fresh workers.
+
+        Workers shut down when their scheduler goes (as distributed's do), so a restart
+        brings its own, as a cluster manager restarting a scheduler does.
+        """
+        self.kill_scheduler()
+        t_end = time.monotonic() + timeout
+        while client.status == "running" and time.monotonic() < t_end:
+            time.sleep(0.05)  # until the client has noticed
+        self.kill_all_workers()
+        self._workers = []
+        self.start_scheduler()
+        for _ in range(self.n_workers):
+            self.add_worker()
+
+    def close(self) -> None:
+        self.kill_all_workers()
+        self.kill_scheduler()
+        if self._log is not subprocess.DEVNULL:
+            self._log.close()
+
+
+@dataclass
+class Trial:
+    """One run under one fault."""
+
+    api: str
+    fault: str
+    outcome: str
+    seconds: float
+    at_round: int
+    detail: str = ""
+
+
+# ------------------------------------------------------------------------------ problems
+
+
+@dataclass
+class _Problems:
+    store: Path
+    x_ref: np.ndarray
+    A_mat: np.ndarray
+    B_mat: np.ndarray
+    C_ref: np.ndarray
+
+
+#: lstsq: a consistent, coherent 20000 x 10 problem; K = 20 blocks on m = 40 servers.
+LSTSQ = {"method": "block-leverage", "n_blocks": 20, "n_servers": 40, "q": 30,
+         "max_iter": 500, "tol": 1e-10, "reconnect_timeout": 60.0}
+LSTSQ_TOL = 1e-6
+#: matmul: 384 x 512 times 512 x 384 in 64 x 64 output tiles (36 rounds); m = 2, P = 4.
+MATMUL = {"code": "eps-matdot", "m": 2, "n_servers": 4, "tile": 64}
+MATMUL_EPS = 1e-3
+
+
+def _make_problems(folder: Path, seed: int) -> _Problems:
+    from .datasets import make_dataset
+    from .io import open_dataset
+
+    store = folder / "faults.zarr"
+    make_dataset(store, kind="coherent", n_rows=20_000, n_cols=10, chunk_rows=2_000,
+                 noise=0.0, seed=seed)
+    a, b = open_dataset(store)
+    a_np, b_np = np.asarray(a), np.asarray(b)
+    x_ref = np.linalg.lstsq(a_np, b_np, rcond=None)[0]
+    rng = np.random.default_rng(seed)
+    A_mat, B_mat = rng.standard_normal((384, 512)), rng.standard_normal((512, 384))
+    return _Problems(store, x_ref, A_mat, B_mat, A_mat @ B_mat)
+
+
+# ------------------------------------------------------------------------------ one trial
+
+
+class _Injector:
+    """The solve's callback: injects the fault once the chosen round is done."""
+
+    def __init__(self, fault: str, cluster: ProcessCluster, client, at: int, seed: int):
+        self.fault, self.cluster, self.client, self.at = fault, cluster, client, at
+        self.seed = seed
+        self.fired = False
+        self.throttle = None
+
+    def __call__(self, done: int) -> None:
+        if self.fired or done < self.at:
+            return
+        self.fired = True
+        if self.fault == "slow-mid-run":
+            from .stragglers import throttle
+
+            workers = sorted(self.client.scheduler_info()["workers"])
+            victim = workers[np.random.default_rng(self.seed).integers(len(workers))]
+            self.throttle = throttle(self.client, [victim], 10.0)
+        elif self.fault == "worker-joins":
+            n = len(self.client.scheduler_info()["workers"])
+            self.cluster.add_worker()
+            self.client.wait_for_workers(n + 1, timeout=60)
+        elif self.fault == "scheduler-restart":
+            self.cluster.restart_scheduler(self.client)
+        elif self.fault == "all-workers-lost":
+            self.cluster.kill_all_workers()
+
+    def stop(self) -> None:
+        if self.throttle is not None:
+            with contextlib.suppress(Exception):
+                self.throttle.stop()
+
+
+def _kills(fault: str, n_workers: int, at: int, seed: int) -> dict | None:
+    k = {"kill-one": 1, "kill-several": max(1, n_workers // 2),
+         "kill-all-but-one": n_workers - 1}.get(fault)
+    return None if k is None else {"kill": [{"round": at, "workers": k}], "seed": seed}
+
+
+def _is_clear(exc: BaseException) -> bool:
+    return isinstance(exc, (InputError, ServersLost, StragglerTimeout)) \
+        and "\n" not in str(exc).strip()
+
+
+def _run_lstsq(problems: _Problems, client, stragglers, callback, seed: int):
+    from .linear_model import lstsq
+
+    result = lstsq(str(problems.store), client=client, stragglers=stragglers, seed=seed,
+                   callback=lambda solver: callback(solver.iteration), **LSTSQ)
+    err = np.linalg.norm(result.x - problems.x_ref) / np.linalg.norm(problems.x_ref)
+    return err <= LSTSQ_TOL, f"error {err:.1e} after {result.n_iter} its ({result.stop_reason})"
+
+
+def _run_matmul(problems: _Problems, client, stragglers, callback, seed: int):
+    from .matmul import matmul
+
+    result = matmul(problems.A_mat, problems.B_mat, client=client, stragglers=stragglers,
+                    seed=seed, eps=MATMUL_EPS, callback=lambda done, total: callback(done),
+                    **MATMUL)
+    err = np.linalg.norm(result.C - problems.C_ref) / np.linalg.norm(problems.C_ref)
+    ok = err <= max(10 * result.error_estimate, 1e-12) and err <= MATMUL_EPS
+    return ok, f"error {err:.1e}, estimate {result.error_estimate:.1e}"
+
+
+def run_trial(api: str, fault: str, problems: _Problems, *, seed: int, n_workers: int = 3,
+              threads_per_worker: int = 2, hang_limit: float = 180.0, log=None) -> Trial:
+    """One ``api`` run under ``fault``, on a fresh :class:`ProcessCluster`."""
+    from distributed import Client
+
+    rng = np.random.default_rng([seed, APIS.index(api), list(FAULTS).index(fault)])
+    at = int(rng.integers(2, 8) if api == "lstsq" else rng.integers(1, 30))
+    cluster = ProcessCluster(n_workers, threads_per_worker, log=log)
+    client = None
+    box: dict = {}
+    injector = None
+    t0 = time.perf_counter()
+    try:
+        client = Client(cluster.address, timeout=30)
+        client.wait_for_workers(n_workers, timeout=60)
+        injector = _Injector(fault, cluster, client, at, seed)
+        stragglers = _kills(fault, n_workers, at, seed)
+        run = _run_lstsq if api == "lstsq" else _run_matmul
+
+        def target():
+            try:
+                box["value"] = run(problems, client, stragglers, injector, seed)
+            except BaseException as exc:  # classified below
+                box["error"] = exc
+
+        t0 = time.perf_counter()
+        worker = threading.Thread(target=target, daemon=True, name=f"trial-{api}-{fault}")
+        worker.start()
+        worker.join(hang_limit)
+        seconds = time.perf_counter() - t0
+        if worker.is_alive():
+            return Trial(api, fault, "hang", seconds, at, f"still running after "
+                                                          f"{hang_limit:g} s")
+        if "error" in box:
+            exc = box["error"]
+            line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            outcome = "clear error" if _is_clear(exc) else "unclear"
+            return Trial(api, fault, outcome, seconds, at, f"{type(exc).__name__}: {line}")
+        ok, detail = box["value"]
+        return Trial(api, fault, "right" if ok else "wrong", seconds, at, detail)
+    finally:
+        if injector is not None:
+            injector.stop()
+        hung = "error" not in box and "value" not in box
+        if client is not None and not hung:
+            with contextlib.suppress(Exception):
+                client.close(timeout=5)
+        cluster.close()  # a hung trial's client then fails fast
+        if client is not None and hung:
+            with contextlib.suppress(Exception):
+                client.close(timeout=5)
+
+
+def run_suite(faults: Sequence[str] | None = None, apis: Sequence[str] = APIS, *,
+              runs: int = 2, seed: int = 0, n_workers: int = 3, hang_limit: float = 180.0,
+              folder: str | os.PathLike | None = None,
+              progress: Callable[[Trial], None] | None = None) -> list[Trial]:
+    """Every (api, fault) ``runs`` times, each on its own cluster; returns the trials.
+
+    Parameters
+    ----------
+    faults : sequence of str, optional
+        Keys of :data:`FAULTS` (default all).
+    apis : sequence of {"lstsq", "matmul"}
+    runs : int
+        Trials per (api, fault), each with its own seed (so its own fault round).
+    n_workers : int
+        Worker processes per cluster (>= 2: one must survive the kills).
+    hang_limit : float
+        Seconds after which a trial counts as a hang.
+    folder : path, optional
+        Where the problem's store and the clusters' log go (default: a temporary folder).
+    progress : callable, optional
+        Called with each finished :class:`Trial`.
+    """
+    faults = list(FAULTS) if faults is None else list(faults)
+    for f in faults:
+        if f not in FAULTS:
+            raise InputError(f"unknown fault {f!r}; choose among {', '.join(FAULTS)}")
+    for a in apis:
+        if a not in APIS:
+            raise InputError(f"unknown api {a!r}; choose among {', '.join(APIS)}")
+    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
+        raise InputError(f"runs must be an integer >= 1, got {runs!r}")
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 2:
+        raise InputError(f"n_workers must be an integer >= 2, got {n_workers!r}")
+    with contextlib.ExitStack() as stack:
+        if folder is None:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="dask-coded-"))
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        problems = _make_problems(folder, seed)
+        trials = []
+        for api in apis:
+            for fault in faults:
+                for r in range(runs):
+                    trial = run_trial(api, fault, problems, seed=seed + r, n_workers=n_workers,
+                                      hang_limit=hang_limit, log=folder / "cluster.log")
+                    trials.append(trial)
+                    if progress is not None:
+                        progress(trial)
+    return trials
+
+
+def fault_table(trials: Sequence[Trial]) -> str:
+    """The suite's table: per (api, fault), runs and how they ended."""
+    head = ["api", "fault", "runs", "survived (right)", "clear error", "wrong", "unclear",
+            "hangs", "median s"]
+    rows = [head]
+    keys = list(dict.fromkeys((t.api, t.fault) for t in trials))
+    for api, fault in keys:
+        ts = [t for t in trials if (t.api, t.fault) == (api, fault)]
+        count = {o: sum(t.outcome == o for t in ts) for o in OUTCOMES}
+        rows.append([api, fault, str(len(ts)), str(count["right"]), str(count["clear error"]),
+                     str(count["wrong"]), str(count["unclear"]), str(count["hang"]),
+                     f"{float(np.median([t.seconds for t in ts])):.1f}"])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    return "\n".join("  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+                     for r in rows)
+
+
+def suite_failures(trials: Sequence[Trial]) -> list[Trial]:
+    """Trials that break the suite's promise: a wrong answer, a hang, an unclear error, or
+    a fault the redundancy can survive that was not survived."""
+    bad = []
+    for t in trials:
+        if t.outcome in ("wrong", "hang", "unclear"):
+            bad.append(t)
+        elif t.outcome != "right" and t.fault not in UNSURVIVABLE:
+            bad.append(t)
+    return bad
+
+
+__all__ = ["FAULTS", "ProcessCluster", "Trial", "fault_table", "run_suite", "run_trial",
+           "suite_failures"]

@@ -1,0 +1,80 @@
+"""The fault suite: real schedulers restarted, real workers lost, and its table."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dask_coded import faults
+from dask_coded.errors import InputError
+from dask_coded.executor import CodedExecutor
+from tests.conftest import run
+
+
+@pytest.fixture(scope="module")
+def problems(tmp_path_factory):
+    return faults._make_problems(tmp_path_factory.mktemp("faults"), seed=0)
+
+
+def test_lstsq_survives_a_scheduler_restart(problems):
+    trial = faults.run_trial("lstsq", "scheduler-restart", problems, seed=1, n_workers=2,
+                             hang_limit=120)
+    assert trial.outcome == "right", trial
+
+
+def test_losing_every_worker_is_a_clear_error_not_a_hang(problems, monkeypatch):
+    monkeypatch.setattr(CodedExecutor, "no_workers_timeout", 3.0)
+    trial = faults.run_trial("lstsq", "all-workers-lost", problems, seed=0, n_workers=2,
+                             hang_limit=60)
+    assert trial.outcome == "clear error", trial
+    assert "ServersLost" in trial.detail and "no worker for 3 s" in trial.detail
+    assert trial.seconds < 60
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", ["scheduler-restart", "all-workers-lost", "kill-all-but-one"])
+def test_matmul_faults(problems, fault, monkeypatch):
+    monkeypatch.setattr(CodedExecutor, "no_workers_timeout", 3.0)
+    trial = faults.run_trial("matmul", fault, problems, seed=0, n_workers=2, hang_limit=120)
+    want = "clear error" if fault in faults.UNSURVIVABLE else "right"
+    assert trial.outcome == want, trial
+
+
+def _trial(outcome, fault="kill-one", api="lstsq", seconds=1.0):
+    return faults.Trial(api, fault, outcome, seconds, 3)
+
+
+def test_table_counts_each_outcome():
+    trials = [_trial("right"), _trial("right", seconds=3.0), _trial("clear error"),
+              _trial("clear error", fault="all-workers-lost"), _trial("hang", api="matmul")]
+    lines = faults.fault_table(trials).splitlines()
+    assert lines[0].split()[:3] == ["api", "fault", "runs"]
+    assert lines[1].split() == ["lstsq", "kill-one", "3", "2", "1", "0", "0", "0", "1.0"]
+    assert lines[2].split() == ["lstsq", "all-workers-lost", "1", "0", "1", "0", "0", "0",
+                                "1.0"]
+    assert lines[3].split()[-2] == "1"  # the hang
+    bad = faults.suite_failures(trials)
+    # a survivable fault that stopped, and the hang; all-workers-lost stopping is right
+    assert [(t.fault, t.outcome) for t in bad] == [("kill-one", "clear error"),
+                                                   ("kill-one", "hang")]
+
+
+def test_suite_arguments_are_checked():
+    with pytest.raises(InputError, match="unknown fault 'nope'"):
+        faults.run_suite(["nope"])
+    with pytest.raises(InputError, match="unknown api"):
+        faults.run_suite(["kill-one"], ["solve"])
+    with pytest.raises(InputError, match="n_workers must be an integer >= 2"):
+        faults.run_suite(["kill-one"], n_workers=1)
+
+
+def test_cli_prints_the_fault_table(tmp_path):
+    proc = run("benchmark", "faults", "--runs", "1", "--faults", "kill-one", "--apis", "lstsq",
+               "--workers", "2", "--json", str(tmp_path / "trials.json"),
+               "--folder", str(tmp_path / "work"))
+    assert proc.returncode == 0, proc.stderr
+    row = [line for line in proc.stdout.splitlines() if line.startswith("lstsq")][-1].split()
+    assert row[:8] == ["lstsq", "kill-one", "1", "1", "0", "0", "0", "0"]
+    trials = json.loads((tmp_path / "trials.json").read_text())
+    assert trials[0]["outcome"] == "right" and trials[0]["fault"] == "kill-one"
