@@ -738,8 +738,9 @@ def benchmark_faults(runs: int, fault_names: str | None, apis: str, n_workers: i
     coded solve (20000 x 10 store, block-leverage, K=20, m=40, q=30) or a coded product
     (384 x 512 x 384, eps-MatDot m=2, P=4, 36 tiles) and injects the fault at a random
     round: workers SIGKILLed (one, half, all but one), one throttled 10x, one joining, the
-    scheduler restarted, every worker lost. Prints a table: runs, survived with the right
-    answer, stopped with a clear error, wrong answers, unclear errors, hangs. Exits 1 if any
+    scheduler restarted (mid-run, and during lstsq's setup pass), every worker lost. Prints
+    a table: runs, survived with the right answer, stopped with a clear error, wrong
+    answers, unclear errors, hangs. Exits 1 if any
     answer was wrong, any run hung or failed unclearly, or a survivable fault was not
     survived. Memory: a few hundred MiB; time: about 10 s per trial (35 s for
     all-workers-lost, which waits out the executor's no-worker timeout).
@@ -750,7 +751,7 @@ def benchmark_faults(runs: int, fault_names: str | None, apis: str, n_workers: i
     api_names = [a for a in apis.split(",") if a]
 
     def progress(t):
-        click.echo(f"  {t.api:<7} {t.fault:<18} round {t.at_round:>2}  {t.outcome:<12} "
+        click.echo(f"  {t.api:<7} {t.fault:<24} round {t.at_round:>2}  {t.outcome:<12} "
                    f"{t.seconds:6.1f} s  {t.detail}")
 
     click.echo(f"fault suite: {runs} run(s) per fault, {n_workers} workers per cluster")

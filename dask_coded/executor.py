@@ -110,6 +110,36 @@ def check_round(q: int, n_servers: int, deadline: float | None, on_short: str,
     return q_min
 
 
+def scheduler_lost(client, exc: BaseException) -> bool:
+    """Whether ``exc`` (raised by a computation on ``client``) means the scheduler went away.
+
+    The client cancels every future with the reason "scheduler-connection-lost"; by the
+    time the error surfaces it may already have reconnected, so the reason is checked too.
+    """
+    return client.status != "running" or "scheduler-connection-lost" in str(exc)
+
+
+def wait_for_scheduler(client, timeout: float) -> None:
+    """Wait until ``client`` is connected again and at least one worker has joined.
+
+    Raises
+    ------
+    SchedulerLost
+        Not within ``timeout`` seconds (or the client gave up and closed).
+    """
+    t_end = time.monotonic() + timeout
+    while client.status != "running":
+        if client.status in ("closing", "closed") or time.monotonic() > t_end:
+            raise SchedulerLost(f"the scheduler {client.scheduler.address} did not come back "
+                                f"within {timeout:g} s")
+        time.sleep(0.1)
+    try:
+        client.wait_for_workers(1, timeout=max(t_end - time.monotonic(), 0.1))
+    except TimeoutError:
+        raise SchedulerLost(f"the scheduler came back but no worker joined within "
+                            f"{timeout:g} s") from None
+
+
 def _load(loader: Callable, args: tuple) -> Any:
     return loader(*args)
 
@@ -290,17 +320,7 @@ class CodedExecutor:
         SchedulerLost
             Not within ``timeout`` seconds (or the client gave up and closed).
         """
-        t_end = time.monotonic() + timeout
-        while not self.connected:
-            if self.client.status in ("closing", "closed") or time.monotonic() > t_end:
-                raise SchedulerLost(f"the scheduler {self.client.scheduler.address} did not "
-                                    f"come back within {timeout:g} s")
-            time.sleep(0.1)
-        try:
-            self.client.wait_for_workers(1, timeout=max(t_end - time.monotonic(), 0.1))
-        except TimeoutError:
-            raise SchedulerLost(f"the scheduler came back but no worker joined within "
-                                f"{timeout:g} s") from None
+        wait_for_scheduler(self.client, timeout)
 
     def recover(self, timeout: float) -> None:
         """After :class:`SchedulerLost`: reconnect, then place every server's data again.
@@ -520,13 +540,15 @@ class CodedExecutor:
             for w in workers:
                 try:  # a list keeps a tuple param whole
                     params[w] = self.client.scatter([param], workers=[w], hash=False)[0]
-                except (OSError, CommClosedError, TimeoutError):
+                except (OSError, CommClosedError, TimeoutError, KeyError):
+                    # KeyError: the scheduler no longer knows the worker (it just died)
                     continue
             if params:
                 return params
             time.sleep(0.5)
-            workers = self.workers()
-        raise ServersLost("no worker accepted the round's parameter")
+            workers = self._await_workers("sending the round's parameter")
+        raise ServersLost(f"no worker accepted the round's parameter in 3 tries (workers kept "
+                          f"dying; {len(self.workers())} live now)")
 
     def _alive(self) -> bool:
         """Connected, after a moment's grace (the client learns of a lost scheduler a bit

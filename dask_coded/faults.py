@@ -53,11 +53,15 @@ FAULTS = {
     "worker-joins": "a new worker process joins at a random round",
     "scheduler-restart": "the scheduler SIGKILLed at a random round and restarted at its "
                          "address, with fresh workers",
+    "scheduler-restart-setup": "the same, while lstsq's setup pass (leverage scores) runs",
     "all-workers-lost": "every worker and its nanny SIGKILLed: nothing can finish",
 }
 
 #: Faults no redundancy can survive: a clear error is their right outcome.
 UNSURVIVABLE = ("all-workers-lost",)
+
+#: Faults of lstsq only (matmul has no setup pass).
+LSTSQ_ONLY = ("scheduler-restart-setup",)
 
 APIS = ("lstsq", "matmul")
 OUTCOMES = ("right", "clear error", "wrong", "unclear", "hang")
@@ -239,6 +243,36 @@ class _Injector:
                 self.throttle.stop()
 
 
+def _n_tasks(dask_scheduler) -> int:
+    return len(dask_scheduler.tasks)
+
+
+class _SetupWatcher:
+    """Restarts the scheduler as soon as it holds tasks: the setup pass's, on a fresh
+    cluster (nothing else has been submitted before the solve starts)."""
+
+    def __init__(self, cluster: ProcessCluster, client, timeout: float = 60.0):
+        self.cluster, self.client, self.timeout = cluster, client, timeout
+        self.fired = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True, name="setup-watcher")
+        self._thread.start()
+
+    def _watch(self) -> None:
+        t_end = time.monotonic() + self.timeout
+        while not self._stop.is_set() and time.monotonic() < t_end:
+            with contextlib.suppress(Exception):
+                if self.client.run_on_scheduler(_n_tasks) > 0:
+                    self.fired = True
+                    self.cluster.restart_scheduler(self.client)
+                    return
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
 def _kills(fault: str, n_workers: int, at: int, seed: int) -> dict | None:
     k = {"kill-one": 1, "kill-several": max(1, n_workers // 2),
          "kill-all-but-one": n_workers - 1}.get(fault)
@@ -275,12 +309,16 @@ def run_trial(api: str, fault: str, problems: _Problems, *, seed: int, n_workers
     """One ``api`` run under ``fault``, on a fresh :class:`ProcessCluster`."""
     from distributed import Client
 
+    if fault in LSTSQ_ONLY and api != "lstsq":
+        raise InputError(f"fault {fault!r} is for lstsq only")
     rng = np.random.default_rng([seed, APIS.index(api), list(FAULTS).index(fault)])
     at = int(rng.integers(2, 8) if api == "lstsq" else rng.integers(1, 30))
+    if fault == "scheduler-restart-setup":
+        at = 0  # during the setup pass, before the first round
     cluster = ProcessCluster(n_workers, threads_per_worker, log=log)
     client = None
     box: dict = {}
-    injector = None
+    injector = watcher = None
     t0 = time.perf_counter()
     try:
         client = Client(cluster.address, timeout=30)
@@ -288,6 +326,9 @@ def run_trial(api: str, fault: str, problems: _Problems, *, seed: int, n_workers
         injector = _Injector(fault, cluster, client, at, seed)
         stragglers = _kills(fault, n_workers, at, seed)
         run = _run_lstsq if api == "lstsq" else _run_matmul
+
+        if fault == "scheduler-restart-setup":
+            watcher = _SetupWatcher(cluster, client)
 
         def target():
             try:
@@ -309,10 +350,14 @@ def run_trial(api: str, fault: str, problems: _Problems, *, seed: int, n_workers
             outcome = "clear error" if _is_clear(exc) else "unclear"
             return Trial(api, fault, outcome, seconds, at, f"{type(exc).__name__}: {line}")
         ok, detail = box["value"]
+        if watcher is not None and not watcher.fired:
+            detail += " (the setup pass ended before the restart: not a setup fault)"
         return Trial(api, fault, "right" if ok else "wrong", seconds, at, detail)
     finally:
         if injector is not None:
             injector.stop()
+        if watcher is not None:
+            watcher.stop()
         hung = "error" not in box and "value" not in box
         if client is not None and not hung:
             with contextlib.suppress(Exception):
@@ -365,6 +410,8 @@ def run_suite(faults: Sequence[str] | None = None, apis: Sequence[str] = APIS, *
         trials = []
         for api in apis:
             for fault in faults:
+                if fault in LSTSQ_ONLY and api != "lstsq":
+                    continue
                 for r in range(runs):
                     trial = run_trial(api, fault, problems, seed=seed + r, n_workers=n_workers,
                                       hang_limit=hang_limit, log=folder / "cluster.log")

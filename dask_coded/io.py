@@ -31,13 +31,17 @@ class _GroupWriter:
 
     def __init__(self, group: zarr.Group):
         self.group = group
+        self._arrays: dict[str, zarr.Array] = {}
 
     def create(self, name: str, shape: tuple[int, ...], chunks: tuple[int, ...],
                dtype: str) -> None:
-        self.group.create_array(name, shape=shape, chunks=chunks, dtype=dtype)
+        # every chunk stored, even an all-zero one: readers then treat a missing chunk as a
+        # damaged store (see _check_complete), never as zeros
+        self._arrays[name] = self.group.create_array(name, shape=shape, chunks=chunks,
+                                                     dtype=dtype, config=_ALL_CHUNKS)
 
     def write(self, name: str, start: int, data: np.ndarray) -> None:
-        self.group[name][start:start + data.shape[0]] = data
+        self._arrays[name][start:start + data.shape[0]] = data
 
     def set_attrs(self, attrs: dict) -> None:
         self.group.attrs.update(attrs)
@@ -81,6 +85,25 @@ def atomic_group(path: str | os.PathLike, *, overwrite: bool = False) -> Iterato
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+#: Array config of everything dask_coded writes: all chunks stored (zarr skips all-fill ones).
+_ALL_CHUNKS = {"write_empty_chunks": True}
+
+
+def _check_complete(arr: zarr.Array, what: str) -> None:
+    """Refuse an array with chunks missing from its store.
+
+    Zarr reads a missing chunk as its fill value (zeros): a store copied in part, or a chunk
+    deleted, would otherwise give a silently wrong answer. Stores dask_coded writes hold every
+    chunk; another writer may have skipped all-zero chunks (zarr's default), hence the hint.
+    """
+    stored, total = arr.nchunks_initialized, arr.nchunks
+    if stored < total:
+        raise InputError(f"{what} has {total - stored} of its {total} chunks missing from the "
+                         "store (zarr would read them as zeros); copy the store again, or "
+                         "rewrite it with zarr's write_empty_chunks=True if those chunks are "
+                         "all zeros")
 
 
 def _open_group(path: str | os.PathLike) -> zarr.Group:
@@ -149,6 +172,8 @@ def open_dataset(path: str | os.PathLike) -> tuple[da.Array, da.Array]:
         if name not in group:
             raise InputError(f"{path} has no array {name!r}: a dataset needs A and b")
     a_store, b_store = group["A"], group["b"]
+    _check_complete(a_store, f"A of {path}")
+    _check_complete(b_store, f"b of {path}")
     if len(a_store.shape) != 2:
         raise InputError(f"A must be 2-D, got shape {tuple(a_store.shape)} in {path}")
     if len(b_store.shape) == 2 and b_store.shape[1] == 1:
@@ -187,6 +212,7 @@ def _open_array(path: str | os.PathLike, name: str = "matrix") -> zarr.Array:
                          "supported")
     if 0 in arr.shape:
         raise InputError(f"{name} at {p} is empty (shape {tuple(arr.shape)})")
+    _check_complete(arr, f"{name} at {p}")
     return arr
 
 
@@ -243,7 +269,7 @@ def atomic_matrix(path: str | os.PathLike, shape: tuple[int, int], dtype: str = 
         chunks = (min(shape[0], 1024), min(shape[1], 1024))
     try:
         yield zarr.create_array(str(tmp), shape=tuple(shape), chunks=tuple(chunks),
-                                dtype=dtype)
+                                dtype=dtype, config=_ALL_CHUNKS)
         replace_dir(tmp, path)
     finally:
         if tmp.exists():

@@ -78,6 +78,27 @@ def _settings(method: str, n_servers, q, deadline, on_short, runtime, step, step
                     reconnect_timeout=float(reconnect_timeout))
 
 
+def _setup_pass(a, n_blocks: int, b, client, reconnect_timeout: float, attempts: int = 3):
+    """The block leverage pass, run again if the scheduler is lost and comes back."""
+    from .executor import SchedulerLost, scheduler_lost, wait_for_scheduler
+
+    for attempt in range(attempts):
+        try:
+            return compute_block_leverage(a, n_blocks, b=b)
+        except Exception as exc:
+            if client is None or not scheduler_lost(client, exc):
+                raise
+            if attempt == attempts - 1:
+                raise SchedulerLost(f"the setup pass lost the scheduler {attempts} times; "
+                                    "nothing was solved") from None
+            try:
+                wait_for_scheduler(client, reconnect_timeout)
+            except SchedulerLost as again:
+                raise SchedulerLost(f"the setup pass (block leverage scores) lost the "
+                                    f"scheduler; {again}; nothing was solved") from None
+    raise AssertionError("unreachable")
+
+
 @contextlib.contextmanager
 def _client_context(client):
     """The given client, the current default client, or a new embedded LocalCluster."""
@@ -236,7 +257,7 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
     with (contextlib.nullcontext(None) if simulate else _client_context(client)) as cl:
         t0 = time.perf_counter()
         if setup is None:
-            summary = compute_block_leverage(a, n_blocks, b=b_arr)
+            summary = _setup_pass(a, n_blocks, b_arr, cl, settings.reconnect_timeout)
         elif (setup.layout != layout or setup.gram is None or setup.atb is None
               or setup.n_cols != d):
             raise InputError("setup= comes from a different problem: it needs the same "

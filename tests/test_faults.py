@@ -23,6 +23,18 @@ def test_lstsq_survives_a_scheduler_restart(problems):
     assert trial.outcome == "right", trial
 
 
+def test_lstsq_survives_a_scheduler_restart_during_its_setup_pass(problems):
+    trial = faults.run_trial("lstsq", "scheduler-restart-setup", problems, seed=0, n_workers=2,
+                             hang_limit=120)
+    assert trial.outcome == "right", trial
+    assert "not a setup fault" not in trial.detail, trial
+
+
+def test_setup_fault_is_for_lstsq_only(problems):
+    with pytest.raises(InputError, match="for lstsq only"):
+        faults.run_trial("matmul", "scheduler-restart-setup", problems, seed=0)
+
+
 def test_losing_every_worker_is_a_clear_error_not_a_hang(problems, monkeypatch):
     monkeypatch.setattr(CodedExecutor, "no_workers_timeout", 3.0)
     trial = faults.run_trial("lstsq", "all-workers-lost", problems, seed=0, n_workers=2,
