@@ -27,6 +27,7 @@ Memory: a few hundred MiB (the cluster's processes and a 20000 x 10 problem).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -402,6 +403,14 @@ def run_suite(faults: Sequence[str] | None = None, apis: Sequence[str] = APIS, *
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 2:
         raise InputError(f"n_workers must be an integer >= 2, got {n_workers!r}")
     with contextlib.ExitStack() as stack:
+        # schedulers and workers are killed on purpose: their comms closing is not news
+        import distributed  # noqa: F401  (creates its loggers, to quiet them)
+
+        names = ["distributed", *(n for n in logging.root.manager.loggerDict
+                                   if n.startswith("distributed."))]
+        for log in map(logging.getLogger, names):
+            stack.callback(log.setLevel, log.level)
+            log.setLevel(logging.ERROR)
         if folder is None:
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="dask-coded-"))
         folder = Path(folder)
