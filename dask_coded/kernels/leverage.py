@@ -81,9 +81,13 @@ def chunk_gram(a: np.ndarray, offset: int, block_rows: int) -> ChunkSummary:
     a = np.asarray(a, dtype=np.float64)
     segs = segments(offset, a.shape[0], block_rows)
     factors = np.empty((len(segs), a.shape[1], a.shape[1]))
-    for k, (_, start, stop) in enumerate(segs):
-        part = a[start:stop]
-        factors[k] = part.T @ part
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below, in one line
+        for k, (_, start, stop) in enumerate(segs):
+            part = a[start:stop]
+            factors[k] = part.T @ part
+    if not np.all(np.isfinite(factors)):
+        raise InputError(f"A^T A overflows float64 in rows {offset}..{offset + a.shape[0] - 1}: "
+                         "A's entries are too large; rescale A")
     return ChunkSummary(np.array([s[0] for s in segs], dtype=np.int64), factors, "gram")
 
 
