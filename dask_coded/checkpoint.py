@@ -14,11 +14,14 @@ bit for bit the one written.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ._atomic import write_text
 from .errors import InputError
@@ -31,14 +34,34 @@ FINGERPRINT_SETTINGS = ("n_servers", "q", "deadline", "on_short", "step", "step_
                         "step_power", "sketch_rows", "seed")
 
 
-def fingerprint(method: str, settings: Any, problem: Any) -> dict:
-    """What must be equal between the run that wrote a checkpoint and the one resuming it."""
+def fingerprint(method: str, settings: Any, problem: Any, servers: Any = None) -> dict:
+    """What must be equal between the run that wrote a checkpoint and the one resuming it.
+
+    ``servers`` (the solver's method object) adds the code itself: each server's block and
+    encoding weight and q, which a runtime model changes without any setting above changing.
+    """
     s = problem.summary
-    return {"method": method,
-            **{k: getattr(settings, k) for k in FINGERPRINT_SETTINGS},
-            "n_rows": int(problem.layout.n_rows), "n_cols": int(problem.n_cols),
-            "n_blocks": int(problem.layout.n_blocks),
-            "btb": float(s.btb), "gram_trace": float(s.gram.trace())}
+    out = {"method": method,
+           **{k: getattr(settings, k) for k in FINGERPRINT_SETTINGS},
+           "n_rows": int(problem.layout.n_rows), "n_cols": int(problem.n_cols),
+           "n_blocks": int(problem.layout.n_blocks),
+           "btb": float(s.btb), "gram_trace": float(s.gram.trace())}
+    if servers is not None:
+        digest = hashlib.sha256(np.asarray(servers.server_blocks, dtype=np.int64).tobytes())
+        digest.update(np.asarray(servers.weights, dtype=np.float64).round(12).tobytes())
+        out.update(servers_q=int(servers.q), code=digest.hexdigest()[:16])
+    return out
+
+
+def stored_seed(path: str | os.PathLike) -> int:
+    """The seed of the run that wrote a checkpoint (to resume a run whose seed was drawn)."""
+    try:
+        seed = json.loads(Path(path).read_text())["fingerprint"]["seed"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InputError(f"{path} is not a readable dask_coded checkpoint") from None
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise InputError(f"{path} is not a readable dask_coded checkpoint")
+    return seed
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -25,11 +25,13 @@ The traps it is built around (DESIGN.md):
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import queue
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -207,6 +209,8 @@ class CodedExecutor:
         self._data: list = []
         self._assigned: list[str] = []
         self._loaders: list = []
+        self._subset: list[str] | None = None
+        self._n_placed_workers = 1
         self._round = itertools.count()
         self.rounds_run = 0
         self.recoveries = 0
@@ -267,8 +271,12 @@ class CodedExecutor:
         self.release()
         self._check_connected("placing the servers' data")
         self._loaders = list(loaders)
+        self._subset = None if workers is None else list(workers)
+        if workers is not None and not list(workers):
+            raise InputError("workers= is empty: give at least one worker address")
         workers = list(workers) if workers is not None else self._await_workers(
             "placing the servers' data")
+        self._n_placed_workers = len(workers)
         self._assigned = [workers[j % len(workers)] for j in range(len(loaders))]
         self._data = [
             self.client.submit(_load, fn, tuple(args), key=f"{self.name}-data-{j}",
@@ -285,6 +293,9 @@ class CodedExecutor:
                 except TimeoutError:
                     self._check_connected("placing the servers' data")
                     self._await_workers("placing the servers' data")
+                except CancelledError:  # a client that loses its scheduler cancels all
+                    self._check_connected("placing the servers' data")
+                    raise
             self._check_connected("placing the servers' data")
             errors = [f for f in self._data if f.status == "error"]
             if errors:
@@ -328,8 +339,14 @@ class CodedExecutor:
         The round counter and random state go on, so round ids are never reused.
         """
         self.reconnect(timeout)
+        with contextlib.suppress(TimeoutError):
+            # let the cluster manager's fresh workers join before placing, or every server
+            # lands on the first to arrive and stays there
+            self.client.wait_for_workers(self._n_placed_workers, timeout=min(timeout, 10.0))
         self._data = []
-        self.place(self._loaders)
+        live = self.workers()
+        subset = [w for w in (self._subset or ()) if w in live]
+        self.place(self._loaders, subset or None)
         self.recoveries += 1
 
     close = release
@@ -372,7 +389,11 @@ class CodedExecutor:
         """
         ids = list(range(self.n_servers)) if servers is None else [int(s) for s in servers]
         q_min = check_round(q, len(ids), deadline, on_short, q_min)
+        # keys and result tags need an id of their own per attempt (a round that failed may
+        # leave its cancelled tasks behind); the result reports the logical round, which a
+        # failed attempt does not advance, as the solvers number rounds
         round_id = next(self._round)
+        logical_round = self.rounds_run
         self._check_connected(f"round {round_id}")
         client = self.client
         t_start = time.perf_counter()
@@ -481,7 +502,11 @@ class CodedExecutor:
         used = done[:q]
         by_server = {j: fut for j, fut in futures.values()}
         used_futures = [by_server[j] for j, _ in used]
-        results = client.gather(used_futures)
+        try:
+            results = client.gather(used_futures)
+        except CancelledError:  # the scheduler went between the last arrival and the gather
+            self._check_connected(f"round {round_id}")
+            raise
         self._cancel(futures)  # stragglers: their late results are never read
         for p in params.values():
             p.release()
@@ -494,7 +519,7 @@ class CodedExecutor:
             servers.append(j)
             arrival.append(t)
         self.rounds_run += 1
-        return RoundResult(round_id, np.array(servers, dtype=np.int64), np.array(arrival),
+        return RoundResult(logical_round, np.array(servers, dtype=np.int64), np.array(arrival),
                            values, q / len(values) if values else 0.0,
                            time.perf_counter() - t_start, timed_out, failed, dropped)
 

@@ -12,7 +12,9 @@ one fault at a random round, and classifies how it ended:
 * ``wrong``: it finished, but the answer is not right (must never happen);
 * ``unclear``: it stopped with any other exception, or a multi-line message;
 * ``hang``: still running ``hang_limit`` seconds after it started (the trial is abandoned and
-  its cluster killed).
+  its cluster killed);
+* ``not injected``: it finished before the fault could be injected (the run proves nothing;
+  counted against the suite).
 
 Faults (:data:`FAULTS`) are injected at a random round: kills through the straggler scenario
 (the path users take: after the round's data is placed, before its tasks run, so that the
@@ -65,7 +67,7 @@ UNSURVIVABLE = ("all-workers-lost",)
 LSTSQ_ONLY = ("scheduler-restart-setup",)
 
 APIS = ("lstsq", "matmul")
-OUTCOMES = ("right", "clear error", "wrong", "unclear", "hang")
+OUTCOMES = ("right", "clear error", "wrong", "unclear", "hang", "not injected")
 
 
 def _free_port() -> int:
@@ -121,8 +123,9 @@ class ProcessCluster:
 
     @staticmethod
     def _kill(proc: subprocess.Popen | None) -> None:
-        if proc is None or proc.poll() is not None:
+        if proc is None:
             return
+        # the whole session, even when its leader has exited: a worker it spawned may not have
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -244,13 +247,17 @@ class _Injector:
                 self.throttle.stop()
 
 
-def _n_tasks(dask_scheduler) -> int:
-    return len(dask_scheduler.tasks)
+#: Task names of lstsq's setup pass (dask_coded.leverage).
+SETUP_TASKS = ("_chunk_summaries", "_scores_pair")
+
+
+def _n_setup_tasks(dask_scheduler) -> int:
+    return sum(1 for key in dask_scheduler.tasks if str(key).startswith(SETUP_TASKS)
+               or any(name in str(key) for name in SETUP_TASKS))
 
 
 class _SetupWatcher:
-    """Restarts the scheduler as soon as it holds tasks: the setup pass's, on a fresh
-    cluster (nothing else has been submitted before the solve starts)."""
+    """Restarts the scheduler as soon as it holds tasks of the setup pass."""
 
     def __init__(self, cluster: ProcessCluster, client, timeout: float = 60.0):
         self.cluster, self.client, self.timeout = cluster, client, timeout
@@ -263,7 +270,7 @@ class _SetupWatcher:
         t_end = time.monotonic() + self.timeout
         while not self._stop.is_set() and time.monotonic() < t_end:
             with contextlib.suppress(Exception):
-                if self.client.run_on_scheduler(_n_tasks) > 0:
+                if self.client.run_on_scheduler(_n_setup_tasks) > 0:
                     self.fired = True
                     self.cluster.restart_scheduler(self.client)
                     return
@@ -291,7 +298,8 @@ def _run_lstsq(problems: _Problems, client, stragglers, callback, seed: int):
     result = lstsq(str(problems.store), client=client, stragglers=stragglers, seed=seed,
                    callback=lambda solver: callback(solver.iteration), **LSTSQ)
     err = np.linalg.norm(result.x - problems.x_ref) / np.linalg.norm(problems.x_ref)
-    return err <= LSTSQ_TOL, f"error {err:.1e} after {result.n_iter} its ({result.stop_reason})"
+    return (err <= LSTSQ_TOL, bool(result.killed_workers),
+            f"error {err:.1e} after {result.n_iter} its ({result.stop_reason})")
 
 
 def _run_matmul(problems: _Problems, client, stragglers, callback, seed: int):
@@ -302,11 +310,12 @@ def _run_matmul(problems: _Problems, client, stragglers, callback, seed: int):
                     **MATMUL)
     err = np.linalg.norm(result.C - problems.C_ref) / np.linalg.norm(problems.C_ref)
     ok = err <= max(10 * result.error_estimate, 1e-12) and err <= MATMUL_EPS
-    return ok, f"error {err:.1e}, estimate {result.error_estimate:.1e}"
+    return (ok, bool(result.killed_workers),
+            f"error {err:.1e}, estimate {result.error_estimate:.1e}")
 
 
 def run_trial(api: str, fault: str, problems: _Problems, *, seed: int, n_workers: int = 3,
-              threads_per_worker: int = 2, hang_limit: float = 180.0, log=None) -> Trial:
+              threads_per_worker: int = 2, hang_limit: float = 400.0, log=None) -> Trial:
     """One ``api`` run under ``fault``, on a fresh :class:`ProcessCluster`."""
     from distributed import Client
 
@@ -316,12 +325,12 @@ def run_trial(api: str, fault: str, problems: _Problems, *, seed: int, n_workers
     at = int(rng.integers(2, 8) if api == "lstsq" else rng.integers(1, 30))
     if fault == "scheduler-restart-setup":
         at = 0  # during the setup pass, before the first round
-    cluster = ProcessCluster(n_workers, threads_per_worker, log=log)
-    client = None
+    cluster = client = None
     box: dict = {}
     injector = watcher = None
     t0 = time.perf_counter()
     try:
+        cluster = ProcessCluster(n_workers, threads_per_worker, log=log)
         client = Client(cluster.address, timeout=30)
         client.wait_for_workers(n_workers, timeout=60)
         injector = _Injector(fault, cluster, client, at, seed)
@@ -350,10 +359,13 @@ def run_trial(api: str, fault: str, problems: _Problems, *, seed: int, n_workers
             line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             outcome = "clear error" if _is_clear(exc) else "unclear"
             return Trial(api, fault, outcome, seconds, at, f"{type(exc).__name__}: {line}")
-        ok, detail = box["value"]
-        if watcher is not None and not watcher.fired:
-            detail += " (the setup pass ended before the restart: not a setup fault)"
-        return Trial(api, fault, "right" if ok else "wrong", seconds, at, detail)
+        ok, killed, detail = box["value"]
+        injected = {"kill-one": killed, "kill-several": killed, "kill-all-but-one": killed,
+                    "scheduler-restart-setup": watcher is not None and watcher.fired
+                    }.get(fault, injector.fired)
+        if not ok:
+            return Trial(api, fault, "wrong", seconds, at, detail)
+        return Trial(api, fault, "right" if injected else "not injected", seconds, at, detail)
     finally:
         if injector is not None:
             injector.stop()
@@ -363,14 +375,15 @@ def run_trial(api: str, fault: str, problems: _Problems, *, seed: int, n_workers
         if client is not None and not hung:
             with contextlib.suppress(Exception):
                 client.close(timeout=5)
-        cluster.close()  # a hung trial's client then fails fast
+        if cluster is not None:
+            cluster.close()  # a hung trial's client then fails fast
         if client is not None and hung:
             with contextlib.suppress(Exception):
                 client.close(timeout=5)
 
 
 def run_suite(faults: Sequence[str] | None = None, apis: Sequence[str] = APIS, *,
-              runs: int = 2, seed: int = 0, n_workers: int = 3, hang_limit: float = 180.0,
+              runs: int = 2, seed: int = 0, n_workers: int = 3, hang_limit: float = 400.0,
               folder: str | os.PathLike | None = None,
               progress: Callable[[Trial], None] | None = None) -> list[Trial]:
     """Every (api, fault) ``runs`` times, each on its own cluster; returns the trials.
@@ -385,7 +398,8 @@ def run_suite(faults: Sequence[str] | None = None, apis: Sequence[str] = APIS, *
     n_workers : int
         Worker processes per cluster (>= 2: one must survive the kills).
     hang_limit : float
-        Seconds after which a trial counts as a hang.
+        Seconds after which a trial counts as a hang (above the executor's own limits: a
+        round's ``max_wait`` of 300 s, the 60 s reconnect and 30 s no-worker timeouts).
     folder : path, optional
         Where the problem's store and the clusters' log go (default: a temporary folder).
     progress : callable, optional
@@ -433,7 +447,7 @@ def run_suite(faults: Sequence[str] | None = None, apis: Sequence[str] = APIS, *
 def fault_table(trials: Sequence[Trial]) -> str:
     """The suite's table: per (api, fault), runs and how they ended."""
     head = ["api", "fault", "runs", "survived (right)", "clear error", "wrong", "unclear",
-            "hangs", "median s"]
+            "hangs", "not injected", "median s"]
     rows = [head]
     keys = list(dict.fromkeys((t.api, t.fault) for t in trials))
     for api, fault in keys:
@@ -441,6 +455,7 @@ def fault_table(trials: Sequence[Trial]) -> str:
         count = {o: sum(t.outcome == o for t in ts) for o in OUTCOMES}
         rows.append([api, fault, str(len(ts)), str(count["right"]), str(count["clear error"]),
                      str(count["wrong"]), str(count["unclear"]), str(count["hang"]),
+                     str(count["not injected"]),
                      f"{float(np.median([t.seconds for t in ts])):.1f}"])
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     return "\n".join("  ".join(c.ljust(w) if i < 2 else c.rjust(w)
@@ -453,7 +468,7 @@ def suite_failures(trials: Sequence[Trial]) -> list[Trial]:
     a fault the redundancy can survive that was not survived."""
     bad = []
     for t in trials:
-        if t.outcome in ("wrong", "hang", "unclear"):
+        if t.outcome in ("wrong", "hang", "unclear", "not injected"):
             bad.append(t)
         elif t.outcome != "right" and t.fault not in UNSURVIVABLE:
             bad.append(t)

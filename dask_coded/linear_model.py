@@ -99,6 +99,20 @@ def _setup_pass(a, n_blocks: int, b, client, reconnect_timeout: float, attempts:
     raise AssertionError("unreachable")
 
 
+def _place(solver: CodedSolver, client, reconnect_timeout: float, attempts: int = 3) -> None:
+    """``solver.setup()`` (placing every server's data), again if the scheduler is lost."""
+    from .executor import SchedulerLost, wait_for_scheduler
+
+    for attempt in range(attempts):
+        try:
+            solver.setup()
+            return
+        except SchedulerLost:
+            if client is None or attempt == attempts - 1:
+                raise
+            wait_for_scheduler(client, reconnect_timeout)
+
+
 @contextlib.contextmanager
 def _client_context(client):
     """The given client, the current default client, or a new embedded LocalCluster."""
@@ -237,6 +251,10 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
         checkpoint = Path(checkpoint)
         if checkpoint.is_dir():
             raise InputError(f"checkpoint {checkpoint} is a folder; give a file path")
+        if resume and seed is None and checkpoint.is_file():
+            from . import checkpoint as ckpt
+
+            settings.seed = ckpt.stored_seed(checkpoint)  # a seedless run resumes its own
     scenario = None
     if stragglers is not None:
         from .stragglers import StragglerScenario
@@ -285,21 +303,19 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
             executor = SimulatedExecutor(runtime, seed=settings.seed)
         else:
             executor = CodedExecutor(cl, name=method, seed=settings.seed)
-        saver = None
-        if checkpoint is not None and METHODS[method].iterative:
-            from . import checkpoint as ckpt
-
-            fprint = ckpt.fingerprint(method, settings, problem)
-            state = ckpt.load(checkpoint, fprint) if resume and checkpoint.exists() else None
-            saver = _Checkpointer(checkpoint, checkpoint_every, fprint, callback)
-            callback = saver
-        else:
-            state = None
         solver = CodedSolver(executor, problem, method, settings, scenario=scenario,
                              reference=reference, x0=x0, callback=callback)
+        saver = state = None
+        if checkpoint is not None and solver.method.iterative:
+            from . import checkpoint as ckpt
+
+            fprint = ckpt.fingerprint(method, settings, problem, solver.method)
+            state = ckpt.load(checkpoint, fprint) if resume and checkpoint.exists() else None
+            saver = solver.callback = _Checkpointer(checkpoint, checkpoint_every, fprint,
+                                                    callback)
         throttles = None
         try:
-            solver.setup()
+            _place(solver, cl, settings.reconnect_timeout)
             if state is not None:
                 solver.restore(state)
             setup_seconds = time.perf_counter() - t0

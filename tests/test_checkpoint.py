@@ -181,3 +181,33 @@ def test_cli_resume_with_nothing_to_resume(tmp_path):
     proc = run("solve", "run.yaml", "--resume", cwd=tmp_path)
     assert_one_line_error(proc, "nothing to resume: no checkpoints in out/run.checkpoints")
     assert not (tmp_path / "out" / "run").exists()
+
+
+def test_a_seedless_run_resumes_with_its_own_seed(data, tmp_path):
+    """Regression: seed=None drew a new seed on resume, so its own checkpoint was refused."""
+    A, b = data
+    kw = {**KW, "seed": None}
+    path = tmp_path / "c.json"
+    with pytest.raises(KeyboardInterrupt):
+        dc.lstsq(A, b, max_iter=20, checkpoint=path, checkpoint_every=5,
+                 callback=_interrupt_at(7), **kw)
+    seed = json.loads(path.read_text())["fingerprint"]["seed"]
+    resumed = dc.lstsq(A, b, max_iter=20, checkpoint=path, resume=True, **kw)
+    full = dc.lstsq(A, b, max_iter=20, **{**KW, "seed": seed})
+    assert resumed.n_iter == 20
+    assert np.linalg.norm(resumed.x - full.x) <= 1e-12 * np.linalg.norm(full.x)
+
+
+def test_checkpoint_of_another_code_is_refused(data, tmp_path):
+    """The fingerprint covers the code itself (servers, weights, q), which a runtime model
+    changes with no setting of its own changing."""
+    from dask_coded.kernels.runtime import runtime_model
+
+    A, b = data
+    path = tmp_path / "c.json"
+    kw = {k: v for k, v in KW.items() if k != "q"}
+    dc.lstsq(A, b, max_iter=3, checkpoint=path, deadline=0.5, **kw)
+    slow = runtime_model("shifted-exponential", shift=0.0, rate=1.0)
+    with pytest.raises(dc.InputError, match=r"another run \((servers_q|code)"):
+        dc.lstsq(A, b, max_iter=6, checkpoint=path, resume=True, runtime=slow, deadline=0.5,
+                 **kw)

@@ -191,3 +191,53 @@ def test_proceed_waits_for_q_min(executor, slow_pair):
     assert result.arrival[-1] >= 0.7
     with pytest.raises(InputError, match="q_min must be between 1 and q=5"):
         executor.run_round(scaled, 1.0, q=5, q_min=6)
+
+
+def test_a_failed_round_does_not_shift_round_ids(executor, slow_pair):
+    """Regression: a round that raised used up an id, so the solvers' round numbering (which
+    weighted-leverage keys its draws by) and the results' ids drifted apart."""
+    first = executor.run_round(scaled, 1.0, q=2)
+    assert first.round_id == 0 and executor.rounds_run == 1
+    with pytest.raises(StragglerTimeout):
+        executor.run_round(scaled, 1.0, q=5, deadline=0.4, delays=slow_pair, on_short="fail")
+    again = executor.run_round(scaled, 1.0, q=2)
+    assert again.round_id == 1 == executor.rounds_run - 1
+
+
+def test_placing_on_no_workers_is_refused(cluster_client):
+    ex = CodedExecutor(cluster_client)
+    with pytest.raises(InputError, match="workers= is empty"):
+        ex.place([(make_block, (0,))], workers=[])
+
+
+def _slow_block(j: int) -> np.ndarray:
+    time.sleep(3.0)
+    return np.full(4, 1.0)
+
+
+def test_scheduler_lost_while_placing_is_recovered():
+    """Regression: a scheduler lost while placing escaped as distributed's
+    FuturesCancelledError; it is SchedulerLost, and recover() places everything again."""
+    import threading
+
+    from distributed import Client
+
+    from dask_coded.executor import SchedulerLost
+    from dask_coded.faults import ProcessCluster
+
+    cluster = ProcessCluster(2, 1)
+    try:
+        with Client(cluster.address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=60)
+            ex = CodedExecutor(client, seed=0)
+            timer = threading.Timer(1.0, cluster.restart_scheduler, args=(client,))
+            timer.start()
+            with pytest.raises(SchedulerLost, match="placing the servers' data"):
+                ex.place([(_slow_block, (j,)) for j in range(2)])
+            timer.join()
+            ex.recover(60)
+            result = ex.run_round(scaled, 3.0, q=2)
+            np.testing.assert_array_equal(np.vstack(result.values), 3.0)
+            assert ex.recoveries == 1
+    finally:
+        cluster.close()
