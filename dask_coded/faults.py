@@ -252,8 +252,8 @@ SETUP_TASKS = ("_chunk_summaries", "_scores_pair")
 
 
 def _n_setup_tasks(dask_scheduler) -> int:
-    return sum(1 for key in dask_scheduler.tasks if str(key).startswith(SETUP_TASKS)
-               or any(name in str(key) for name in SETUP_TASKS))
+    return sum(1 for key in dask_scheduler.tasks
+               if any(name in str(key) for name in SETUP_TASKS))
 
 
 class _SetupWatcher:
