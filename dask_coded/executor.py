@@ -142,6 +142,31 @@ def wait_for_scheduler(client, timeout: float) -> None:
                             f"{timeout:g} s") from None
 
 
+def retry_after_scheduler_loss(fn: Callable[[], Any], client, timeout: float, *, what: str,
+                               attempts: int = 3) -> Any:
+    """``fn()``; if it lost the scheduler, wait for it (and a worker) and call it again.
+
+    A loss is :class:`SchedulerLost`, or any error of a computation while the client is
+    disconnected or cancelled by the loss (see :func:`scheduler_lost`).
+    """
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except InputError:
+            raise
+        except Exception as exc:
+            if client is None or not (isinstance(exc, SchedulerLost)
+                                      or scheduler_lost(client, exc)):
+                raise
+            if attempt == attempts - 1:
+                raise SchedulerLost(f"{what} lost the scheduler {attempts} times") from None
+            try:
+                wait_for_scheduler(client, timeout)
+            except SchedulerLost as again:
+                raise SchedulerLost(f"{what} lost the scheduler; {again}") from None
+    raise AssertionError("attempts must be >= 1")
+
+
 def _load(loader: Callable, args: tuple) -> Any:
     return loader(*args)
 

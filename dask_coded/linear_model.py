@@ -18,7 +18,7 @@ from ._validation import (
     float_array,
 )
 from .errors import InputError
-from .executor import ON_SHORT, CodedExecutor
+from .executor import ON_SHORT, CodedExecutor, retry_after_scheduler_loss
 from .kernels.blocks import BlockLayout
 from .leverage import LeverageResult, compute_block_leverage
 from .solvers import METHODS, STEPS, CodedSolver, LstsqResult, Problem, Settings
@@ -65,10 +65,7 @@ def _settings(method: str, n_servers, q, deadline, on_short, runtime, step, step
         raise InputError(f"tol must be a number >= 0, got {tol!r}")
     time_budget = check_positive("time_budget", time_budget, finite=False)
     sketch_rows = _positive_int("sketch_rows", sketch_rows)
-    if isinstance(reconnect_timeout, bool) or not isinstance(reconnect_timeout, (int, float)) \
-            or not reconnect_timeout > 0:
-        raise InputError(f"reconnect_timeout must be a number of seconds > 0, got "
-                         f"{reconnect_timeout!r}")
+    reconnect_timeout = check_positive("reconnect_timeout", reconnect_timeout, optional=False)
     if check_seed(seed) is None:
         seed = int(np.random.SeedSequence().entropy % (2**32))
     return Settings(n_servers=n_servers, q=q, deadline=deadline, on_short=on_short,
@@ -76,41 +73,6 @@ def _settings(method: str, n_servers, q, deadline, on_short, runtime, step, step
                     max_iter=max_iter, tol=float(tol), time_budget=time_budget,
                     sketch_rows=sketch_rows, seed=int(seed),
                     reconnect_timeout=float(reconnect_timeout))
-
-
-def _setup_pass(a, n_blocks: int, b, client, reconnect_timeout: float, attempts: int = 3):
-    """The block leverage pass, run again if the scheduler is lost and comes back."""
-    from .executor import SchedulerLost, scheduler_lost, wait_for_scheduler
-
-    for attempt in range(attempts):
-        try:
-            return compute_block_leverage(a, n_blocks, b=b)
-        except Exception as exc:
-            if client is None or not scheduler_lost(client, exc):
-                raise
-            if attempt == attempts - 1:
-                raise SchedulerLost(f"the setup pass lost the scheduler {attempts} times; "
-                                    "nothing was solved") from None
-            try:
-                wait_for_scheduler(client, reconnect_timeout)
-            except SchedulerLost as again:
-                raise SchedulerLost(f"the setup pass (block leverage scores) lost the "
-                                    f"scheduler; {again}; nothing was solved") from None
-    raise AssertionError("unreachable")
-
-
-def _place(solver: CodedSolver, client, reconnect_timeout: float, attempts: int = 3) -> None:
-    """``solver.setup()`` (placing every server's data), again if the scheduler is lost."""
-    from .executor import SchedulerLost, wait_for_scheduler
-
-    for attempt in range(attempts):
-        try:
-            solver.setup()
-            return
-        except SchedulerLost:
-            if client is None or attempt == attempts - 1:
-                raise
-            wait_for_scheduler(client, reconnect_timeout)
 
 
 @contextlib.contextmanager
@@ -275,7 +237,9 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
     with (contextlib.nullcontext(None) if simulate else _client_context(client)) as cl:
         t0 = time.perf_counter()
         if setup is None:
-            summary = _setup_pass(a, n_blocks, b_arr, cl, settings.reconnect_timeout)
+            summary = retry_after_scheduler_loss(
+                lambda: compute_block_leverage(a, n_blocks, b=b_arr), cl,
+                settings.reconnect_timeout, what="the setup pass (block leverage scores)")
         elif (setup.layout != layout or setup.gram is None or setup.atb is None
               or setup.n_cols != d):
             raise InputError("setup= comes from a different problem: it needs the same "
@@ -315,7 +279,8 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
                                                     callback)
         throttles = None
         try:
-            _place(solver, cl, settings.reconnect_timeout)
+            retry_after_scheduler_loss(solver.setup, cl, settings.reconnect_timeout,
+                                       what="placing the servers' data")
             if state is not None:
                 solver.restore(state)
             setup_seconds = time.perf_counter() - t0
