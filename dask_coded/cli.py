@@ -299,12 +299,27 @@ def _load_reference(ref):
                          f"{str(exc).splitlines()[0]}") from None
 
 
-def _time_to(history: dict, target: float) -> float | None:
-    """Seconds (setup excluded) until the error first reached ``target``; None if never."""
+def _time_to(result, target: float) -> float | None:
+    """Seconds from the call's start (setup included: for ``direct`` the setup pass is the
+    solve) until the error first reached ``target``; None if never."""
+    history = result.history
     for t, e in zip(history["time"], history["error"]):
         if e <= target * (1 + 1e-9):
-            return float(t)
+            return float(t) + result.setup_seconds
     return None
+
+
+def _time_read_pass(client, path) -> float:
+    """Wall time of one plain read pass of the store's A and b (``A.sum()``, ``b.sum()``),
+    the floor for any exact solve."""
+    import dask
+
+    from .io import open_dataset
+
+    a, b = open_dataset(path)
+    t0 = time.perf_counter()
+    client.compute(dask.delayed(sum)([a.sum(), b.sum()])).result()
+    return time.perf_counter() - t0
 
 
 def _write_history_csv(path: Path, history: dict) -> None:
@@ -336,16 +351,23 @@ def _method_row(name: str, result, wall: float) -> dict:
             "final_residual_norm": h["residual_norm"][-1] if h.get("residual_norm") else None,
             "setup_seconds": result.setup_seconds, "solve_seconds": result.solve_seconds,
             "wall_seconds": wall, "mean_servers_used": float(np.mean(used)) if used else None,
-            "rounds_timed_out": int(sum(h.get("timed_out") or []))}
+            "rounds_timed_out": int(sum(h.get("timed_out") or [])),
+            # reference "auto" is the exact solution of the setup pass: direct's own x
+            "is_reference": result.reference is not None and result.setup is not None
+            and result.setup.solution is not None
+            and np.array_equal(result.x, result.setup.solution)
+            and np.array_equal(result.reference, result.setup.solution)}
 
 
 def _format_table(rows: list[dict], target: float | None) -> str:
     head = ["method", "iters", "stop", "final error", "solve s", "setup s", "servers/round"]
     if target is not None:
-        head.append(f"s to err {target:.1e}")
+        head.append(f"s to err {target:.1e} (setup incl.)")
     lines = [head]
     for r in rows:
         err = "n/a" if r["final_error"] is None else f"{r['final_error']:.2e}"
+        if r.get("is_reference"):
+            err = "(reference)"
         srv = "n/a" if r["mean_servers_used"] is None else f"{r['mean_servers_used']:.1f}"
         cells = [r["method"], str(r["iterations"]), r["stop_reason"], err,
                  f"{r['solve_seconds']:.2f}", f"{r['setup_seconds']:.2f}", srv]
@@ -433,9 +455,16 @@ def solve_cmd(config: str, output: str | None, scheduler: str | None,
                    f"worker(s), {cluster_info['threads']} thread(s)")
         kwargs = cfg.solver.lstsq_kwargs()
         setup = None
+        from .solvers import METHODS, resolve_method
+
+        read_pass = None
+        if any(resolve_method(m, n_cols) == "direct" for m in cfg.methods):
+            read_pass = _time_read_pass(client, cfg.dataset.path)
         for method in cfg.methods:
             # with a time budget the iteration count is not known in advance
             total = None if cfg.solver.time_budget is not None else cfg.solver.max_iter
+            if not METHODS[resolve_method(method, n_cols)].iterative:
+                total = 1
             bar = tqdm(total=total, desc=f"{method:>16}", unit="it",
                        disable=not progress, file=sys.stderr, leave=True, dynamic_ncols=True)
 
@@ -476,7 +505,7 @@ def solve_cmd(config: str, output: str | None, scheduler: str | None,
             target = 10.0 ** math.ceil(math.log10(max(errors)) - 1e-9)
     if target is not None:
         for r in rows:
-            r["seconds_to_target"] = _time_to(results[r["method"]].history, target)
+            r["seconds_to_target"] = _time_to(results[r["method"]], target)
     main = results[cfg.solver.method]
     report = {
         "dask_coded": {"version": _version(), "command": "solve"},
@@ -487,6 +516,7 @@ def solve_cmd(config: str, output: str | None, scheduler: str | None,
         "cluster": cluster_info,
         "methods": {m: {**r.summary(), **row} for (m, r), row in zip(results.items(), rows)},
         "target_error": target,
+        "read_pass_seconds": read_pass,
         "network": None if main.network is None else main.network.summary(),
         "wall_seconds": time.perf_counter() - t_start,
     }
@@ -506,6 +536,14 @@ def solve_cmd(config: str, output: str | None, scheduler: str | None,
         with contextlib.suppress(OSError):
             ck_dir.rmdir()  # if now empty
     click.echo(_format_table(rows, target))
+    for m, r in results.items():
+        if r.method == "direct" and read_pass:
+            info = r.setup
+            click.echo(f"{m}: exact least squares from {info.passes} read pass(es) of A and b"
+                       f" ({info.algorithm}, cond ~ {info.condition:.1e}) in "
+                       f"{r.setup_seconds:.2f} s"
+                       f" = {r.setup_seconds / read_pass:.1f}x one plain read pass "
+                       f"({read_pass:.2f} s); {info.backups} backup task(s)")
     click.echo(f"wrote {out_dir}/ ({', '.join(sorted(p.name for p in out_dir.iterdir()))})")
 
 
@@ -676,6 +714,51 @@ def benchmark_solve(n_rows: float, n_cols: int, chunk_rows: int, n_blocks: int |
                         n_workers=workers, threads=threads, time_budget=time_budget,
                         methods=_names(methods), scenarios=_names(scenarios),
                         repeats=repeats, path=path, echo=click.echo)
+
+
+@benchmark.command("peers")
+@click.option("--rows", "n_rows", type=float, default=1e6, show_default=True,
+              help="Rows of the well-conditioned store.")
+@click.option("--cols", "n_cols", type=int, default=100, show_default=True)
+@click.option("--chunk-rows", type=float, default=1e5, show_default=True)
+@click.option("--ill-rows", type=float, default=5e5, show_default=True,
+              help="Rows of the ill-conditioned store.")
+@click.option("--condition", type=float, default=1e6, show_default=True,
+              help="Condition number of the ill-conditioned store.")
+@click.option("--workers", type=int, default=4, show_default=True,
+              help="Worker processes (1 thread each).")
+@click.option("--repeats", type=int, default=2, show_default=True, help="At least 2.")
+@click.option("--time-budget", type=float, default=20.0, show_default=True,
+              help="Seconds per call of the iterative methods (sd, block-leverage, uniform), "
+              "setup excluded.")
+@click.option("--methods", help="Comma separated, of read, normal-eq, dask-lstsq, "
+              "dask-ml-newton, dask-ml-lbfgs, direct, sd, block-leverage, uniform "
+              "(default: all).")
+@click.option("--scenarios", help="Comma separated, of none, model, frozen (default: all).")
+@click.option("--stores", help="Comma separated, of well, ill (default: both).")
+@click.option("--data-dir", type=click.Path(), default="bench-data", show_default=True,
+              help="Where the stores are (generated when absent).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "json_out", type=click.Path(), help="Also write the rows as JSON.")
+def benchmark_peers(n_rows: float, n_cols: int, chunk_rows: float, ill_rows: float,
+                    condition: float, workers: int, repeats: int, time_budget: float,
+                    methods: str | None, scenarios: str | None, stores: str | None,
+                    data_dir: str, seed: int, json_out: str | None) -> None:
+    """dask_coded's least-squares solvers against a read pass, the normal equations, dask
+    lstsq and dask-ml, on the same stores and cluster, with and without stragglers."""
+    from .benchmarks_peers import run_peers_benchmark
+
+    sizes = {}
+    for name, value in (("rows", n_rows), ("chunk-rows", chunk_rows),
+                        ("ill-rows", ill_rows)):
+        if not (math.isfinite(value) and value >= 1 and value == int(value)):
+            raise InputError(f"--{name} must be a whole number >= 1, got {value:g}")
+        sizes[name] = int(value)
+    run_peers_benchmark(n_rows=sizes["rows"], n_cols=n_cols, chunk_rows=sizes["chunk-rows"],
+                        ill_rows=sizes["ill-rows"], condition=condition, n_workers=workers,
+                        repeats=repeats, time_budget=time_budget, methods=_names(methods),
+                        scenarios=_names(scenarios), stores=_names(stores),
+                        data_dir=data_dir, seed=seed, json_path=json_out, echo=click.echo)
 
 
 @benchmark.command("matmul")

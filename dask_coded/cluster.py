@@ -6,11 +6,15 @@ handles futures.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
 import ssl
+import sys
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 from .errors import InputError
 
@@ -134,3 +138,70 @@ def connect(scheduler: str | None = None, *, n_workers: int | None = None,
     finally:
         client.close()
         cluster.close()
+
+
+# ------------------------------------------------------------------ the shared embedded cluster
+
+_EMBEDDED: dict = {}
+_EMBEDDED_LOCK = threading.Lock()
+
+
+def spawn_safe() -> bool:
+    """Whether worker processes can be spawned from this program.
+
+    Spawned workers re-import the main module. That is harmless in an interactive session,
+    a notebook or ``python -c`` (no main file), and in a script whose calls sit under
+    ``if __name__ == "__main__":``; a plain script without that guard would run itself again
+    in every worker, and one read from standard input cannot be re-imported at all.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None:
+        return True
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return False
+    return "__main__" in text
+
+
+def embedded_client():
+    """This process's shared embedded cluster, started on first use and closed at exit.
+
+    API calls given no client share it instead of starting a cluster each (that took
+    seconds per call). Worker processes (:func:`default_workers`, one thread each) when
+    :func:`spawn_safe`, else threads in this process, so a plain script without a
+    ``__main__`` guard still works. It is not made the default client of the process.
+    """
+    from distributed import Client, LocalCluster
+
+    with _EMBEDDED_LOCK:
+        client = _EMBEDDED.get("client")
+        if client is not None and client.status == "running":
+            return client
+        _close_embedded()
+        processes = spawn_safe()
+        cluster = LocalCluster(n_workers=default_workers(), threads_per_worker=1,
+                               processes=processes, dashboard_address="127.0.0.1:0",
+                               silence_logs=logging.CRITICAL)
+        client = Client(cluster, set_as_default=False)
+        if not _EMBEDDED.get("registered"):
+            atexit.register(_close_embedded)
+        _EMBEDDED.update(client=client, cluster=cluster, processes=processes,
+                         registered=True)
+        return client
+
+
+def embedded_has_processes() -> bool:
+    """Whether the shared embedded cluster runs worker processes (see :func:`spawn_safe`)."""
+    return bool(_EMBEDDED.get("processes", spawn_safe()))
+
+
+def _close_embedded() -> None:
+    client, cluster = _EMBEDDED.pop("client", None), _EMBEDDED.pop("cluster", None)
+    with contextlib.suppress(Exception):
+        if client is not None:
+            client.close()
+    with contextlib.suppress(Exception):
+        if cluster is not None:
+            cluster.close()

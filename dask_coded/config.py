@@ -307,7 +307,7 @@ class SolverConfig:
     mapping ``{distribution: NAME, <parameters>}`` giving q(T) from ``deadline`` (eq. 12).
     """
 
-    method: str = "block-leverage"
+    method: str = "auto"
     n_blocks: int | None = None
     n_servers: int | None = None
     q: int | None = None
@@ -339,7 +339,7 @@ class SolverConfig:
         _check_keys("solver", value, cls.KEYS)
         d = cls()
         get = value.get
-        method = _choice("solver.method", get("method", d.method), list(METHODS))
+        method = _choice("solver.method", get("method", d.method), ["auto", *METHODS])
         n_blocks = _int("solver.n_blocks", get("n_blocks"), 1, optional=True)
         n_servers = _int("solver.n_servers", get("n_servers"), 1, optional=True,
                          high=MAX_SERVERS)
@@ -510,7 +510,7 @@ class RunConfig:
             compare = (compare,)
         elif not isinstance(compare, list):
             raise InputError(f"compare must be a list of methods, got {_kind(compare)}")
-        compare = tuple(_choice(f"compare[{i}] method", m, list(METHODS))
+        compare = tuple(_choice(f"compare[{i}] method", m, ["auto", *METHODS])
                         for i, m in enumerate(compare))
         seen = {solver.method}
         for m in compare:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 import queue
 import time
 import uuid
@@ -171,6 +172,82 @@ def _load(loader: Callable, args: tuple) -> Any:
     return loader(*args)
 
 
+def _timed_call(fn: Callable, args: tuple) -> tuple[float, Any]:
+    """``fn(*args)`` and the seconds it took on the worker (the backup rule's median)."""
+    t0 = time.perf_counter()
+    value = fn(*args)
+    return time.perf_counter() - t0, value
+
+
+@dataclass(frozen=True)
+class Speculation:
+    """When a task of :meth:`CodedExecutor.map_tasks` is late enough to get a backup copy.
+
+    A task is late once it has *run* (been processing on its worker) for longer than
+    ``max(min_wait, multiplier * median)``, where the median is over the tasks already done,
+    and only once a ``quantile`` of them are done (Spark's speculation rule). The copy goes to
+    another worker; the first copy to finish wins and the others are cancelled.
+
+    Attributes
+    ----------
+    enabled : bool
+    multiplier : float
+    quantile : float
+    min_wait : float
+        Seconds; the deadline no task is backed up before.
+    max_copies : int
+        Copies of one task at most (the original included).
+    """
+
+    enabled: bool = True
+    multiplier: float = 2.0
+    quantile: float = 0.5
+    min_wait: float = 0.5
+    max_copies: int = 3
+
+    @classmethod
+    def coerce(cls, value: Any) -> Speculation:
+        """``True``/``False``, a mapping of fields, or a Speculation."""
+        if isinstance(value, Speculation):
+            return value
+        if isinstance(value, (bool, np.bool_)):
+            return cls(enabled=bool(value))
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - {"multiplier", "quantile", "min_wait", "max_copies"})
+            if unknown:
+                raise InputError(f"unknown speculate option(s) {', '.join(unknown)}; known: "
+                                 "multiplier, quantile, min_wait, max_copies")
+            out = cls(**value)
+            if not (out.multiplier >= 1 and 0 <= out.quantile <= 1 and out.min_wait >= 0
+                    and isinstance(out.max_copies, int) and out.max_copies >= 1):
+                raise InputError("speculate needs multiplier >= 1, 0 <= quantile <= 1, "
+                                 "min_wait >= 0 and an integer max_copies >= 1")
+            return out
+        raise InputError(f"speculate must be True, False or a mapping of options, got "
+                         f"{value!r}"[:200])
+
+
+@dataclass
+class MapResult:
+    """What :meth:`CodedExecutor.map_tasks` gathered.
+
+    Attributes
+    ----------
+    values : list
+        One result per call, in call order; each counted once whichever copy produced it.
+    seconds : float
+    backups : int
+        Backup copies launched for late tasks (each one an extra read of its input).
+    backups_won : int
+        Tasks whose result came from a backup copy.
+    """
+
+    values: list
+    seconds: float
+    backups: int = 0
+    backups_won: int = 0
+
+
 def _run_server(kernel: Callable, data: Any, param: Any, round_id: int, server: int,
                 delay: float, slowdown: float) -> tuple[int, int, Any]:
     """One server's work for one round, run on its worker.
@@ -313,7 +390,8 @@ class CodedExecutor:
 
             while True:  # in steps, to notice a lost scheduler or a cluster left workerless
                 try:
-                    wait_futures(self._data, timeout=1.0)
+                    with self.client.as_current():  # wait() looks for a default client
+                        wait_futures(self._data, timeout=1.0)
                     break
                 except TimeoutError:
                     self._check_connected("placing the servers' data")
@@ -375,6 +453,149 @@ class CodedExecutor:
         self.recoveries += 1
 
     close = release
+
+    # ------------------------------------------------------------------ independent tasks
+
+    def map_tasks(self, calls: Sequence[tuple[Callable, tuple]], *, label: str = "map",
+                  speculate: Speculation | bool = True, poll: float = 0.1,
+                  max_wait: float = 3600.0) -> MapResult:
+        """Run independent, rerunnable calls once each, backing up the late ones.
+
+        Unlike rounds, nothing is resident: each call reads its own input (a store chunk, a
+        slice), so any worker can run it again. The scheduler places, queues and steals
+        the tasks as usual; that moves *queued* work off a slow worker, but not a task
+        already running on a worker that is frozen or very slow. For those, a backup copy is
+        launched on another worker under the :class:`Speculation` rule (MapReduce's backup
+        tasks, Spark's speculation), and the first copy to finish is the result.
+
+        Parameters
+        ----------
+        calls : sequence of (callable, args)
+            Call ``i`` is ``calls[i][0](*calls[i][1])``; it must be pure (a copy may run
+            twice) and picklable.
+        label : str
+            Goes into the task keys (``<executor>-<label>-c<i>``, backups ``...-b<k>``).
+        speculate : Speculation or bool
+            Backup rule; False waits for every original copy.
+        poll : float
+            Seconds between looks at which tasks are running where.
+        max_wait : float
+            A safety net: :class:`ServersLost` after this long.
+
+        Returns
+        -------
+        MapResult
+        """
+        rule = Speculation.coerce(speculate)
+        n = len(calls)
+        if n == 0:
+            return MapResult([], 0.0)
+        self._check_connected(f"{label}")
+        client = self.client
+        t_start = time.perf_counter()
+        prefix = f"{self.name}-{label}"
+        arrivals: queue.SimpleQueue = queue.SimpleQueue()
+        keys = [f"{prefix}-c{i}" for i in range(n)]
+        batch = client.map(_timed_call, [c[0] for c in calls], [tuple(c[1]) for c in calls],
+                           key=keys, pure=False)
+        futures: dict[str, tuple[int, Any]] = {k: (i, f) for i, (k, f) in
+                                              enumerate(zip(keys, batch))}
+        copies: dict[int, list[str]] = {i: [k] for i, k in enumerate(keys)}
+        _watch(client, batch, arrivals)
+        done: dict[int, Any] = {}
+        durations: list[float] = []
+        started: dict[str, tuple[float, str]] = {}  # key -> (first seen running, worker)
+        backups = won = 0
+        need = max(1, math.ceil(rule.quantile * n))
+        next_check = t_start + 1.0
+
+        def launch(i: int, exclude: set[str]) -> bool:
+            nonlocal backups
+            if len(copies[i]) >= rule.max_copies:
+                return False
+            others = [w for w in self.workers() if w not in exclude]
+            if not others:
+                return False
+            key = f"{prefix}-c{i}-b{len(copies[i])}"
+            fn, args = calls[i]
+            # higher priority: a backup runs ahead of originals still queued on that worker
+            fut = client.submit(_timed_call, fn, tuple(args), key=key, pure=False,
+                                workers=others, allow_other_workers=False, priority=10)
+            futures[key] = (i, fut)
+            copies[i].append(key)
+            backups += 1
+            _watch(client, [fut], arrivals)
+            return True
+
+        def live_copies(i: int) -> list[str]:
+            return [k for k in copies[i] if futures[k][1].status == "pending"]
+
+        try:
+            while len(done) < n:
+                items = []
+                try:
+                    items.append(arrivals.get(timeout=poll))
+                    while True:
+                        items.append(arrivals.get_nowait())
+                except queue.Empty:
+                    pass
+                for key, status, _ in items:
+                    i, fut = futures[key]
+                    if i in done:
+                        continue
+                    if status == "finished":
+                        try:
+                            seconds, value = fut.result(timeout=max(2.0, rule.min_wait))
+                        except TimeoutError:  # its holder froze right after finishing
+                            launch(i, {started.get(key, (0, ""))[1]})
+                            continue
+                        done[i] = value
+                        durations.append(seconds)
+                        won += key != keys[i]
+                        client.cancel([futures[k][1] for k in copies[i] if k != key],
+                                      force=False)
+                        continue
+                    if status == "error":
+                        exc = fut.exception()
+                        if isinstance(exc, InputError) or not live_copies(i):
+                            raise exc
+                        continue
+                    # cancelled: the scheduler went (raises), or the copy was lost
+                    self._check_connected(f"{label}: task {i}")
+                    if not live_copies(i):
+                        launch(i, set())
+                now = time.perf_counter()
+                if now > t_start + max_wait:
+                    raise ServersLost(f"{label}: {n - len(done)} of {n} tasks unfinished after "
+                                      f"{max_wait:g} s")
+                if now >= next_check:
+                    self._check_connected(label)
+                    next_check = now + 1.0
+                if not rule.enabled or len(done) == n:
+                    continue
+                running = {k: w for w, ks in client.processing().items() for k in ks}
+                for k, w in running.items():
+                    if k in futures and k not in started:
+                        started[k] = (now, w)
+                if len(done) < need:
+                    continue
+                late_after = max(rule.min_wait, rule.multiplier * float(np.median(durations)))
+                for i in range(n):
+                    if i in done:
+                        continue
+                    pending = live_copies(i)
+                    newest = pending[-1] if pending else None
+                    if newest is None or newest not in started:
+                        continue  # still queued on the scheduler: not late, only waiting
+                    t_seen, _ = started[newest]
+                    if now - t_seen > late_after:
+                        launch(i, {started[k][1] for k in pending if k in started})
+        except BaseException:
+            self._cancel(futures)
+            raise
+        self._cancel(futures)  # the losing copies: their results are never read
+        return MapResult([done[i] for i in range(n)], time.perf_counter() - t_start,
+                         backups, won)
 
     # ------------------------------------------------------------------ rounds
 

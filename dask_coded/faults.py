@@ -247,8 +247,8 @@ class _Injector:
                 self.throttle.stop()
 
 
-#: Task names of lstsq's setup pass (dask_coded.leverage).
-SETUP_TASKS = ("_chunk_summaries", "_scores_pair")
+#: Key fragment of lstsq's setup-pass tasks (dask_coded.leverage, via CodedExecutor.map_tasks).
+SETUP_TASKS = ("-setup-p",)  # keys of the setup pass: <executor>-setup-p<pass>-c<chunk>
 
 
 def _n_setup_tasks(dask_scheduler) -> int:

@@ -1,38 +1,48 @@
 """Block leverage scores of a tall matrix, out of core (the GC seed's eq. 5).
 
 The pass maps the pure kernels of :mod:`dask_coded.kernels.leverage` over the row chunks of
-``A`` with ``dask.delayed`` and keeps only d x d summaries per block segment; it never holds A
-whole. It runs on whatever dask scheduler is active: the distributed ``Client`` in use, or
-dask's local threads when there is none.
+``A`` and keeps only d x d summaries per block segment; it never holds A whole. The same pass
+gives ``A^T A``, ``A^T b`` and, with ``solve=True``, the exact least-squares solution
+(:mod:`dask_coded.kernels.direct`): ``lstsq(method="direct")`` is this pass and a small solve.
 
 Cost
 ----
 ``method="exact"`` reads A once and forms Gram products (about the cost of the read itself).
 If the equilibrated Gram matrix is too ill-conditioned to be trusted (``cond(A)`` above about
-1e3, see :data:`~dask_coded.kernels.leverage.GRAM_CONDITION_LIMIT`), A is read a second time
-and each block segment is factored by Householder QR, which is accurate to ``cond(A)`` of 1e8
-and beyond at 10-15x the flops. ``method="sketch"`` reads A twice (a CountSketch, then a
-projected pass) with ``O(N d k)`` flops for a JL dimension ``k``; it pays off when d is large.
+1e6 for the scores, :data:`~dask_coded.kernels.leverage.GRAM_CONDITION_LIMIT`; above 5 for an
+exact solution, :data:`~dask_coded.kernels.direct.GRAM_SOLVE_CONDITION`), A is read again to
+refine its R by Cholesky-QR (one more pass up to ``cond(A)`` ~1e7, two beyond), each pass
+about two Gram products per chunk; ``algorithm="qr"`` uses per-segment Householder QR
+instead (TSQR, one pass at 10-15x the flops). ``method="sketch"`` reads A twice (a
+CountSketch, then a projected pass) with ``O(N d k)`` flops for a JL dimension ``k``; it pays
+off when d is large.
 
-Memory: a worker holds one chunk of A plus ``d x d`` floats per block segment of its chunks;
-the client holds a few ``d x d`` matrices and the ``K`` scores.
+Where it runs: on a distributed client, each chunk is a task of
+:meth:`~dask_coded.executor.CodedExecutor.map_tasks`, which backs up late chunks on other
+workers (any worker can reread a chunk); without one, on dask's local threads.
+
+Memory: a worker holds one chunk of A; the client receives ``d x d`` floats per block
+segment (K of them when blocks are whole chunks) and a few ``d x d`` matrices.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import dask
 import numpy as np
 from dask.delayed import Delayed, delayed
+from scipy import linalg
 
 from ._validation import as_row_chunked, check_seed
 from .errors import InputError
+from .kernels import direct
 from .kernels import leverage as kern
 from .kernels.blocks import BlockLayout
+from .sources import BlockSource
 
 METHODS = ("exact", "sketch")
 _FAN_IN = 8
@@ -49,7 +59,8 @@ class LeverageResult:
     method : str
         "exact" or "sketch".
     algorithm : str
-        "gram", "qr" (the stable fall-back was needed) or "countsketch".
+        "gram" (one Gram pass), "cholqr" (Cholesky-QR refinement passes were needed: A is
+        ill-conditioned), "qr" (Householder TSQR, on request) or "countsketch".
     layout : BlockLayout
         Rows, blocks and rows per block (tau), with the padding of footnote 1.
     n_cols : int
@@ -63,6 +74,15 @@ class LeverageResult:
         ``A^T A`` (exact method), a by-product of the same pass.
     atb, btb : ndarray (d,) and float, or None
         ``A^T b`` and ``b^T b`` when ``b`` was given, from the same pass.
+    solution : ndarray (d,) or None
+        The least-squares solution, when asked for (``solve=True``).
+    residual_norm : float or None
+        ``||A x - b||`` from the Householder algorithm (else None: compute it from
+        ``gram``, ``atb``, ``btb`` if an approximation will do).
+    backups, backups_won : int
+        Backup copies launched for late chunk tasks, and those that finished first.
+    pass_seconds : tuple of float
+        Wall time of each read pass.
     """
 
     scores: np.ndarray
@@ -75,6 +95,11 @@ class LeverageResult:
     gram: np.ndarray | None = None
     atb: np.ndarray | None = None
     btb: float | None = None
+    solution: np.ndarray | None = None
+    residual_norm: float | None = None
+    backups: int = 0
+    backups_won: int = 0
+    pass_seconds: tuple = ()
 
     @property
     def sigma_max(self) -> float:
@@ -96,43 +121,81 @@ def _tree_reduce(items: list[Delayed], combine) -> Delayed:
     return level[0]
 
 
-def _scores_pair(summary: kern.ChunkSummary, whitener: kern.Whitener):
-    return summary.blocks, kern.segment_scores(summary, whitener)
+def _setup_chunk(load, load_args: tuple, offset: int, block_rows: int, kind: str,
+                 whiten: np.ndarray | None, with_b: bool):
+    """One chunk of a setup pass, run wherever the executor puts it (rerunnable).
 
-
-def _chunk_summaries(a_chunk, b_chunk, offset: int, block_rows: int, kind: str):
-    """One task per chunk, so each chunk of A is read once and released at once."""
-    chunk_fn = kern.chunk_gram if kind == "gram" else kern.chunk_qr
-    summary = chunk_fn(a_chunk, offset, block_rows)
-    rhs = None if b_chunk is None else kern.chunk_rhs(a_chunk, b_chunk, offset, block_rows)
-    return summary, kern.summary_total(summary), rhs
-
-
-def _exact_pass(a, b, layout: BlockLayout, kind: str):
-    """One read pass: per-segment summaries, a tree-reduced global factor, segment scores.
-
-    Returns the scores (empty when the Gram path is not accurate enough), the whitener, the
-    global factor (Gram or R) and ``(A^T b, b^T b)`` when ``b`` is given.
+    Reads the chunk's rows, then returns its per-segment summaries, ``(A_c^T b_c, b_c^T
+    b_c)`` (of the whitened rows ``A_c W`` when ``whiten`` is given) and, for the Householder
+    kind with b, the chunk's augmented R. Each chunk of A is read once per pass.
     """
-    tau = layout.block_rows
-    combine = kern.combine_gram if kind == "gram" else kern.combine_r
-    whiten = kern.gram_whitener if kind == "gram" else kern.r_whitener
-    a_parts = a.to_delayed()[:, 0]
-    b_parts = [None] * len(a_parts) if b is None else b.to_delayed()
-    outs = [delayed(_chunk_summaries, nout=3)(p, q, off, tau, kind)
-            for p, q, off in zip(a_parts, b_parts, _offsets(a.chunks[0]))]
-    total = _tree_reduce([o[1] for o in outs], combine)
-    rhs = None if b is None else _tree_reduce([o[2] for o in outs], kern.combine_rhs)
-    whitener = delayed(whiten)(total)
-    pairs = [delayed(_scores_pair)(o[0], whitener) for o in outs]
-    whitener_value, total_value, rhs_value, *pair_values = dask.compute(
-        whitener, total, rhs, *pairs)
-    if kind == "gram" and not whitener_value.condition <= kern.GRAM_CONDITION_LIMIT:
-        return np.empty(0), whitener_value, total_value, rhs_value
-    blocks = np.concatenate([p[0] for p in pair_values])
-    scores = np.concatenate([p[1] for p in pair_values])
-    return (kern.scores_to_distribution(blocks, scores, layout.n_blocks), whitener_value,
-            total_value, rhs_value)
+    a, b = load(*load_args)
+    b = b if with_b else None
+    if kind == "qr" and b is not None:
+        summary, augmented = kern.chunk_qr_augmented(a, b, offset, block_rows)
+        return summary, kern.chunk_rhs(a, b, offset, block_rows), augmented
+    if whiten is not None:
+        # Q_c = A_c R^{-1} (CholeskyQR) by a triangular solve: an explicit inverse of an
+        # ill-conditioned R loses accuracy in the solution
+        a = linalg.solve_triangular(whiten, np.asarray(a, dtype=np.float64).T, trans="T",
+                                    lower=False).T
+    summary = (kern.chunk_gram if kind == "gram" else kern.chunk_qr)(a, offset, block_rows)
+    rhs = None if b is None else kern.chunk_rhs(a, b, offset, block_rows)
+    return summary, rhs, None
+
+
+@dataclass
+class _PassRunner:
+    """Runs a pass's chunk tasks: on the cluster with backups, else on local threads."""
+
+    client: Any
+    speculate: Any = True
+    label: str = "setup"
+    passes: int = 0
+    backups: int = 0
+    backups_won: int = 0
+    seconds: list = field(default_factory=list)
+
+    def __call__(self, calls: list[tuple]) -> list:
+        self.passes += 1
+        t0 = time.perf_counter()
+        if self.client is None:
+            values = list(dask.compute(*[delayed(fn)(*args) for fn, args in calls],
+                                       scheduler="threads"))
+        else:
+            from .executor import CodedExecutor
+
+            result = CodedExecutor(self.client, name=self.label).map_tasks(
+                calls, label=f"setup-p{self.passes}", speculate=self.speculate)
+            self.backups += result.backups
+            self.backups_won += result.backups_won
+            values = result.values
+        self.seconds.append(time.perf_counter() - t0)
+        return values
+
+
+def _run_pass(runner: _PassRunner, source: BlockSource, ranges: list[tuple[int, int]],
+              tau: int, kind: str, whiten: np.ndarray | None = None, with_b: bool = False):
+    """One read pass over the chunks: per-chunk (summary, rhs, augmented R)."""
+    calls = [(_setup_chunk, (*source.rows_loader(start, stop), start, tau, kind, whiten,
+                             with_b)) for start, stop in ranges]
+    return runner(calls)
+
+
+def _scores(outs, whitener: kern.Whitener, n_blocks: int) -> np.ndarray:
+    blocks = np.concatenate([o[0].blocks for o in outs])
+    scores = np.concatenate([kern.segment_scores(o[0], whitener) for o in outs])
+    return kern.scores_to_distribution(blocks, scores, n_blocks)
+
+
+def _sum_rhs(outs) -> tuple[np.ndarray, float] | tuple[None, None]:
+    if outs[0][1] is None:
+        return None, None
+    return kern.combine_rhs([o[1] for o in outs])
+
+
+def _gram_total(outs) -> np.ndarray:
+    return np.sum([o[0].factors.sum(axis=0) for o in outs], axis=0)
 
 
 def _sketch_pass(a, layout: BlockLayout, sketch_rows: int, jl_dim: int | None,
@@ -167,7 +230,8 @@ def default_jl_dim(n_cols: int) -> int | None:
 def compute_block_leverage(A: Any, n_blocks: int, *, method: str = "exact",
                            algorithm: str = "auto", sketch_rows: int | None = None,
                            jl_dim: int | None = None, seed: int = 0,
-                           b: Any = None) -> LeverageResult:
+                           b: Any = None, solve: bool = False, client: Any = None,
+                           speculate: Any = True) -> LeverageResult:
     """Block leverage scores with diagnostics; see :func:`block_leverage_scores`.
 
     Parameters
@@ -185,16 +249,33 @@ def compute_block_leverage(A: Any, n_blocks: int, *, method: str = "exact",
         d = 64, else 64) and the seed of both.
     b : array, optional
         Right-hand side: the exact method then also returns ``A^T b`` and ``b^T b`` from the
-        same pass (and checks b for NaN and Inf). Not with a store path: open the store with
-        :func:`~dask_coded.open_dataset` and pass both arrays.
+        same pass (and checks b for NaN and Inf). With a store path, the store's own b is
+        used (reading it costs 1/d of reading A).
+    solve : bool
+        Also return the least-squares solution (``result.solution``), exact to working
+        precision: the normal equations when the equilibrated ``cond(A)`` is at most
+        :data:`~dask_coded.kernels.direct.GRAM_SOLVE_CONDITION`, else Cholesky-QR
+        refinement passes (one up to cond ~1e7, two beyond), or Householder TSQR with
+        ``algorithm="qr"``.
+    client : distributed.Client, optional
+        Run the passes on it (default: the current client, else dask's local threads).
+    speculate : bool, mapping or Speculation
+        Backup copies of late chunk tasks on the cluster (see
+        :class:`~dask_coded.executor.Speculation`); each backup reads its chunk once more.
+
+    Raises
+    ------
+    InputError
+        As :func:`block_leverage_scores`; with ``solve``, a numerically rank-deficient A
+        names its rank and condition estimate.
     """
     if method not in METHODS:
         raise InputError(f"unknown leverage method {method!r}; choose one of {', '.join(METHODS)}")
     if algorithm not in ("auto", "gram", "qr"):
         raise InputError(f"unknown algorithm {algorithm!r}; choose auto, gram or qr")
-    a, b_arr = as_row_chunked(A, b)
-    if isinstance(A, (str, os.PathLike)):
-        b_arr = None  # a store's b is not needed for the scores
+    if not isinstance(solve, (bool, np.bool_)):
+        raise InputError(f"solve must be True or False, got {solve!r}")
+    a, b_arr = as_row_chunked(A, b)  # a store path brings the store's b
     layout = BlockLayout.create(a.shape[0], n_blocks)
     d = a.shape[1]
     if d > a.shape[0]:
@@ -214,23 +295,93 @@ def compute_block_leverage(A: Any, n_blocks: int, *, method: str = "exact",
             raise InputError(f"jl_dim must be >= 1, got {jl_dim}")
         scores = _sketch_pass(a, layout, sketch_rows, jl_dim, seed)
         return LeverageResult(scores, "sketch", "countsketch", layout, d, math.nan, 2)
-    passes = 0
-    rhs = (None, None)
-    if algorithm in ("auto", "gram"):
-        scores, whitener, gram, rhs = _exact_pass(a, b_arr, layout, "gram")
-        rhs = rhs or (None, None)
-        passes += 1
-        if scores.size or algorithm == "gram":
-            if not scores.size:
-                raise InputError(f"A is too ill-conditioned for the Gram algorithm "
-                                 f"(cond ~ {whitener.condition:.1e}); use algorithm='qr'")
-            return LeverageResult(scores, "exact", "gram", layout, d, whitener.condition,
-                                  passes, gram, *rhs)
-        b_arr = None  # A^T b and b^T b came with the Gram pass
-    scores, whitener, r, rhs2 = _exact_pass(a, b_arr, layout, "qr")
-    rhs = rhs2 or rhs
-    return LeverageResult(scores, "exact", "qr", layout, d, whitener.condition, passes + 1,
-                          r.T @ r, *rhs)
+    source = BlockSource.create(A, b, a, b_arr, layout)
+    ranges = _chunk_ranges(a)
+    runner = _PassRunner(_active_client(client), speculate)
+    if algorithm == "qr":
+        return _householder(runner, source, ranges, layout, d, solve and b_arr is not None)
+    return _gram_then_refine(runner, source, ranges, layout, d, b_arr is not None,
+                             algorithm, solve)
+
+
+def _chunk_ranges(a) -> list[tuple[int, int]]:
+    offsets = _offsets(a.chunks[0])
+    return [(off, off + n) for off, n in zip(offsets, a.chunks[0])]
+
+
+def _active_client(client):
+    """The distributed client to run the pass on, or None for dask's local threads."""
+    if client is not None:
+        return client
+    try:
+        from distributed import default_client
+
+        return default_client()
+    except (ImportError, ValueError):
+        return None
+
+
+def _result(runner: _PassRunner, layout: BlockLayout, d: int, **fields) -> LeverageResult:
+    return LeverageResult(method="exact", layout=layout, n_cols=d, passes=runner.passes,
+                          backups=runner.backups, backups_won=runner.backups_won,
+                          pass_seconds=tuple(runner.seconds), **fields)
+
+
+def _householder(runner, source, ranges, layout, d, solve: bool) -> LeverageResult:
+    """One pass of per-segment Householder QR (of ``[A, b]`` when solving): TSQR."""
+    outs = _run_pass(runner, source, ranges, layout.block_rows, "qr", with_b=True)
+    r = kern.combine_r([kern.summary_total(o[0]) for o in outs])
+    whitener = kern.r_whitener(r)
+    atb, btb = _sum_rhs(outs)
+    x = residual = None
+    if solve:
+        x, residual = direct.solve_augmented(kern.combine_r([o[2] for o in outs]))
+    return _result(runner, layout, d, scores=_scores(outs, whitener, layout.n_blocks),
+                   algorithm="qr", condition=whitener.condition, gram=r.T @ r, atb=atb,
+                   btb=btb, solution=x, residual_norm=residual)
+
+
+def _gram_then_refine(runner, source, ranges, layout, d, with_b: bool, algorithm: str,
+                      solve: bool) -> LeverageResult:
+    """A Gram pass; then Cholesky-QR refinement passes only if A needs them.
+
+    The scores need the refinement above :data:`~kern.GRAM_CONDITION_LIMIT`, the solution
+    already above :data:`~direct.GRAM_SOLVE_CONDITION` (see :mod:`dask_coded.kernels.direct`).
+    """
+    tau = layout.block_rows
+    outs = _run_pass(runner, source, ranges, tau, "gram", with_b=with_b)
+    gram = _gram_total(outs)
+    atb, btb = _sum_rhs(outs)
+    condition = direct.equilibrated_condition(gram)
+    limit = direct.GRAM_SOLVE_CONDITION if solve else kern.GRAM_CONDITION_LIMIT
+    solve = solve and atb is not None
+    if condition <= limit or algorithm == "gram":
+        whitener = kern.gram_whitener(gram)
+        if not whitener.condition <= kern.GRAM_CONDITION_LIMIT:
+            raise InputError(f"A is too ill-conditioned for the Gram algorithm "
+                             f"(cond ~ {condition:.1e}); use algorithm='auto' or 'qr'")
+        return _result(runner, layout, d, scores=_scores(outs, whitener, layout.n_blocks),
+                       algorithm="gram", condition=condition, gram=gram, atb=atb, btb=btb,
+                       solution=direct.solve_normal(gram, atb) if solve else None)
+    factor = direct.gram_factor(gram, layout.n_rows)
+    for _ in range(direct.MAX_REFINEMENTS):
+        outs = _run_pass(runner, source, ranges, tau, "gram", factor.r, with_b=solve)
+        factor, r_step, deviation = direct.refine(factor, _gram_total(outs))
+        if deviation <= direct.ORTHOGONAL_ENOUGH:
+            break
+    else:
+        raise InputError(direct.rank_message(direct.singular_values(factor.r, np.eye(d))))
+    # the pass's segments are blocks of Q = A R_0^{-1}; R_step whitens them the rest of
+    # the way: ||A_seg R^{-1}||_F^2 = ||Q_seg R_step^{-1}||_F^2 (eq. 5)
+    step_inverse = linalg.solve_triangular(r_step, np.eye(d), lower=False)
+    whitener = kern.Whitener("gram", step_inverse, factor.condition)
+    x = None
+    if solve:
+        qtb, _ = _sum_rhs(outs)
+        x = direct.solve_refined(factor, r_step, qtb)
+    return _result(runner, layout, d, scores=_scores(outs, whitener, layout.n_blocks),
+                   algorithm="cholqr", condition=factor.condition, gram=gram, atb=atb,
+                   btb=btb, solution=x)
 
 
 def block_leverage_scores(A: Any, n_blocks: int, *, method: str = "exact",

@@ -18,13 +18,46 @@ from ._validation import (
     float_array,
 )
 from .errors import InputError
-from .executor import ON_SHORT, CodedExecutor, retry_after_scheduler_loss
-from .kernels.blocks import BlockLayout
+from .executor import ON_SHORT, CodedExecutor, Speculation, retry_after_scheduler_loss
+from .kernels.blocks import BlockLayout, chunk_aligned_blocks
 from .leverage import LeverageResult, compute_block_leverage
-from .solvers import METHODS, STEPS, CodedSolver, LstsqResult, Problem, Settings
+from .solvers import (
+    METHODS,
+    STEPS,
+    CodedSolver,
+    LstsqResult,
+    Problem,
+    Settings,
+    resolve_method,
+)
 from .sources import BlockSource
 
 DEFAULT_BLOCKS = 100
+
+
+def _has_default_client() -> bool:
+    try:
+        from distributed import default_client
+
+        default_client()
+        return True
+    except ValueError:
+        return False
+
+
+def default_blocks(A: Any, a) -> int:
+    """K when none is given: whole chunks per block for stored and dask data, else 100.
+
+    Blocks that follow the store's chunks mean no chunk is decoded twice when the servers'
+    data is placed (:func:`~dask_coded.kernels.blocks.chunk_aligned_blocks`); in-memory
+    arrays have no chunks worth following.
+    """
+    n_rows = a.shape[0]
+    if not isinstance(A, np.ndarray):
+        k = chunk_aligned_blocks(tuple(a.chunks[0]), DEFAULT_BLOCKS)
+        if k is not None and k > 1:
+            return k
+    return min(DEFAULT_BLOCKS, n_rows)
 
 
 def _positive_int(name: str, value: Any, allow_none: bool = True) -> int | None:
@@ -35,11 +68,18 @@ def _positive_int(name: str, value: Any, allow_none: bool = True) -> int | None:
     return int(value)
 
 
+def check_method(method: Any) -> str:
+    """A key of :data:`~dask_coded.solvers.METHODS`, or ``"auto"``."""
+    if not isinstance(method, str) or (method != "auto" and method not in METHODS):
+        raise InputError(f"unknown method {method!r}; choose auto or one of "
+                         f"{', '.join(METHODS)}")
+    return method
+
+
 def _settings(method: str, n_servers, q, deadline, on_short, runtime, step, step_scale,
               max_iter, tol, time_budget, sketch_rows, seed,
               reconnect_timeout: float = 60.0) -> Settings:
-    if not isinstance(method, str) or method not in METHODS:
-        raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    check_method(method)
     n_servers = _positive_int("n_servers", n_servers)
     if n_servers is not None:
         check_servers("n_servers", n_servers)
@@ -77,7 +117,7 @@ def _settings(method: str, n_servers, q, deadline, on_short, runtime, step, step
 
 @contextlib.contextmanager
 def _client_context(client):
-    """The given client, the current default client, or a new embedded LocalCluster."""
+    """The given client, the current default client, or the shared embedded cluster."""
     if client is not None:
         yield client
         return
@@ -88,13 +128,12 @@ def _client_context(client):
         return
     except ValueError:
         pass
-    from .cluster import connect
+    from .cluster import embedded_client
 
-    with connect() as new:
-        yield new
+    yield embedded_client()
 
 
-def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: int | None = None,
+def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None = None,
           n_servers: int | None = None, q: int | None = None, deadline: float | None = None,
           on_short: str = "wait", runtime: Any = None, stragglers: Any = None,
           step: str | float = "optimal", step_scale: float = 0.25, max_iter: int = 100,
@@ -102,7 +141,8 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
           client: Any = None, seed: int | None = None, reference: Any = None,
           x0: Any = None, callback: Any = None, setup: Any = None,
           checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 10,
-          resume: bool = False, reconnect_timeout: float = 60.0) -> LstsqResult:
+          resume: bool = False, reconnect_timeout: float = 60.0,
+          speculate: Any = True) -> LstsqResult:
     """Solve ``min ||A x - b||_2`` on a Dask cluster whose workers straggle.
 
     Parameters
@@ -110,6 +150,15 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
     A, b : numpy arrays, dask arrays, or a dataset path (then ``b`` is None)
         Tall A (N x d) of real floats; b (N,).
     method : str
+        ``"auto"`` (the default): ``"direct"`` up to
+        :data:`~dask_coded.solvers.AUTO_DIRECT_MAX_COLS` columns, else ``"block-leverage"``.
+        ``"direct"``: the exact solution from the setup pass itself, in one read pass of A
+        and b when A is well conditioned (the normal equations, after column
+        equilibration), two or three when it is not (Cholesky-QR refinement: CholeskyQR2,
+        then shifted CholeskyQR3), accurate to a small multiple of Householder QR's error up
+        to cond(A) ~ 1e8; memory: a worker holds one chunk, the client a few d x d
+        matrices and one per block. In-memory numpy data given no client is solved in
+        this process on threads, without a cluster.
         ``"block-leverage"`` (the GC seed's scheme: replicas from the block leverage scores,
         encoding of eq. 23, the sum of the q fastest servers of eq. 26), ``"uniform"`` (equal
         replicas), ``"sd"`` (uncoded steepest descent, waits for every block),
@@ -117,7 +166,9 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
         ``"weighted-leverage"`` (Appendix E), or the non-iterative ``"gaussian-solve"``,
         ``"srht-solve"``, ``"leverage-solve"``.
     n_blocks : int, optional
-        K (eq. 1); default min(100, N).
+        K (eq. 1). Default: for a store or dask array, the most blocks up to 100 that are
+        whole chunks (K divides the chunk count), so that no chunk is decoded twice; for
+        numpy arrays (or irregular chunks) min(100, N).
     n_servers : int, optional
         m, servers of the coded methods (default 2 K). Workers hold about m / K copies of
         (A, b) in total: plan worker memory for that.
@@ -180,6 +231,16 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
         long for the scheduler to come back at its address with at least one worker, then
         place the data again and go on from the last step; else raise
         :class:`~dask_coded.executor.SchedulerLost`.
+    speculate : bool or mapping
+        Backup tasks in the setup pass (on by default): a chunk task that has run longer
+        than ``max(min_wait, multiplier x median)`` of the chunks already done (once half
+        are done; defaults 0.5 s and 2x) gets a copy on another worker, and the first copy
+        to finish is used, the other cancelled; a chunk is never counted twice. It costs
+        one extra read of each backed-up chunk (none when nothing is late) and tolerates
+        workers that are slow, frozen or gone while another worker can read the data (a
+        store, a dask array, or the numpy slice the task carries). A mapping sets
+        ``multiplier``, ``quantile``, ``min_wait``, ``max_copies`` (see
+        :class:`~dask_coded.executor.Speculation`); False waits for every first copy.
 
     Returns
     -------
@@ -194,7 +255,7 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
     n_rows, d = a.shape
     if d > n_rows:
         raise InputError(f"A must be tall (rows >= columns), got {n_rows} x {d}")
-    n_blocks = min(DEFAULT_BLOCKS, n_rows) if n_blocks is None else n_blocks
+    n_blocks = default_blocks(A, a) if n_blocks is None else n_blocks
     layout = BlockLayout.create(n_rows, n_blocks)
     if x0 is not None:
         x0 = float_array(x0, "x0")
@@ -234,32 +295,62 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
         raise InputError(f"client must be a distributed.Client or 'simulate', got {client!r}")
     if simulate and scenario is not None and (scenario.kills or scenario.throttle_workers):
         raise InputError("client='simulate' has no worker processes to throttle or kill")
-    with (contextlib.nullcontext(None) if simulate else _client_context(client)) as cl:
+    method = resolve_method(method, d)
+    speculate = Speculation.coerce(speculate)
+    # in-memory data solved exactly needs no cluster: it is already in this process, and a
+    # cluster would only copy it (and take seconds to start)
+    local = simulate or (client is None and method == "direct" and scenario is None
+                         and isinstance(A, np.ndarray) and not _has_default_client())
+    if (scenario is not None and (scenario.kills or scenario.throttle_workers)
+            and client is None and not _has_default_client()):
+        from .cluster import spawn_safe
+
+        if not spawn_safe():
+            raise InputError("throttled or killed workers need worker processes, which this "
+                             "script cannot spawn: put its calls under "
+                             "`if __name__ == \"__main__\":`, or pass client=")
+    with (contextlib.nullcontext(None) if local else _client_context(client)) as cl:
         t0 = time.perf_counter()
-        if setup is None:
-            summary = retry_after_scheduler_loss(
-                lambda: compute_block_leverage(a, n_blocks, b=b_arr), cl,
-                settings.reconnect_timeout, what="the setup pass (block leverage scores)")
-        elif (setup.layout != layout or setup.gram is None or setup.atb is None
-              or setup.n_cols != d):
+        needs_solution = METHODS[method].needs_solution
+        throttles = None
+        if needs_solution and scenario is not None and not scenario.is_empty and cl is not None:
+            from .stragglers import start_throttles
+
+            # direct's solve is its setup pass: real stragglers must be running during it
+            throttles = start_throttles(cl, scenario)
+            t0 = time.perf_counter()
+        if setup is not None and (setup.layout != layout or setup.gram is None
+                                  or setup.atb is None or setup.n_cols != d):
             raise InputError("setup= comes from a different problem: it needs the same "
                              "A, b and n_blocks")
-        else:
-            summary = setup
+        if setup is not None and needs_solution and setup.solution is None:
+            setup = None  # an iterative method's pass: read again, this time solving
+        try:
+            if setup is None:
+                summary = retry_after_scheduler_loss(
+                    # a store path lets the workers read their chunks by path
+                    lambda: compute_block_leverage(A if is_path else a, n_blocks,
+                                                   b=None if is_path else b_arr,
+                                                   solve=needs_solution,
+                                                   client=cl, speculate=speculate), cl,
+                    settings.reconnect_timeout, what="the setup pass (block leverage scores)")
+            else:
+                summary = setup
+        except BaseException:
+            if throttles is not None:
+                throttles.stop()
+            raise
         if isinstance(reference, str):
             if reference != "auto":
                 raise InputError(f"reference must be an array or 'auto', got {reference!r}")
-            reference = np.linalg.solve(summary.gram, summary.atb)
+            reference = summary.solution if summary.solution is not None else \
+                np.linalg.solve(summary.gram, summary.atb)
         elif reference is not None:
             reference = float_array(reference, "reference")
             if reference.shape != (d,):
                 raise InputError(f"reference must have shape ({d},), got {reference.shape}")
-        if is_path:
-            source = BlockSource(A, None, layout)
-        elif isinstance(A, np.ndarray):
-            source = BlockSource(np.asarray(A), np.asarray(b), layout)
-        else:
-            source = BlockSource(a, b_arr, layout)
+        source = BlockSource.create(A, np.asarray(b) if isinstance(A, np.ndarray) else b, a,
+                                    b_arr, layout)
         problem = Problem(source, layout, summary)
         if simulate:
             from .simulate import SimulatedExecutor
@@ -277,14 +368,14 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
             state = ckpt.load(checkpoint, fprint) if resume and checkpoint.exists() else None
             saver = solver.callback = _Checkpointer(checkpoint, checkpoint_every, fprint,
                                                     callback)
-        throttles = None
         try:
             retry_after_scheduler_loss(solver.setup, cl, settings.reconnect_timeout,
                                        what="placing the servers' data")
             if state is not None:
                 solver.restore(state)
             setup_seconds = time.perf_counter() - t0
-            if scenario is not None and not scenario.is_empty and not simulate:
+            if (scenario is not None and not scenario.is_empty and cl is not None
+                    and throttles is None):
                 from .stragglers import start_throttles
 
                 throttles = start_throttles(cl, scenario)
@@ -299,7 +390,7 @@ def lstsq(A: Any, b: Any = None, *, method: str = "block-leverage", n_blocks: in
             if saver is not None:
                 saver.save(solver, done=reason)
             solve_seconds = time.perf_counter() - t1
-            placement = executor.placement()
+            placement = executor.placement() if len(solver.method.server_blocks) else {}
         finally:
             if throttles is not None:
                 throttles.stop()
@@ -334,7 +425,11 @@ class _Checkpointer:
 
 
 class CodedLinearRegression:
-    """Least-squares linear regression solved by coded gradient descent on Dask.
+    """Least-squares linear regression on Dask: exact by default, or coded gradient descent.
+
+    ``method="auto"`` (the default) solves exactly in about one pass (see :func:`lstsq`'s
+    ``"direct"``); the coded iterative methods are there for wide problems and for
+    experiments with stragglers.
 
     A scikit-learn style estimator: ``__init__`` only stores its arguments, ``fit`` calls
     :func:`lstsq`.
@@ -354,7 +449,7 @@ class CodedLinearRegression:
     result_ : LstsqResult
     """
 
-    def __init__(self, method: str = "block-leverage", *, n_blocks: int | None = None,
+    def __init__(self, method: str = "auto", *, n_blocks: int | None = None,
                  n_servers: int | None = None, q: int | None = None,
                  deadline: float | None = None, stragglers: Any = None,
                  step: str | float = "optimal", max_iter: int = 100, tol: float = 1e-8,

@@ -89,6 +89,8 @@ class Method:
     name = "base"
     iterative = True
     coded = False
+    #: The setup pass must also return the exact solution (``direct``).
+    needs_solution = False
 
     def __init__(self, problem: Problem, settings: Settings):
         self.problem = problem
@@ -247,6 +249,34 @@ class WeightedLeverage(Method):
         return np.tensordot(coef, values, axes=1)
 
 
+class Direct(Method):
+    """``direct``: the exact solution from the setup pass itself; no iterations, no servers.
+
+    The setup pass already reads every chunk of A and b once for the block leverage scores;
+    it keeps ``A^T A`` and ``A^T b`` and, when A is ill-conditioned, refines its R by
+    Cholesky-QR passes (see :mod:`dask_coded.kernels.direct`). The solution is a small
+    solve on the client. Its straggler tolerance is the pass's: backup copies of late
+    chunk tasks (:meth:`~dask_coded.executor.CodedExecutor.map_tasks`).
+    """
+
+    name = "direct"
+    iterative = False
+    needs_solution = True
+
+    def __init__(self, problem: Problem, settings: Settings):
+        super().__init__(problem, settings)
+        self.server_blocks = np.empty(0, dtype=np.int64)
+        self.weights = np.empty(0)
+        self.q = 0
+
+    def solve(self, executor: CodedExecutor, extras: dict | None = None
+              ) -> tuple[np.ndarray, None]:
+        solution = self.problem.summary.solution
+        if solution is None:
+            raise InputError("method 'direct' needs a setup pass run with solve=True")
+        return np.array(solution), None
+
+
 class SketchAndSolve(Method):
     """``gaussian-solve`` / ``srht-solve`` / ``leverage-solve``: one sketch, one small solve.
 
@@ -312,10 +342,26 @@ class LeverageSolve(SketchAndSolve):
 
 
 METHODS: dict[str, type[Method]] = {
-    cls.name: cls for cls in (SteepestDescent, BlockLeverage, Uniform, GaussianSketch,
-                              SRHTSketch, WeightedLeverage, GaussianSolve, SRHTSolve,
-                              LeverageSolve)
+    cls.name: cls for cls in (Direct, SteepestDescent, BlockLeverage, Uniform,
+                              GaussianSketch, SRHTSketch, WeightedLeverage, GaussianSolve,
+                              SRHTSolve, LeverageSolve)
 }
+
+#: ``method="auto"`` solves exactly (``direct``) up to this many columns: the client then
+#: holds a few d x d float64 matrices (128 MiB each at d = 4096) and the setup pass costs
+#: O(N d^2) flops, about a read pass while d is in the hundreds. Wider problems use the coded
+#: iterative method, whose rounds cost O(N d) each.
+AUTO_DIRECT_MAX_COLS = 4096
+
+#: The iterative method ``auto`` picks above :data:`AUTO_DIRECT_MAX_COLS`.
+AUTO_ITERATIVE = "block-leverage"
+
+
+def resolve_method(method: str, n_cols: int) -> str:
+    """``auto`` -> ``direct`` or :data:`AUTO_ITERATIVE` by the column count; others as is."""
+    if method != "auto":
+        return method
+    return "direct" if n_cols <= AUTO_DIRECT_MAX_COLS else AUTO_ITERATIVE
 
 
 # ------------------------------------------------------------------------------ solver
@@ -416,7 +462,8 @@ class CodedSolver:
 
     def setup(self) -> None:
         """Place every server's encoded block on the workers (once)."""
-        self.executor.place(self.method.loaders())
+        if len(self.method.server_blocks):  # direct has no servers: nothing to place
+            self.executor.place(self.method.loaders())
         s = self.problem.summary
         _, g0 = gk.objective_terms(self.x, s.gram, s.atb, s.btb)
         self._g0_norm = float(np.linalg.norm(g0)) or 1.0
@@ -539,7 +586,8 @@ class CodedSolver:
     def run(self) -> str:
         """Iterate until a stopping rule fires; returns its name."""
         if not self.method.iterative:
-            self.x, result = self.method.solve(self.executor, self._round_extras(0))
+            extras = self._round_extras(0) if len(self.method.server_blocks) else {}
+            self.x, result = self.method.solve(self.executor, extras)
             self.iteration = 1
             self._record(result, 0.0)
             return "solved"

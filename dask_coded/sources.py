@@ -34,6 +34,22 @@ def _from_dask(block: int, a, b, weight: float) -> EncodedBlock:
     return encode_block(block, a_np, b_np, weight)
 
 
+def _rows_from_store(path: str, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    from .io import read_rows
+
+    return read_rows(path, start, stop)
+
+
+def _rows_from_arrays(a: np.ndarray, b: np.ndarray | None) -> tuple[np.ndarray, Any]:
+    return a, b
+
+
+def _rows_from_dask(a, b) -> tuple[np.ndarray, Any]:
+    import dask
+
+    return dask.compute(a, b, scheduler="sync")  # on the worker, from the slice's graph
+
+
 class BlockSource:
     """Row blocks of (A, b) as loader calls for the executor.
 
@@ -54,6 +70,34 @@ class BlockSource:
         else:
             self.kind = "dask"
         self.A, self.b = A, b
+
+    @classmethod
+    def create(cls, A: Any, b: Any, a, b_arr, layout: BlockLayout) -> BlockSource:
+        """The cheapest source for what the user passed.
+
+        A store path is read by the workers themselves; in-memory numpy arrays are sliced
+        (each slice travels with its task); anything else goes by its dask arrays ``a``,
+        ``b_arr`` (as :func:`~dask_coded._validation.as_row_chunked` made them).
+        """
+        if isinstance(A, (str, os.PathLike)):
+            return cls(A, None, layout)
+        if isinstance(A, np.ndarray) and (b is None or isinstance(b, np.ndarray)):
+            return cls(A, b, layout)
+        return cls(a, b_arr, layout)
+
+    def rows_loader(self, start: int, stop: int) -> tuple:
+        """``(function, args)`` returning the raw rows ``(A[start:stop], b[start:stop])``.
+
+        Rerunnable on any worker that can read the source, which is what lets a late read be
+        duplicated (a backup task) instead of waited for. ``b`` may come back None for an
+        in-memory A given without b.
+        """
+        if self.kind == "store":
+            return _rows_from_store, (self.path, start, stop)
+        b = None if self.b is None else self.b[start:stop]
+        if self.kind == "numpy":
+            return _rows_from_arrays, (self.A[start:stop], b)
+        return _rows_from_dask, (self.A[start:stop], b)
 
     def loader(self, block: int, weight: float) -> tuple:
         """``(function, args)`` building ``weight * (A_block, b_block)`` on a worker."""

@@ -179,3 +179,21 @@ def test_atomic_dir_keeps_the_previous_output_on_error(tmp_path):
         raise RuntimeError("interrupted")
     assert (out / "report.json").read_text() == "1"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no hidden leftovers
+
+
+def test_solve_direct_leads_with_the_exact_answer(tmp_path):
+    """method auto (-> direct) then sd: the exact answer, its passes and read-pass ratio."""
+    config = {**TINY, "solver": {**TINY["solver"], "method": "auto"}, "compare": ["sd"],
+              "stragglers": None, "output": {"dir": "out/direct"}}
+    write_config(tmp_path, config)
+    proc = run("solve", "run.yaml", "--no-progress", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split()[0]: line.split() for line in proc.stdout.splitlines()
+            if line.split() and line.split()[0] in ("auto", "sd")}
+    assert rows["auto"][1:4] == ["1", "solved", "(reference)"]
+    assert "auto: exact least squares from 1 read pass(es) of A and b (gram" in proc.stdout
+    report = json.loads((tmp_path / "out" / "direct" / "report.json").read_text())
+    assert report["read_pass_seconds"] > 0
+    x = np.load(tmp_path / "out" / "direct" / "x_auto.npy")
+    x0 = dc.io.read_array(tmp_path / "data" / "tiny.zarr", "x0")
+    assert np.linalg.norm(x - x0) / np.linalg.norm(x0) < 1e-12

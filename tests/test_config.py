@@ -73,7 +73,7 @@ def test_full_config(tmp_path):
 def test_defaults_and_frozen():
     cfg = parse({"dataset": {"path": "d.zarr"}})
     assert cfg.solver == SolverConfig()
-    assert cfg.solver.method == "block-leverage" and cfg.solver.reference == "auto"
+    assert cfg.solver.method == "auto" and cfg.solver.reference == "auto"
     assert cfg.cluster.scheduler is None and cfg.cluster.threads_per_worker == 1
     assert cfg.compare == () and cfg.stragglers is None
     assert cfg.output.dir == Path("out") / "cfg"  # out/<config stem>
@@ -150,7 +150,7 @@ def test_numeric_step_reference_npy_and_runtime():
     ({"dataset": {"path": "d"}, "cluster": {"scheduler": 8786}}, "cluster.scheduler must be"),
     ({"dataset": {"path": "d"}, "compare": ["sd", "gd"]}, "unknown compare[1] method"),
     ({"dataset": {"path": "d"}, "compare": ["sd", "sd"]}, "compare lists 'sd' twice"),
-    ({"dataset": {"path": "d"}, "compare": ["block-leverage"]}, "repeats solver.method"),
+    ({"dataset": {"path": "d"}, "compare": ["auto"]}, "repeats solver.method"),
     ({"dataset": {"path": "d"}, "compare": {"sd": 1}}, "compare must be a list"),
     ({"dataset": {"path": "d"}, "stragglers": {"slow": {"fraction": 2, "factor": 10}}},
      "stragglers: slow.fraction"),

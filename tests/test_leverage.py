@@ -32,12 +32,56 @@ def test_exact_matches_dense_reference(family, family_stores):
         np.testing.assert_allclose(got, ref, rtol=1e-8)
 
 
-def test_ill_conditioned_falls_back_to_qr(family_stores):
+def test_ill_conditioned_is_refined_by_cholesky_qr(family_stores):
+    """cond 1e8: shifted CholeskyQR3, three Gram-like passes in all, no Householder QR."""
     result = dc.compute_block_leverage(family_stores["cond-1e8"], 60)
-    assert result.algorithm == "qr" and result.passes == 2
+    assert result.algorithm == "cholqr" and result.passes == 3
+    assert len(result.pass_seconds) == 3
     assert 1e7 < result.condition < 1e9
     well = dc.compute_block_leverage(family_stores["gaussian"], 60)
     assert well.algorithm == "gram" and well.passes == 1
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_householder_algorithm_matches_dense_reference(family, family_stores):
+    a, _ = dense_dataset(**FAMILIES[family])
+    got = dc.compute_block_leverage(family_stores[family], 47, algorithm="qr")
+    assert got.algorithm == "qr" and got.passes == 1
+    np.testing.assert_allclose(got.scores, dense_block_leverage(a, 47), rtol=1e-8)
+
+
+def conditioned(n: int, d: int, cond: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    u, _ = np.linalg.qr(rng.standard_normal((n, d)))
+    v, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    return (u * np.geomspace(1.0, 1.0 / cond, d)) @ v.T
+
+
+@pytest.mark.parametrize("algorithm", ["auto", "qr"])
+@pytest.mark.parametrize(("cond", "passes"), [(1.5, 1), (1e3, 2), (1e6, 2), (1e8, 3)])
+def test_solution_within_10x_of_numpy(cond, passes, algorithm):
+    """A consistent system b = A x0: the pass's solution against numpy's own error."""
+    a = conditioned(12000, 20, cond, seed=int(np.log10(cond)))
+    x0 = np.random.default_rng(5).standard_normal(20)
+    b = a @ x0
+    numpy_err = np.linalg.norm(np.linalg.lstsq(a, b, rcond=None)[0] - x0) / np.linalg.norm(x0)
+    res = dc.compute_block_leverage(da.from_array(a, chunks=(1500, 20)), 40,
+                                    b=da.from_array(b, chunks=1500), solve=True,
+                                    algorithm=algorithm)
+    err = np.linalg.norm(res.solution - x0) / np.linalg.norm(x0)
+    assert err <= 10 * max(numpy_err, 1e-15)
+    assert res.passes == (1 if algorithm == "qr" else passes)
+    np.testing.assert_allclose(res.scores, dense_block_leverage(a, 40), rtol=1e-7)
+    if cond >= 1e8:
+        assert err <= 1e-6  # the issue's bar; the normal equations alone give ~1
+
+
+def test_rank_deficient_solve_says_so():
+    a = conditioned(5000, 8, 10.0)
+    a[:, 7] = a[:, 0] - 2.0 * a[:, 3]
+    with pytest.raises(dc.InputError, match=r"^A is rank deficient \(numerically\): rank 7 "
+                                            r"of 8 columns, condition estimate \d"):
+        dc.compute_block_leverage(a, 10, b=np.ones(5000), solve=True)
 
 
 @pytest.mark.parametrize("family", FAMILIES)

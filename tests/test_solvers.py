@@ -21,6 +21,7 @@ from tests.conftest import dense_dataset
 
 ITERATIVE = ["sd", "block-leverage", "uniform", "gaussian", "srht", "weighted-leverage"]
 SOLVE = ["gaussian-solve", "srht-solve", "leverage-solve"]
+EXACT = ["direct"]
 
 
 @pytest.fixture(scope="module")
@@ -36,10 +37,10 @@ def noisy():
 
 
 def test_registry_is_complete():
-    assert set(METHODS) == set(ITERATIVE + SOLVE)
+    assert set(METHODS) == set(ITERATIVE + SOLVE + EXACT)
 
 
-@pytest.mark.parametrize("method", ITERATIVE + SOLVE)
+@pytest.mark.parametrize("method", ITERATIVE + SOLVE + EXACT)
 def test_every_method_reaches_the_solution_of_a_consistent_system(method, consistent, client):
     a, b, x_star = consistent
     result = lstsq(a, b, method=method, n_blocks=20, n_servers=40, max_iter=80, tol=1e-12,

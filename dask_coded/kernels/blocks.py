@@ -100,3 +100,43 @@ def pad_rows(a: np.ndarray, n_blocks: int) -> np.ndarray:
         return a
     pad = np.zeros((layout.padding, *a.shape[1:]), dtype=a.dtype)
     return np.concatenate([a, pad], axis=0)
+
+
+def chunk_aligned_blocks(chunk_rows: tuple[int, ...], target: int = 100) -> int | None:
+    """The largest block count K up to ``target`` whose blocks are whole chunks.
+
+    Blocks of ``tau = ceil(N / K)`` rows (eq. 1) are unions of whole chunks when K divides
+    the chunk count and ``tau`` is a multiple of the chunk size. Then nothing that reads by
+    block (the placement of the servers' data) decodes a chunk twice: a block smaller than
+    a chunk decodes its whole chunk, once per block, and one that straddles chunks decodes
+    both.
+
+    Parameters
+    ----------
+    chunk_rows : tuple of int
+        Rows of each chunk, in order (all equal but possibly the last).
+    target : int
+        Largest K wanted.
+
+    Returns
+    -------
+    int or None
+        None when no K up to ``target`` aligns (irregular chunks).
+    """
+    n_rows = int(sum(chunk_rows))
+    c = len(chunk_rows)
+    size = int(chunk_rows[0])
+    if c > 1 and (len(set(chunk_rows[:-1])) > 1 or chunk_rows[-1] > size):
+        return None
+
+    def aligned(k: int) -> bool:
+        tau = -(-n_rows // k)
+        starts = np.arange(k) * tau
+        bounds = np.cumsum((0, *chunk_rows))
+        return bool(np.isin(starts[starts < n_rows], bounds).all())  # block starts: chunk starts
+
+    best = None
+    for k in range(1, min(target, n_rows) + 1):
+        if c % k == 0 and aligned(k):
+            best = k
+    return best

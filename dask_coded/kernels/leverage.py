@@ -31,6 +31,7 @@ from scipy import linalg
 
 from ..errors import InputError
 from .blocks import segments
+from .direct import equilibrate
 
 #: Equilibrated Gram matrices with a condition number above this are not trusted: the Gram
 #: error ``cond(G) * u`` would exceed about 1e-10 relative (DESIGN.md, "Facts measured here").
@@ -111,6 +112,27 @@ def chunk_qr(a: np.ndarray, offset: int, block_rows: int) -> ChunkSummary:
     return ChunkSummary(np.array([s[0] for s in segs], dtype=np.int64), factors, "qr")
 
 
+def chunk_qr_augmented(a: np.ndarray, b: np.ndarray, offset: int, block_rows: int
+                       ) -> tuple[ChunkSummary, np.ndarray]:
+    """Householder R factors of ``[A_seg, b_seg]``: the segments' R of A, and the chunk's
+    augmented R, whose last column holds ``Q^T b`` and the residual (Householder TSQR).
+
+    The leading d x d block of the R of ``[A_seg, b_seg]`` is the R of ``A_seg``: Householder
+    reflections of the first d columns do not look at the last one.
+    """
+    _check_finite(a, offset, block_rows)
+    a = np.asarray(a, dtype=np.float64)
+    d = a.shape[1]
+    both = np.column_stack([a, np.asarray(b, dtype=np.float64)])
+    segs = segments(offset, a.shape[0], block_rows)
+    augmented = np.empty((len(segs), d + 1, d + 1))
+    for k, (_, start, stop) in enumerate(segs):
+        augmented[k] = _r_factor(both[start:stop])
+    summary = ChunkSummary(np.array([s[0] for s in segs], dtype=np.int64),
+                           np.ascontiguousarray(augmented[:, :d, :d]), "qr")
+    return summary, combine_r(list(augmented))
+
+
 def chunk_rhs(a: np.ndarray, b: np.ndarray, offset: int, block_rows: int
               ) -> tuple[np.ndarray, float]:
     """``A_c^T b_c`` and ``b_c^T b_c`` of one chunk (for the normal equations and residuals)."""
@@ -172,21 +194,12 @@ def gram_whitener(gram: np.ndarray) -> Whitener:
     Column scaling leaves leverage scores unchanged but stops badly scaled columns from
     posing as ill-conditioning, so the Gram path is used whenever it is accurate.
     """
-    if not np.all(np.isfinite(gram)):
-        raise InputError("A^T A overflows float64: A's entries are too large; rescale A")
-    diag = np.diag(gram).copy()
-    if np.any(diag <= 0):
-        col = int(np.argmin(diag))
-        raise InputError(f"A is rank deficient: column {col} is all zeros")
-    scale = 1.0 / np.sqrt(diag)
-    scaled = gram * scale[:, None] * scale[None, :]
-    eig = np.linalg.eigvalsh(scaled)
-    condition = float(np.sqrt(eig[-1] / eig[0])) if eig[0] > 0 else np.inf
+    scale, scaled, condition = equilibrate(gram)
     try:
         lower = np.linalg.cholesky(scaled)
     except np.linalg.LinAlgError:
         return Whitener("gram", np.full_like(gram, np.nan), np.inf)
-    inv_lt = linalg.solve_triangular(lower, np.eye(len(diag)), lower=True).T  # L^{-T}
+    inv_lt = linalg.solve_triangular(lower, np.eye(len(scale)), lower=True).T  # L^{-T}
     return Whitener("gram", scale[:, None] * inv_lt, condition)
 
 
@@ -205,8 +218,8 @@ def segment_scores(summary: ChunkSummary, whitener: Whitener) -> np.ndarray:
     """``||A_seg R^{-1}||_F^2`` for every segment of a chunk (the numerator of eq. 5)."""
     w = whitener.inverse
     if summary.kind == "gram":
-        # trace(W^T G W) without forming W^T G W
-        return np.einsum("sij,ik,jk->s", summary.factors, w, w, optimize=True)
+        # trace(W^T G W) = sum(G * (W W^T)): d^2 flops a segment once W W^T is formed
+        return np.einsum("sij,ij->s", summary.factors, w @ w.T, optimize=True)
     return np.einsum("sij,jk->sik", summary.factors, w, optimize=True).__pow__(2).sum(axis=(1, 2))
 
 
