@@ -352,18 +352,19 @@ def _gram_then_refine(runner, source, ranges, layout, d, with_b: bool, algorithm
     outs = _run_pass(runner, source, ranges, tau, "gram", with_b=with_b)
     gram = _gram_total(outs)
     atb, btb = _sum_rhs(outs)
-    condition = direct.equilibrated_condition(gram)
+    eq = direct.equilibrate(gram)  # one O(d^3) eigendecomposition for every use below
+    condition = eq.condition
     limit = direct.GRAM_SOLVE_CONDITION if solve else kern.GRAM_CONDITION_LIMIT
     solve = solve and atb is not None
     if condition <= limit or algorithm == "gram":
-        whitener = kern.gram_whitener(gram)
+        whitener = kern.gram_whitener(gram, eq)
         if not whitener.condition <= kern.GRAM_CONDITION_LIMIT:
             raise InputError(f"A is too ill-conditioned for the Gram algorithm "
                              f"(cond ~ {condition:.1e}); use algorithm='auto' or 'qr'")
         return _result(runner, layout, d, scores=_scores(outs, whitener, layout.n_blocks),
                        algorithm="gram", condition=condition, gram=gram, atb=atb, btb=btb,
-                       solution=direct.solve_normal(gram, atb) if solve else None)
-    factor = direct.gram_factor(gram, layout.n_rows)
+                       solution=direct.solve_normal(gram, atb, eq) if solve else None)
+    factor = direct.gram_factor(gram, layout.n_rows, eq)
     for _ in range(direct.MAX_REFINEMENTS):
         outs = _run_pass(runner, source, ranges, tau, "gram", factor.r, with_b=solve)
         factor, r_step, deviation = direct.refine(factor, _gram_total(outs))

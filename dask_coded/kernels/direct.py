@@ -68,8 +68,33 @@ class Factor:
     shifted: bool = False
 
 
-def equilibrate(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Column equilibration of ``G = A^T A``: ``D``, ``D G D`` and ``cond_2(A D)``.
+@dataclass(frozen=True)
+class Equilibrated:
+    """``G = A^T A`` with its columns equilibrated, computed once per Gram.
+
+    Attributes
+    ----------
+    scale : ndarray, shape (d,)
+        ``diag(D) = 1 / ||a_j||``.
+    scaled : ndarray, shape (d, d)
+        ``D G D``.
+    eigenvalues : ndarray, shape (d,)
+        Of ``D G D``, ascending (one O(d^3) decomposition, shared by every use).
+    """
+
+    scale: np.ndarray
+    scaled: np.ndarray
+    eigenvalues: np.ndarray
+
+    @property
+    def condition(self) -> float:
+        """``cond_2(A D)``."""
+        lo, hi = self.eigenvalues[0], self.eigenvalues[-1]
+        return float(np.sqrt(hi / lo)) if lo > 0 else np.inf
+
+
+def equilibrate(gram: np.ndarray) -> Equilibrated:
+    """Column equilibration of ``G = A^T A``: ``D``, ``D G D`` and its eigenvalues.
 
     ``D = diag(1 / ||a_j||)`` scales every column of A to unit norm. It changes neither
     leverage scores nor the solution (up to the scaling), but stops badly scaled columns from
@@ -88,17 +113,10 @@ def equilibrate(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         raise InputError(f"A is rank deficient: column {col} is all zeros")
     scale = 1.0 / np.sqrt(diag)
     scaled = gram * scale[:, None] * scale[None, :]
-    eig = np.linalg.eigvalsh(scaled)
-    condition = float(np.sqrt(eig[-1] / eig[0])) if eig[0] > 0 else np.inf
-    return scale, scaled, condition
+    return Equilibrated(scale, scaled, np.linalg.eigvalsh(scaled))
 
 
-def equilibrated_condition(gram: np.ndarray) -> float:
-    """``cond_2(A D)`` from ``G = A^T A``, with D scaling every column to unit norm."""
-    return equilibrate(gram)[2]
-
-
-def gram_factor(gram: np.ndarray, n_rows: int) -> Factor:
+def gram_factor(gram: np.ndarray, n_rows: int, eq: Equilibrated | None = None) -> Factor:
     """R with ``R^T R = A^T A`` (equilibrated Cholesky), shifted when A is ill-conditioned.
 
     The shift ``s = 11 (N d + d (d + 1)) u ||A D||_2^2`` is Fukaya et al.'s (shifted
@@ -110,7 +128,8 @@ def gram_factor(gram: np.ndarray, n_rows: int) -> Factor:
     InputError
         A column of A is all zeros, or ``A^T A`` overflows.
     """
-    scale, scaled, condition = equilibrate(gram)
+    eq = equilibrate(gram) if eq is None else eq
+    scale, scaled, condition = eq.scale, eq.scaled, eq.condition
     d = len(scale)
     upper = None
     if condition <= SHIFT_CONDITION:
@@ -120,7 +139,7 @@ def gram_factor(gram: np.ndarray, n_rows: int) -> Factor:
             upper = None
     shifted = upper is None
     if shifted:
-        eig = np.linalg.eigvalsh(scaled)
+        eig = eq.eigenvalues
         shift = 11.0 * (n_rows * d + d * (d + 1)) * _EPS * eig[-1]
         try:
             upper = np.linalg.cholesky(scaled + shift * np.eye(d)).T
@@ -199,13 +218,15 @@ def check_rank(r: np.ndarray) -> None:
         raise InputError(rank_message(np.linalg.svd(r, compute_uv=False)))
 
 
-def solve_normal(gram: np.ndarray, atb: np.ndarray) -> np.ndarray:
+def solve_normal(gram: np.ndarray, atb: np.ndarray, eq: Equilibrated | None = None
+                 ) -> np.ndarray:
     """``x = (A^T A)^{-1} A^T b`` by Cholesky after column equilibration."""
-    scale, scaled, _ = equilibrate(gram)
+    eq = equilibrate(gram) if eq is None else eq
+    scale, scaled = eq.scale, eq.scaled
     try:
         lower = np.linalg.cholesky(scaled)
     except np.linalg.LinAlgError:
-        sigma = np.sqrt(np.maximum(np.linalg.eigvalsh(scaled), 0.0))[::-1]
+        sigma = np.sqrt(np.maximum(eq.eigenvalues, 0.0))[::-1]
         raise InputError(rank_message(sigma)) from None
     y = linalg.cho_solve((lower, True), scale * atb)
     return scale * y

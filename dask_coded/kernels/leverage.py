@@ -31,7 +31,7 @@ from scipy import linalg
 
 from ..errors import InputError
 from .blocks import segments
-from .direct import equilibrate
+from .direct import Equilibrated, equilibrate
 
 #: Equilibrated Gram matrices with a condition number above this are not trusted: the Gram
 #: error ``cond(G) * u`` would exceed about 1e-10 relative (DESIGN.md, "Facts measured here").
@@ -188,13 +188,14 @@ class Whitener:
     condition: float
 
 
-def gram_whitener(gram: np.ndarray) -> Whitener:
+def gram_whitener(gram: np.ndarray, eq: Equilibrated | None = None) -> Whitener:
     """Whitener from ``A^T A``: equilibrate columns, then ``W = D L^{-T}`` with ``D G D = L L^T``.
 
     Column scaling leaves leverage scores unchanged but stops badly scaled columns from
     posing as ill-conditioning, so the Gram path is used whenever it is accurate.
     """
-    scale, scaled, condition = equilibrate(gram)
+    eq = equilibrate(gram) if eq is None else eq
+    scale, scaled, condition = eq.scale, eq.scaled, eq.condition
     try:
         lower = np.linalg.cholesky(scaled)
     except np.linalg.LinAlgError:
