@@ -240,12 +240,15 @@ class MapResult:
         Backup copies launched for late tasks (each one an extra read of its input).
     backups_won : int
         Tasks whose result came from a backup copy.
+    slow_workers : list of str
+        Workers that ran a copy a backup beat.
     """
 
     values: list
     seconds: float
     backups: int = 0
     backups_won: int = 0
+    slow_workers: list = field(default_factory=list)
 
 
 def _run_server(kernel: Callable, data: Any, param: Any, round_id: int, server: int,
@@ -458,7 +461,7 @@ class CodedExecutor:
 
     def map_tasks(self, calls: Sequence[tuple[Callable, tuple]], *, label: str = "map",
                   speculate: Speculation | bool = True, poll: float = 0.1,
-                  max_wait: float = 3600.0) -> MapResult:
+                  max_wait: float = 3600.0, avoid: Sequence[str] = ()) -> MapResult:
         """Run independent, rerunnable calls once each, backing up the late ones.
 
         Unlike rounds, nothing is resident: each call reads its own input (a store chunk, a
@@ -481,6 +484,9 @@ class CodedExecutor:
             Seconds between looks at which tasks are running where.
         max_wait : float
             A safety net: :class:`ServersLost` after this long.
+        avoid : sequence of str
+            Workers to give no original copy while others are live (the ``slow_workers`` of
+            an earlier call over the same data, for its next pass).
 
         Returns
         -------
@@ -496,8 +502,12 @@ class CodedExecutor:
         prefix = f"{self.name}-{label}"
         arrivals: queue.SimpleQueue = queue.SimpleQueue()
         keys = [f"{prefix}-c{i}" for i in range(n)]
+        preferred = [w for w in self.workers() if w not in set(avoid)]
+        # a loose restriction: the avoided workers run them only if no other can
+        where = ({"workers": preferred, "allow_other_workers": True} if avoid and preferred
+                 else {})
         batch = client.map(_timed_call, [c[0] for c in calls], [tuple(c[1]) for c in calls],
-                           key=keys, pure=False)
+                           key=keys, pure=False, **where)
         futures: dict[str, tuple[int, Any]] = {k: (i, f) for i, (k, f) in
                                               enumerate(zip(keys, batch))}
         copies: dict[int, list[str]] = {i: [k] for i, k in enumerate(keys)}
@@ -506,6 +516,7 @@ class CodedExecutor:
         durations: list[float] = []
         started: dict[str, tuple[float, str]] = {}  # key -> (first seen running, worker)
         backups = won = 0
+        slow: set[str] = set()
         need = max(1, math.ceil(rule.quantile * n))
         next_check = t_start + 1.0
 
@@ -551,7 +562,11 @@ class CodedExecutor:
                             continue
                         done[i] = value
                         durations.append(seconds)
-                        won += key != keys[i]
+                        if key != keys[i]:
+                            won += 1
+                            # whoever ran the copies it beat is slow: later passes avoid it
+                            slow.update(started[k][1] for k in copies[i][:-1]
+                                        if k in started and k != key)
                         client.cancel([futures[k][1] for k in copies[i] if k != key],
                                       force=False)
                         continue
@@ -595,7 +610,7 @@ class CodedExecutor:
             raise
         self._cancel(futures)  # the losing copies: their results are never read
         return MapResult([done[i] for i in range(n)], time.perf_counter() - t_start,
-                         backups, won)
+                         backups, won, sorted(slow))
 
     # ------------------------------------------------------------------ rounds
 

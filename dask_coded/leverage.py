@@ -156,6 +156,7 @@ class _PassRunner:
     backups: int = 0
     backups_won: int = 0
     seconds: list = field(default_factory=list)
+    slow_workers: list = field(default_factory=list)
 
     def __call__(self, calls: list[tuple]) -> list:
         self.passes += 1
@@ -167,7 +168,10 @@ class _PassRunner:
             from .executor import CodedExecutor
 
             result = CodedExecutor(self.client, name=self.label).map_tasks(
-                calls, label=f"setup-p{self.passes}", speculate=self.speculate)
+                calls, label=f"setup-p{self.passes}", speculate=self.speculate,
+                avoid=self.slow_workers)
+            # a worker that lost a race in one pass is given no first copies in the next
+            self.slow_workers = sorted(set(self.slow_workers) | set(result.slow_workers))
             self.backups += result.backups
             self.backups_won += result.backups_won
             values = result.values
