@@ -728,7 +728,7 @@ def benchmark_solve(n_rows: float, n_cols: int, chunk_rows: int, n_blocks: int |
 @click.option("--workers", type=int, default=4, show_default=True,
               help="Worker processes (1 thread each).")
 @click.option("--repeats", type=int, default=2, show_default=True, help="At least 2.")
-@click.option("--time-budget", type=float, default=20.0, show_default=True,
+@click.option("--time-budget", type=float, default=10.0, show_default=True,
               help="Seconds per call of the iterative methods (sd, block-leverage, uniform), "
               "setup excluded.")
 @click.option("--methods", help="Comma separated, of read, normal-eq, dask-lstsq, "
@@ -739,11 +739,14 @@ def benchmark_solve(n_rows: float, n_cols: int, chunk_rows: int, n_blocks: int |
 @click.option("--data-dir", type=click.Path(), default="bench-data", show_default=True,
               help="Where the stores are (generated when absent).")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--restart-workers", is_flag=True, help="Restart the workers before every "
+              "measurement (default: reset their peak RSS only; a restart costs seconds).")
 @click.option("--json", "json_out", type=click.Path(), help="Also write the rows as JSON.")
 def benchmark_peers(n_rows: float, n_cols: int, chunk_rows: float, ill_rows: float,
                     condition: float, workers: int, repeats: int, time_budget: float,
                     methods: str | None, scenarios: str | None, stores: str | None,
-                    data_dir: str, seed: int, json_out: str | None) -> None:
+                    data_dir: str, seed: int, restart_workers: bool,
+                    json_out: str | None) -> None:
     """dask_coded's least-squares solvers against a read pass, the normal equations, dask
     lstsq and dask-ml, on the same stores and cluster, with and without stragglers."""
     from .benchmarks_peers import run_peers_benchmark
@@ -758,7 +761,8 @@ def benchmark_peers(n_rows: float, n_cols: int, chunk_rows: float, ill_rows: flo
                         ill_rows=sizes["ill-rows"], condition=condition, n_workers=workers,
                         repeats=repeats, time_budget=time_budget, methods=_names(methods),
                         scenarios=_names(scenarios), stores=_names(stores),
-                        data_dir=data_dir, seed=seed, json_path=json_out, echo=click.echo)
+                        data_dir=data_dir, seed=seed, restart_workers=restart_workers,
+                        json_path=json_out, echo=click.echo)
 
 
 @benchmark.command("matmul")
