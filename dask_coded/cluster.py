@@ -165,6 +165,16 @@ def spawn_safe() -> bool:
     return "__main__" in text
 
 
+def current_client():
+    """The process's default ``distributed.Client`` (the one ``Client()`` set), or None."""
+    try:
+        from distributed import default_client
+
+        return default_client()
+    except (ImportError, ValueError):
+        return None
+
+
 def embedded_client():
     """This process's shared embedded cluster, started on first use and closed at exit.
 

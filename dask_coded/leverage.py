@@ -316,14 +316,9 @@ def _chunk_ranges(a) -> list[tuple[int, int]]:
 
 def _active_client(client):
     """The distributed client to run the pass on, or None for dask's local threads."""
-    if client is not None:
-        return client
-    try:
-        from distributed import default_client
+    from .cluster import current_client
 
-        return default_client()
-    except (ImportError, ValueError):
-        return None
+    return client if client is not None else current_client()
 
 
 def _result(runner: _PassRunner, layout: BlockLayout, d: int, **fields) -> LeverageResult:

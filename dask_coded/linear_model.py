@@ -17,6 +17,7 @@ from ._validation import (
     check_servers,
     float_array,
 )
+from .cluster import current_client, embedded_client
 from .errors import InputError
 from .executor import ON_SHORT, CodedExecutor, Speculation, retry_after_scheduler_loss
 from .kernels.blocks import BlockLayout, chunk_aligned_blocks
@@ -33,16 +34,6 @@ from .solvers import (
 from .sources import BlockSource
 
 DEFAULT_BLOCKS = 100
-
-
-def _has_default_client() -> bool:
-    try:
-        from distributed import default_client
-
-        default_client()
-        return True
-    except ValueError:
-        return False
 
 
 def default_blocks(A: Any, a) -> int:
@@ -118,19 +109,9 @@ def _settings(method: str, n_servers, q, deadline, on_short, runtime, step, step
 @contextlib.contextmanager
 def _client_context(client):
     """The given client, the current default client, or the shared embedded cluster."""
-    if client is not None:
-        yield client
-        return
-    try:
-        from distributed import default_client
-
-        yield default_client()
-        return
-    except ValueError:
-        pass
-    from .cluster import embedded_client
-
-    yield embedded_client()
+    if client is None:
+        client = current_client()
+    yield embedded_client() if client is None else client
 
 
 def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None = None,
@@ -300,46 +281,43 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
     # in-memory data solved exactly needs no cluster: it is already in this process, and a
     # cluster would only copy it (and take seconds to start)
     local = simulate or (client is None and method == "direct" and scenario is None
-                         and isinstance(A, np.ndarray) and not _has_default_client())
+                         and isinstance(A, np.ndarray) and current_client() is None)
     if (scenario is not None and (scenario.kills or scenario.throttle_workers)
-            and client is None and not _has_default_client()):
+            and client is None and current_client() is None):
         from .cluster import spawn_safe
 
         if not spawn_safe():
             raise InputError("throttled or killed workers need worker processes, which this "
                              "script cannot spawn: put its calls under "
                              "`if __name__ == \"__main__\":`, or pass client=")
-    with (contextlib.nullcontext(None) if local else _client_context(client)) as cl:
-        t0 = time.perf_counter()
+    with (contextlib.nullcontext(None) if local else _client_context(client)) as cl, \
+            contextlib.ExitStack() as cleanup:
         needs_solution = METHODS[method].needs_solution
-        throttles = None
-        if needs_solution and scenario is not None and not scenario.is_empty and cl is not None:
-            from .stragglers import start_throttles
-
-            # direct's solve is its setup pass: real stragglers must be running during it
-            throttles = start_throttles(cl, scenario)
-            t0 = time.perf_counter()
         if setup is not None and (setup.layout != layout or setup.gram is None
                                   or setup.atb is None or setup.n_cols != d):
             raise InputError("setup= comes from a different problem: it needs the same "
                              "A, b and n_blocks")
         if setup is not None and needs_solution and setup.solution is None:
             setup = None  # an iterative method's pass: read again, this time solving
-        try:
-            if setup is None:
-                summary = retry_after_scheduler_loss(
-                    # a store path lets the workers read their chunks by path
-                    lambda: compute_block_leverage(A if is_path else a, n_blocks,
-                                                   b=None if is_path else b_arr,
-                                                   solve=needs_solution,
-                                                   client=cl, speculate=speculate), cl,
-                    settings.reconnect_timeout, what="the setup pass (block leverage scores)")
-            else:
-                summary = setup
-        except BaseException:
+        throttles = None
+        if needs_solution and scenario is not None and not scenario.is_empty and cl is not None:
+            from .stragglers import start_throttles
+
+            # direct's solve is its setup pass: real stragglers must be running during it
+            throttles = start_throttles(cl, scenario)
             if throttles is not None:
-                throttles.stop()
-            raise
+                cleanup.callback(throttles.stop)
+        t0 = time.perf_counter()
+        if setup is None:
+            summary = retry_after_scheduler_loss(
+                # a store path lets the workers read their chunks by path
+                lambda: compute_block_leverage(A if is_path else a, n_blocks,
+                                               b=None if is_path else b_arr,
+                                               solve=needs_solution, client=cl,
+                                               speculate=speculate), cl,
+                settings.reconnect_timeout, what="the setup pass (block leverage scores)")
+        else:
+            summary = setup
         if isinstance(reference, str):
             if reference != "auto":
                 raise InputError(f"reference must be an array or 'auto', got {reference!r}")
@@ -368,33 +346,31 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
             state = ckpt.load(checkpoint, fprint) if resume and checkpoint.exists() else None
             saver = solver.callback = _Checkpointer(checkpoint, checkpoint_every, fprint,
                                                     callback)
-        try:
-            retry_after_scheduler_loss(solver.setup, cl, settings.reconnect_timeout,
-                                       what="placing the servers' data")
-            if state is not None:
-                solver.restore(state)
-            setup_seconds = time.perf_counter() - t0
-            if (scenario is not None and not scenario.is_empty and cl is not None
-                    and throttles is None):
-                from .stragglers import start_throttles
+        cleanup.callback(executor.close)  # runs before the throttles stop (LIFO)
+        retry_after_scheduler_loss(solver.setup, cl, settings.reconnect_timeout,
+                                   what="placing the servers' data")
+        if state is not None:
+            solver.restore(state)
+        setup_seconds = time.perf_counter() - t0
+        if (scenario is not None and not scenario.is_empty and cl is not None
+                and throttles is None):
+            from .stragglers import start_throttles
 
-                throttles = start_throttles(cl, scenario)
-                solver.start_clock()  # the throttles' start-up is not solve time
-            t1 = time.perf_counter()
-            try:
-                reason = solver.run()
-            except Exception:
-                if saver is not None and np.all(np.isfinite(solver.x)):
-                    saver.save(solver)  # a fault: keep what was done for a resume
-                raise
-            if saver is not None:
-                saver.save(solver, done=reason)
-            solve_seconds = time.perf_counter() - t1
-            placement = executor.placement() if len(solver.method.server_blocks) else {}
-        finally:
+            throttles = start_throttles(cl, scenario)
             if throttles is not None:
-                throttles.stop()
-            executor.close()
+                cleanup.callback(throttles.stop)
+            solver.start_clock()  # the throttles' start-up is not solve time
+        t1 = time.perf_counter()
+        try:
+            reason = solver.run()
+        except Exception:
+            if saver is not None and np.all(np.isfinite(solver.x)):
+                saver.save(solver)  # a fault: keep what was done for a resume
+            raise
+        if saver is not None:
+            saver.save(solver, done=reason)
+        solve_seconds = time.perf_counter() - t1
+        placement = executor.placement() if len(solver.method.server_blocks) else {}
     m = solver.method
     return LstsqResult(x=solver.x, n_iter=solver.iteration, history=solver.history,
                        method=method, stop_reason=reason, setup_seconds=setup_seconds,
