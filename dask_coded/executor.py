@@ -172,10 +172,18 @@ def _load(loader: Callable, args: tuple) -> Any:
     return loader(*args)
 
 
-def _timed_call(fn: Callable, args: tuple) -> tuple[float, Any]:
-    """``fn(*args)`` and the seconds it took on the worker (the backup rule's median)."""
+def _timed_call(fn: Callable, args: tuple, delay: float = 0.0, slowdown: float = 1.0
+                ) -> tuple[float, Any]:
+    """``fn(*args)`` and the seconds it took on the worker (the backup rule's median).
+
+    ``delay`` and ``slowdown`` are a model straggler, as in :func:`_run_server`.
+    """
     t0 = time.perf_counter()
+    if delay > 0:
+        time.sleep(delay)
     value = fn(*args)
+    if slowdown > 1:
+        time.sleep((slowdown - 1.0) * (time.perf_counter() - t0))
     return time.perf_counter() - t0, value
 
 
@@ -461,7 +469,9 @@ class CodedExecutor:
 
     def map_tasks(self, calls: Sequence[tuple[Callable, tuple]], *, label: str = "map",
                   speculate: Speculation | bool = True, poll: float = 0.1,
-                  max_wait: float = 3600.0, avoid: Sequence[str] = ()) -> MapResult:
+                  max_wait: float = 3600.0, avoid: Sequence[str] = (),
+                  delays: np.ndarray | None = None,
+                  slowdown: np.ndarray | None = None) -> MapResult:
         """Run independent, rerunnable calls once each, backing up the late ones.
 
         Unlike rounds, nothing is resident: each call reads its own input (a store chunk, a
@@ -487,6 +497,10 @@ class CodedExecutor:
         avoid : sequence of str
             Workers to give no original copy while others are live (the ``slow_workers`` of
             an earlier call over the same data, for its next pass).
+        delays, slowdown : ndarray, optional
+            Model stragglers, indexed by call: seconds the original copy sleeps first, and a
+            factor stretching its whole time. Backup copies run clean: in the model it is
+            the machine of the first copy that straggles, not the work.
 
         Returns
         -------
@@ -507,6 +521,8 @@ class CodedExecutor:
         where = ({"workers": preferred, "allow_other_workers": True} if avoid and preferred
                  else {})
         batch = client.map(_timed_call, [c[0] for c in calls], [tuple(c[1]) for c in calls],
+                           [0.0] * n if delays is None else [float(v) for v in delays],
+                           [1.0] * n if slowdown is None else [float(v) for v in slowdown],
                            key=keys, pure=False, **where)
         futures: dict[str, tuple[int, Any]] = {k: (i, f) for i, (k, f) in
                                               enumerate(zip(keys, batch))}

@@ -157,6 +157,7 @@ class _PassRunner:
     backups_won: int = 0
     seconds: list = field(default_factory=list)
     slow_workers: list = field(default_factory=list)
+    stragglers: Any = None
 
     def __call__(self, calls: list[tuple]) -> list:
         self.passes += 1
@@ -167,9 +168,13 @@ class _PassRunner:
         else:
             from .executor import CodedExecutor
 
+            delays = slowdown = None
+            if self.stragglers is not None:  # the model's stragglers, pass p as round p - 1
+                delays = self.stragglers.delays(self.passes - 1, len(calls))
+                slowdown = self.stragglers.slowdown(len(calls))
             result = CodedExecutor(self.client, name=self.label).map_tasks(
                 calls, label=f"setup-p{self.passes}", speculate=self.speculate,
-                avoid=self.slow_workers)
+                avoid=self.slow_workers, delays=delays, slowdown=slowdown)
             # a worker that lost a race in one pass is given no first copies in the next
             self.slow_workers = sorted(set(self.slow_workers) | set(result.slow_workers))
             self.backups += result.backups
@@ -236,7 +241,7 @@ def compute_block_leverage(A: Any, n_blocks: int, *, method: str = "exact",
                            algorithm: str = "auto", sketch_rows: int | None = None,
                            jl_dim: int | None = None, seed: int = 0,
                            b: Any = None, solve: bool = False, client: Any = None,
-                           speculate: Any = True) -> LeverageResult:
+                           speculate: Any = True, stragglers: Any = None) -> LeverageResult:
     """Block leverage scores with diagnostics; see :func:`block_leverage_scores`.
 
     Parameters
@@ -267,6 +272,10 @@ def compute_block_leverage(A: Any, n_blocks: int, *, method: str = "exact",
     speculate : bool, mapping or Speculation
         Backup copies of late chunk tasks on the cluster (see
         :class:`~dask_coded.executor.Speculation`); each backup reads its chunk once more.
+    stragglers : StragglerScenario, optional
+        Model stragglers injected into the pass's chunk tasks on a cluster (pass p draws
+        the delays of round p - 1; the slow fraction slows the same chunks' first copies
+        every pass); throttles and kills are the caller's to start.
 
     Raises
     ------
@@ -302,7 +311,7 @@ def compute_block_leverage(A: Any, n_blocks: int, *, method: str = "exact",
         return LeverageResult(scores, "sketch", "countsketch", layout, d, math.nan, 2)
     source = BlockSource.create(A, b, a, b_arr, layout)
     ranges = _chunk_ranges(a)
-    runner = _PassRunner(_active_client(client), speculate)
+    runner = _PassRunner(_active_client(client), speculate, stragglers=stragglers)
     if algorithm == "qr":
         return _householder(runner, source, ranges, layout, d, solve and b_arr is not None)
     return _gram_then_refine(runner, source, ranges, layout, d, b_arr is not None,

@@ -314,7 +314,7 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
                 lambda: compute_block_leverage(A if is_path else a, n_blocks,
                                                b=None if is_path else b_arr,
                                                solve=needs_solution, client=cl,
-                                               speculate=speculate), cl,
+                                               speculate=speculate, stragglers=scenario), cl,
                 settings.reconnect_timeout, what="the setup pass (block leverage scores)")
         else:
             summary = setup

@@ -176,3 +176,28 @@ def test_plain_script_without_main_guard(tmp_path):
     _, method, err, where = direct_line.split()
     assert method == "direct" and float(err) < 1e-12 and where == "no-cluster"
     assert sd_line == "sd 3 3 True False"  # reused, and threads: the script has no guard
+
+
+def test_model_stragglers_in_the_pass_are_backed_up(stores):
+    """The model's long-tail delays hit the chunk tasks' first copies; backups run clean.
+
+    An in-process cluster with threads to spare: a stalled first copy sleeps on its thread
+    after it has lost (cancelling does not stop a thread).
+    """
+    from distributed import Client, LocalCluster
+
+    from dask_coded.stragglers import StragglerScenario
+
+    path = stores["well"]
+    scenario = StragglerScenario.from_config(
+        {"delay": {"distribution": "bimodal", "base": 0.0, "jitter": 0.0, "tail_prob": 0.2,
+                   "tail": 2.0}, "seed": 4})
+    late = int(np.sum(scenario.delays(0, 16) > 1.0))
+    assert late >= 1  # the seeded draw stalls some of the 16 chunks for 2 s
+    with LocalCluster(n_workers=2, threads_per_worker=6, processes=False,
+                      dashboard_address=":0", silence_logs=logging.CRITICAL) as cluster, \
+            Client(cluster, set_as_default=False) as c:
+        res = dc.lstsq(path, method="direct", client=c, stragglers=scenario,
+                       speculate={"min_wait": 0.2})
+    assert rel(res.x, read_array(path, "x0")) < 1e-13
+    assert res.setup.backups_won >= late
