@@ -122,23 +122,24 @@ def _tree_reduce(items: list[Delayed], combine) -> Delayed:
 
 
 def _setup_chunk(load, load_args: tuple, offset: int, block_rows: int, kind: str,
-                 whiten: np.ndarray | None, with_b: bool):
+                 r_factor: np.ndarray | None, with_b: bool):
     """One chunk of a setup pass, run wherever the executor puts it (rerunnable).
 
     Reads the chunk's rows, then returns its per-segment summaries, ``(A_c^T b_c, b_c^T
-    b_c)`` (of the whitened rows ``A_c W`` when ``whiten`` is given) and, for the Householder
-    kind with b, the chunk's augmented R. Each chunk of A is read once per pass.
+    b_c)`` (of the whitened rows ``Q_c = A_c R^{-1}`` when ``r_factor`` R is given) and,
+    for the Householder kind with b, the chunk's augmented R. Each chunk of A is read once
+    per pass.
     """
     a, b = load(*load_args)
     b = b if with_b else None
     if kind == "qr" and b is not None:
         summary, augmented = kern.chunk_qr_augmented(a, b, offset, block_rows)
         return summary, kern.chunk_rhs(a, b, offset, block_rows), augmented
-    if whiten is not None:
+    if r_factor is not None:
         # Q_c = A_c R^{-1} (CholeskyQR) by a right-sided triangular solve (BLAS trsm): an
         # explicit inverse of an ill-conditioned R costs accuracy in the solution (11x
         # numpy's error at cond 1e8 against 7x), a transposed solve costs copies
-        a = linalg.blas.dtrsm(1.0, whiten, np.asarray(a, dtype=np.float64), side=1,
+        a = linalg.blas.dtrsm(1.0, r_factor, np.asarray(a, dtype=np.float64), side=1,
                               lower=0)
     summary = (kern.chunk_gram if kind == "gram" else kern.chunk_qr)(a, offset, block_rows)
     rhs = None if b is None else kern.chunk_rhs(a, b, offset, block_rows)
@@ -185,10 +186,11 @@ class _PassRunner:
 
 
 def _run_pass(runner: _PassRunner, source: BlockSource, ranges: list[tuple[int, int]],
-              tau: int, kind: str, whiten: np.ndarray | None = None, with_b: bool = False):
+              tau: int, kind: str, r_factor: np.ndarray | None = None,
+              with_b: bool = False):
     """One read pass over the chunks: per-chunk (summary, rhs, augmented R)."""
-    calls = [(_setup_chunk, (*source.rows_loader(start, stop), start, tau, kind, whiten,
-                             with_b)) for start, stop in ranges]
+    calls = [(_setup_chunk, (*source.rows_loader(start, stop), start, tau, kind,
+                             r_factor, with_b)) for start, stop in ranges]
     return runner(calls)
 
 
@@ -205,7 +207,7 @@ def _sum_rhs(outs) -> tuple[np.ndarray, float] | tuple[None, None]:
 
 
 def _gram_total(outs) -> np.ndarray:
-    return np.sum([o[0].factors.sum(axis=0) for o in outs], axis=0)
+    return kern.combine_gram([kern.summary_total(o[0]) for o in outs])
 
 
 def _sketch_pass(a, layout: BlockLayout, sketch_rows: int, jl_dim: int | None,
