@@ -75,6 +75,10 @@ _COLUMNS = (("store", 5, "<"), ("scenario", 8, "<"), ("method", 14, "<"), ("wall
             ("peak MiB", 8, ">"), ("load", 5, ">"), ("t 1e-6 s", 8, ">"), ("note", 0, "<"))
 
 
+def _header(target: float) -> str:
+    return _line([f"t {target:.0e}" if c == "t 1e-6 s" else c for c, _, _ in _COLUMNS])
+
+
 def _line(cells: list[str]) -> str:
     return " ".join(format(c, f"{align}{w}") if w else c
                     for c, (_, w, align) in zip(cells, _COLUMNS)).rstrip()
@@ -92,22 +96,23 @@ def _check_int(name: str, value, minimum: int = 1) -> int:
 
 
 def _store_path(data_dir: Path, n_rows: int, n_cols: int, chunk_rows: int,
-                condition: float | None, seed: int) -> Path:
+                condition: float | None, seed: int, noise: float = 0.0) -> Path:
     cond = f"-cond{condition:g}" if condition else ""
     tail = f"-s{seed}" if seed else ""
-    return data_dir / f"gaussian-{n_rows}x{n_cols}-c{chunk_rows}{cond}-noise0{tail}.zarr"
+    return data_dir / f"gaussian-{n_rows}x{n_cols}-c{chunk_rows}{cond}-noise{noise:g}{tail}.zarr"
 
 
 def _ensure_store(path: Path, n_rows: int, n_cols: int, chunk_rows: int,
-                  condition: float | None, seed: int, echo: Callable[[str], None]) -> None:
-    """Generate the consistent (noise 0) store when absent; check an existing one."""
+                  condition: float | None, seed: int, echo: Callable[[str], None],
+                  noise: float = 0.0) -> None:
+    """Generate the store when absent; check an existing one."""
     from .datasets import make_dataset
     from .io import read_attrs
 
     if path.exists():
         gen = (read_attrs(path).get("dask_coded") or {}).get("generator") or {}
         want = {"kind": "gaussian", "n_rows": n_rows, "n_cols": n_cols,
-                "chunk_rows": chunk_rows, "noise": 0.0, "condition": condition, "seed": seed}
+                "chunk_rows": chunk_rows, "noise": noise, "condition": condition, "seed": seed}
         bad = [k for k, v in want.items() if gen.get(k) != v and not (
             isinstance(v, float) and isinstance(gen.get(k), (int, float))
             and math.isclose(gen[k], v))]
@@ -115,12 +120,12 @@ def _ensure_store(path: Path, n_rows: int, n_cols: int, chunk_rows: int,
             raise InputError(f"{path} exists but was not generated with "
                              f"{', '.join(f'{k}={want[k]}' for k in bad)}; remove it")
         return
-    echo(f"generating {path} ({n_rows} x {n_cols} float64, noise 0"
+    echo(f"generating {path} ({n_rows} x {n_cols} float64, noise {noise:g}"
          + (f", condition {condition:g}" if condition else "")
          + f", {n_rows * n_cols * 8 / 2**30:.2f} GiB)")
     t0 = time.perf_counter()
     make_dataset(path, kind="gaussian", n_rows=n_rows, n_cols=n_cols, chunk_rows=chunk_rows,
-                 condition=condition, noise=0.0, seed=seed)
+                 condition=condition, noise=noise, seed=seed)
     echo(f"  generated in {time.perf_counter() - t0:.1f} s")
 
 
@@ -231,14 +236,16 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
                         stores: list[str] | tuple[str, ...] | None = None,
                         data_dir: str | os.PathLike = "bench-data", seed: int = 0,
                         restart_workers: bool = False, json_path: str | os.PathLike | None = None,
+                        noise: float = 0.0, target: float = TARGET,
                         echo: Callable[[str], None] = print) -> dict:
-    """Time dask_coded's solvers against the peers on two consistent stores.
+    """Time dask_coded's solvers against the peers on two stores.
 
-    Stores (generated in ``data_dir`` when absent, noise 0, so ``b = A x0`` and the store's
-    ``x0`` is the exact least-squares solution): ``well``, gaussian ``n_rows x n_cols``, and
-    ``ill``, gaussian ``ill_rows x n_cols`` of condition number ``condition``; both in chunks
-    of ``chunk_rows`` rows (one column chunk). Every row reports the relative error
-    ``||x - x0|| / ||x0||`` of its answer.
+    Stores (generated in ``data_dir`` when absent): ``well``, gaussian ``n_rows x n_cols``,
+    and ``ill``, gaussian ``ill_rows x n_cols`` of condition number ``condition``; both in
+    chunks of ``chunk_rows`` rows (one column chunk), ``b = A x0 + noise * N(0, 1)``. With
+    noise 0 the store's ``x0`` is the exact least-squares solution x*; with noise, x* is
+    computed once per store, untimed, by a Householder TSQR pass of dask_coded
+    (``algorithm="qr"``, backward stable). Every row reports ``||x - x*|| / ||x*||``.
 
     Cluster: one embedded LocalCluster of ``n_workers`` nanny processes x 1 thread (BLAS
     single threaded) for the whole run. Before every measurement each worker's kernel peak
@@ -254,11 +261,12 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
 
     dask_coded's iterative methods (sd, block-leverage, uniform) run with ``reference=x0``,
     ``tol=1e-12``, the optimal step and ``time_budget`` seconds per call (setup excluded);
-    their ``t 1e-6`` is the time from the call's start (setup included) until the error was
-    first at or below 1e-6. block-leverage and uniform use K = one block per row chunk,
-    m = 2 K servers, q = ceil(0.75 m), ``on_short="proceed"`` and a deadline of twice the
-    no-straggler sd round times q / K (at least :data:`~dask_coded.benchmarks.MIN_DEADLINE`),
-    calibrated per store by a short uncounted sd solve, as ``benchmark solve`` does.
+    their ``t <target>`` is the time from the call's start (setup included) until the error
+    was first at or below ``target`` (default 1e-6). block-leverage and uniform use K = one
+    block per row chunk, m = 2 K servers, q = ceil(0.75 m), ``on_short="proceed"`` and a
+    deadline of twice the no-straggler sd round times q / K (at least
+    :data:`~dask_coded.benchmarks.MIN_DEADLINE`), calibrated per store by a short uncounted sd
+    solve, as ``benchmark solve`` does.
 
     Returns
     -------
@@ -304,6 +312,7 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
 
     from .cluster import connect
     from .io import open_dataset, read_array
+    from .leverage import compute_block_leverage
     from .linear_model import lstsq
     from .solvers import METHODS as LIBRARY_METHODS
 
@@ -324,19 +333,22 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
 
     started = time.perf_counter()
     specs = {"well": (n_rows, None), "ill": (ill_rows, float(condition))}
-    paths = {s: _store_path(data_dir, specs[s][0], n_cols, chunk_rows, specs[s][1], seed)
+    paths = {s: _store_path(data_dir, specs[s][0], n_cols, chunk_rows, specs[s][1], seed,
+                            noise)
              for s in stores}
     from .datasets import make_spec
 
     for s in stores:  # the generator's own checks (chunk size), before anything is written
         make_spec(kind="gaussian", n_rows=specs[s][0], n_cols=n_cols, chunk_rows=chunk_rows,
-                  condition=specs[s][1], noise=0.0, seed=seed)
+                  condition=specs[s][1], noise=noise, seed=seed)
     for s in stores:  # refuse a mismatched store before generating anything
         if paths[s].exists():
-            _ensure_store(paths[s], specs[s][0], n_cols, chunk_rows, specs[s][1], seed, echo)
+            _ensure_store(paths[s], specs[s][0], n_cols, chunk_rows, specs[s][1], seed, echo,
+                          noise)
     data_dir.mkdir(parents=True, exist_ok=True)
     for s in stores:
-        _ensure_store(paths[s], specs[s][0], n_cols, chunk_rows, specs[s][1], seed, echo)
+        _ensure_store(paths[s], specs[s][0], n_cols, chunk_rows, specs[s][1], seed, echo,
+                      noise)
 
     rows: list[dict] = []
     ml_warnings: list[str] = []
@@ -364,6 +376,12 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
             path = paths[store]
             a, b = open_dataset(path)
             x0 = read_array(path, "x0")
+            if noise:
+                t_ref = time.perf_counter()
+                x0 = compute_block_leverage(str(path), a.numblocks[0], solve=True,
+                                            algorithm="qr", client=client).solution
+                echo(f"reference x* of {store}: Householder TSQR pass, "
+                     f"{time.perf_counter() - t_ref:.1f} s (not timed in the rows)")
             x0_norm = float(np.linalg.norm(x0)) or 1.0
             k_blocks = a.numblocks[0]
             m_servers = 2 * k_blocks
@@ -372,7 +390,9 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
             echo(f"store {store}: {path}: N = {a.shape[0]}, d = {a.shape[1]}, "
                  f"{k_blocks} row chunks of {a.chunks[0][0]}, "
                  + (f"condition {specs[store][1]:g}" if specs[store][1] else
-                    "gaussian (well conditioned)") + ", noise 0 (x0 is the exact solution)")
+                    "gaussian (well conditioned)")
+                 + (f", noise {noise:g} (x* by TSQR)" if noise else
+                    ", noise 0 (x0 is the exact solution)"))
             a.sum().compute()  # warm the page cache for every contender alike
             deadline = None
             if any(m in _REPLICATED for m in methods):
@@ -428,7 +448,7 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
                 extra = {"setup_seconds": float(res.setup_seconds),
                          "solve_seconds": float(res.solve_seconds)}
                 if method in ITERATIVE:
-                    t = first_time_at_or_below(res.history, TARGET)
+                    t = first_time_at_or_below(res.history, target)
                     extra.update(
                         t_target=None if t is None else float(res.setup_seconds + t),
                         iterations=int(res.n_iter), stop=res.stop_reason,
@@ -482,21 +502,21 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
                              f"{rep + 1}/{repeats} {method}: {r['seconds']:.2f} s"
                              + ("" if r["error"] is None else f", error {r['error']:.1e}"))
                 rows.extend(_scenario_rows(store, scen, methods, runs, fails, skip, rows,
-                                           repeats, echo))
+                                           repeats, echo, target))
 
     seconds = time.perf_counter() - started
     echo("")
     echo(f"{'summary':=^72}")
-    echo(_line([c for c, _, _ in _COLUMNS]))
+    echo(_header(target))
     for row in rows:
         echo(_line(_cells(row)))
     echo("")
     echo("wall s: median over repeats of the whole call (dask_coded: setup pass + placement + "
          "solve); x read / x dask: that median over the read pass's / dask lstsq's of the "
          f"same store and scenario ('*': scenario none's, as the peers have no model); rel "
-         f"err: ||x - x0|| / ||x0|| (median); peak MiB: largest worker max RSS; load: 1-min "
-         f"load average at the end of the measurement (median); t 1e-6 s: seconds from the "
-         f"call's start until the error was first <= 1e-6 ('-': not within the "
+         f"err: ||x - x*|| / ||x*|| (median); peak MiB: largest worker max RSS; load: 1-min "
+         f"load average at the end of the measurement (median); t {target:.0e} s: seconds from "
+         f"the call's start until the error was first <= {target:.0e} ('-': not within the "
          f"{time_budget:g} s budget)")
     per_repeat = [r for r in rows if r["method"] == "direct" and r.get("per_repeat_x_read")]
     for r in per_repeat:
@@ -526,7 +546,7 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
 
 def _scenario_rows(store: str, scen: str, methods: list[str], runs: dict, fails: dict,
                    skip: dict, previous: list[dict], repeats: int,
-                   echo: Callable[[str], None]) -> list[dict]:
+                   echo: Callable[[str], None], target: float = TARGET) -> list[dict]:
     """Aggregate one (store, scenario)'s measurements into rows, print them, return them."""
     def med(method: str, key: str):
         vals = [r[key] for r in runs.get(method, []) if r.get(key) is not None]
@@ -541,7 +561,7 @@ def _scenario_rows(store: str, scen: str, methods: list[str], runs: dict, fails:
             dask_t, dask_star = base["wall_seconds"], True
     reads = [r["seconds"] for r in runs.get("read", [])]
     out = []
-    echo(_line([c for c, _, _ in _COLUMNS]))
+    echo(_header(target))
     for method in methods:
         row: dict = {"store": store, "scenario": scen, "method": method}
         done = runs.get(method, [])
@@ -568,7 +588,7 @@ def _scenario_rows(store: str, scen: str, methods: list[str], runs: dict, fails:
             row["setup_seconds"] = med(method, "setup_seconds")
             row["solve_seconds"] = med(method, "solve_seconds")
         if method in ITERATIVE:
-            row["t_1e-06"] = _median_or_none([r.get("t_target") for r in done])
+            row["t_target"] = _median_or_none([r.get("t_target") for r in done])
             row["iterations"] = statistics.median(r["iterations"] for r in done)
             row["stop"] = "/".join(sorted({r["stop"] for r in done}))
         out.append(row)
@@ -593,5 +613,5 @@ def _cells(row: dict) -> list[str]:
         note.append(f"{len(row['failures'])} failed: {row['failures'][0]}")
     return [*head, f"{row['wall_seconds']:.2f}", _fmt(row["x_read"], ".2f"), x_dask,
             _fmt(row["error"], ".1e"), f"{row['peak_mib']:.0f}", f"{row['load']:.2f}",
-            _fmt(row.get("t_1e-06"), ".2f") if row["method"] in ITERATIVE else "-",
+            _fmt(row.get("t_target"), ".2f") if row["method"] in ITERATIVE else "-",
             "; ".join(note)]

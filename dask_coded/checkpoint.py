@@ -31,7 +31,8 @@ VERSION = 1
 
 #: Settings that change the sequence of iterates (and so must match to resume).
 FINGERPRINT_SETTINGS = ("n_servers", "q", "deadline", "on_short", "step", "step_scale",
-                        "step_power", "sketch_rows", "seed")
+                        "step_power", "sketch_rows", "seed", "precondition",
+                        "variance_reduction", "anchor_every", "reweight")
 
 
 def fingerprint(method: str, settings: Any, problem: Any, servers: Any = None) -> dict:

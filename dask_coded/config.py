@@ -15,7 +15,9 @@ output folder::
     solver:     {method: block-leverage, n_blocks: 50, n_servers: 100, q: null,
                  deadline: null, on_short: wait, step: optimal, step_scale: 0.25,
                  max_iter: 60, tol: 1.0e-10, time_budget: null, sketch_rows: null,
-                 seed: 0, reference: auto, runtime: null, reconnect_timeout: 60}
+                 seed: 0, reference: auto, runtime: null, reconnect_timeout: 60,
+                 precondition: true, variance_reduction: true, anchor_every: null,
+                 reweight: true}
     compare:    [sd]                  # optional: the same solver settings, other methods
     stragglers: {...}                 # optional: see StragglerScenario.from_config
     output:     {dir: out/quickstart, # optional: default out/<config file stem>
@@ -103,6 +105,12 @@ def _number(key: str, value: Any, *, low: float = 0.0, strict: bool = True,
     if value <= low if strict else value < low:
         raise InputError(f"{key} must be a number {bound}, got {value!r}")
     return float(value)
+
+
+def _flag(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InputError(f"{key} must be true or false, got {value!r}"[:200])
+    return value
 
 
 def _str(key: str, value: Any, *, optional: bool = False) -> str | None:
@@ -323,10 +331,15 @@ class SolverConfig:
     reference: str | Path | None = "auto"
     runtime: Mapping | None = field(default=None, hash=False)
     reconnect_timeout: float = 60.0
+    precondition: bool = True
+    variance_reduction: bool = True
+    anchor_every: int | None = None
+    reweight: bool = True
 
     KEYS = ("method", "n_blocks", "n_servers", "q", "deadline", "on_short", "step",
             "step_scale", "max_iter", "tol", "time_budget", "sketch_rows", "seed", "reference",
-            "runtime", "reconnect_timeout")
+            "runtime", "reconnect_timeout", "precondition", "variance_reduction",
+            "anchor_every", "reweight")
 
     @classmethod
     def parse(cls, value: Any) -> SolverConfig:
@@ -379,7 +392,11 @@ class SolverConfig:
                    seed=_int("solver.seed", get("seed", d.seed), 0),
                    reference=reference, runtime=runtime,
                    reconnect_timeout=_number("solver.reconnect_timeout",
-                                             get("reconnect_timeout", d.reconnect_timeout)))
+                                             get("reconnect_timeout", d.reconnect_timeout)),
+                   anchor_every=_int("solver.anchor_every", get("anchor_every"), 1,
+                                     optional=True),
+                   **{k: _flag(f"solver.{k}", get(k, getattr(d, k)))
+                      for k in ("precondition", "variance_reduction", "reweight")})
 
     def lstsq_kwargs(self) -> dict:
         """Keyword arguments of :func:`~dask_coded.linear_model.lstsq` (but ``reference``)."""
@@ -389,6 +406,9 @@ class SolverConfig:
                 "tol": self.tol, "time_budget": self.time_budget,
                 "sketch_rows": self.sketch_rows, "seed": self.seed,
                 "reconnect_timeout": self.reconnect_timeout,
+                "precondition": self.precondition,
+                "variance_reduction": self.variance_reduction,
+                "anchor_every": self.anchor_every, "reweight": self.reweight,
                 "runtime": None if self.runtime is None else _runtime_model(self.runtime)}
 
     def to_dict(self) -> dict:

@@ -16,11 +16,13 @@ The traps it is built around (DESIGN.md):
   the collector drops any result whose id is not the current round's.
 * Round tasks are pinned to the worker that holds their server's data, so work stealing
   never ships an encoded block across the network mid-round.
-* A worker runs its queued tasks in submission order. When servers outnumber a worker's
-  threads, the first q arrivals would always be the first-queued servers, so each round
-  submits every worker's servers in a fresh random order: each server is then among the
-  first q with the same probability (balanced, homogeneous workers), which is what the
-  unbiasedness of the coded gradient (GC seed, Theorem 2) rests on.
+* A worker runs its ready tasks by priority. When servers outnumber a worker's threads,
+  the first q arrivals would always be the first-queued servers, and a round submitted
+  worker by worker lets the first worker start first. So each round is one graph update
+  with priorities from one fresh random permutation of *all* servers: each server is then
+  among the first q with the same probability (balanced, homogeneous workers), which is
+  what the unbiasedness of the coded gradient (GC seed, Theorem 2) rests on. What skew is
+  left (unequal workers) the solvers correct by inclusion rates (Horvitz-Thompson).
 """
 
 from __future__ import annotations
@@ -83,6 +85,8 @@ class RoundResult:
         Servers whose task raised (for example, their worker died).
     dropped : int
         Results that arrived tagged with another round and were ignored.
+    backups, backups_won : int
+        Backup copies launched in a cover round, and groups whose result came from one.
     """
 
     round_id: int
@@ -94,6 +98,8 @@ class RoundResult:
     timed_out: bool
     failed: list = field(default_factory=list)
     dropped: int = 0
+    backups: int = 0
+    backups_won: int = 0
 
 
 def check_round(q: int, n_servers: int, deadline: float | None, on_short: str,
@@ -170,6 +176,11 @@ def retry_after_scheduler_loss(fn: Callable[[], Any], client, timeout: float, *,
 
 def _load(loader: Callable, args: tuple) -> Any:
     return loader(*args)
+
+
+def _same(data: Any) -> Any:
+    """A replica from another server's data (fetched to this worker as a dependency)."""
+    return data
 
 
 def _timed_call(fn: Callable, args: tuple, delay: float = 0.0, slowdown: float = 1.0
@@ -276,6 +287,12 @@ def _run_server(kernel: Callable, data: Any, param: Any, round_id: int, server: 
     return round_id, server, value
 
 
+def _backup_server(kernel: Callable, loader: Callable, load_args: tuple, param: Any,
+                   round_id: int, server: int) -> tuple[int, int, Any]:
+    """A server's round task on a worker that does not hold its data: rebuild it first."""
+    return round_id, server, kernel(loader(*load_args), param)
+
+
 def _watch(client, futures: list, arrivals: queue.SimpleQueue) -> None:
     """Put ``(key, status, time)`` on ``arrivals`` as each future finishes.
 
@@ -322,6 +339,7 @@ class CodedExecutor:
         self._data: list = []
         self._assigned: list[str] = []
         self._loaders: list = []
+        self._copy_of: list | None = None
         self._subset: list[str] | None = None
         self._n_placed_workers = 1
         self._round = itertools.count()
@@ -367,7 +385,8 @@ class CodedExecutor:
         return sorted(self.client.scheduler_info()["workers"])
 
     def place(self, loaders: Sequence[tuple[Callable, tuple]],
-              workers: Sequence[str] | None = None, *, wait: bool = True) -> None:
+              workers: Sequence[str] | None = None, *, wait: bool = True,
+              copy_of: Sequence[int | None] | None = None) -> None:
         """Create each server's data on a worker, once.
 
         Parameters
@@ -380,9 +399,19 @@ class CodedExecutor:
             Worker addresses to use (default: all).
         wait : bool
             Block until every server's data is in memory.
+        copy_of : sequence of int or None, optional
+            ``copy_of[j] = i`` (``i < j``) when server j's data equals server i's (replicas
+            of one block): it is then copied from server i's worker instead of built again
+            from its loader (a transfer instead of another read and decode of the store;
+            on the same worker, one object under two keys). Its own key still makes it a
+            distinct replica, rebuilt from server i's loader if both are lost.
         """
         self.release()
         self._check_connected("placing the servers' data")
+        if copy_of is not None and any(c is not None and not 0 <= c < j
+                                       for j, c in enumerate(copy_of)):
+            raise InputError("copy_of[j] must name an earlier server (or be None)")
+        self._copy_of = None if copy_of is None else list(copy_of)
         self._loaders = list(loaders)
         self._subset = None if workers is None else list(workers)
         if workers is not None and not list(workers):
@@ -391,11 +420,17 @@ class CodedExecutor:
             "placing the servers' data")
         self._n_placed_workers = len(workers)
         self._assigned = [workers[j % len(workers)] for j in range(len(loaders))]
-        self._data = [
-            self.client.submit(_load, fn, tuple(args), key=f"{self.name}-data-{j}",
-                               workers=[w], allow_other_workers=True, pure=False)
-            for j, ((fn, args), w) in enumerate(zip(loaders, self._assigned))
-        ]
+        self._data = []
+        for j, ((fn, args), w) in enumerate(zip(loaders, self._assigned)):
+            source = None if self._copy_of is None else self._copy_of[j]
+            if source is None:
+                fut = self.client.submit(_load, fn, tuple(args), key=f"{self.name}-data-{j}",
+                                         workers=[w], allow_other_workers=True, pure=False)
+            else:
+                fut = self.client.submit(_same, self._data[source],
+                                         key=f"{self.name}-data-{j}", workers=[w],
+                                         allow_other_workers=True, pure=False)
+            self._data.append(fut)
         if wait:
             from distributed import wait as wait_futures
 
@@ -460,7 +495,7 @@ class CodedExecutor:
         self._data = []
         live = self.workers()
         subset = [w for w in (self._subset or ()) if w in live]
-        self.place(self._loaders, subset or None)
+        self.place(self._loaders, subset or None, copy_of=self._copy_of)
         self.recoveries += 1
 
     close = release
@@ -633,7 +668,9 @@ class CodedExecutor:
     def run_round(self, kernel: Callable, param: Any, *, q: int, deadline: float | None = None,
                   on_short: str = "wait", servers: Sequence[int] | None = None,
                   delays: np.ndarray | None = None, slowdown: np.ndarray | None = None,
-                  max_wait: float = 300.0, q_min: int | None = None) -> RoundResult:
+                  max_wait: float = 300.0, q_min: int | None = None,
+                  cover: Sequence[int] | None = None,
+                  speculate: Speculation | bool = False) -> RoundResult:
         """Run ``kernel(data_j, param)`` on servers and gather the first ``q`` results.
 
         Parameters
@@ -643,7 +680,7 @@ class CodedExecutor:
         param : object
             Sent once to each worker that runs a task this round.
         q : int
-            Results to wait for.
+            Results to wait for (ignored with ``cover``).
         deadline : float, optional
             Seconds from the start of the round after which the round stops waiting.
         on_short : {"wait", "proceed", "fail"}
@@ -663,9 +700,26 @@ class CodedExecutor:
             the round keeps waiting until this many have arrived (anytime decoders need a
             minimum, e.g. m results for epsilon-MatDot, and take more when more arrive in
             time). Default 1.
+        cover : sequence of int, optional
+            A group per server (indexed by server id; for replicas, their block). The round
+            then waits for the *first* result of every group present, and uses exactly one
+            per group: an exact round by repetition, whichever replicas are late. Deadlines
+            do not apply to it.
+        speculate : Speculation or bool
+            With ``cover``: a group none of whose servers has answered by
+            ``max(min_wait, multiplier * median arrival)`` (once a ``quantile`` of the
+            groups are in) gets a backup copy, which rebuilds one of its servers' data from
+            its loader on a worker holding none of the group's replicas and runs the kernel
+            there (the speculative copy of MapReduce's backup tasks). It runs clean of model
+            stragglers.
         """
         ids = list(range(self.n_servers)) if servers is None else [int(s) for s in servers]
+        if cover is not None:
+            cover = np.asarray(cover, dtype=np.int64)
+            groups_needed = len({int(cover[j]) for j in ids})
+            q, deadline, on_short = groups_needed, None, "wait"
         q_min = check_round(q, len(ids), deadline, on_short, q_min)
+        rule = Speculation.coerce(speculate)
         # keys and result tags need an id of their own per attempt (a round that failed may
         # leave its cancelled tasks behind); the result reports the logical round, which a
         # failed attempt does not advance, as the solvers number rounds
@@ -678,43 +732,36 @@ class CodedExecutor:
         live = set(self._await_workers(f"round {round_id}"))
         needed = sorted({w for j in ids if (w := holders.get(j)) in live}) or sorted(live)
         params = self._send_param(param, needed)
-        any_param = next(iter(params.values()))
 
         arrivals: queue.SimpleQueue = queue.SimpleQueue()
-        futures = {}
-        groups: dict[str | None, list[int]] = {}
-        for j in ids:
-            w = holders.get(j)
-            groups.setdefault(w if w in params else None, []).append(j)
-        for w, group in groups.items():
-            group = [int(j) for j in self._rng.permutation(group)]  # random queue order
-            # one submission per worker: per-task submits cost a message each
-            batch = client.map(
-                _run_server, [kernel] * len(group), [self._data[j] for j in group],
-                [params[w] if w is not None else any_param] * len(group),
-                [round_id] * len(group), group,
-                [0.0 if delays is None else float(delays[j]) for j in group],
-                [1.0 if slowdown is None else float(slowdown[j]) for j in group],
-                key=[f"{self.name}-r{round_id}-s{j}" for j in group],
-                workers=None if w is None else [w], pure=False)
-            for j, fut in zip(group, batch):
-                futures[fut.key] = (j, fut)
+        futures, pinned_to = self._submit_round(kernel, ids, holders, params, round_id,
+                                                delays, slowdown)
         _watch(client, [f for _, f in futures.values()], arrivals)
 
         done: list[tuple[int, float]] = []
+        covered: set[int] = set()
+        backed_up: set[int] = set()
+        backups_won = 0
         failed: list[int] = []
         timed_out = False
         hard_stop = t_start + max_wait
         stop = hard_stop if deadline is None else min(t_start + deadline, hard_stop)
         pending = len(futures)
-        pinned_to = {key: w for w, group in groups.items() if w is not None
-                     for key in (f"{self.name}-r{round_id}-s{j}" for j in group)}
         workerless_since = None
-        while len(done) < q and pending:
+        poll = 0.1 if cover is not None and rule.enabled else 1.0
+
+        def complete() -> bool:
+            return len(covered) >= q if cover is not None else len(done) >= q
+
+        while not complete() and pending:
             remaining = stop - time.perf_counter()
+            if cover is not None and rule.enabled:
+                pending += self._back_up_groups(cover, ids, covered, backed_up, done, rule,
+                                                t_start, kernel, params, round_id, futures,
+                                                arrivals, holders)
             try:
                 # wake at least every second to notice a pinned worker that died
-                key, status, t_done = arrivals.get(timeout=min(max(remaining, 0.0), 1.0))
+                key, status, t_done = arrivals.get(timeout=min(max(remaining, 0.0), poll))
             except queue.Empty:
                 self._check_connected(f"round {round_id}")
                 if not self.workers():
@@ -751,7 +798,13 @@ class CodedExecutor:
             j, fut = futures[key]
             if status == "finished":
                 pending -= 1
-                done.append((j, t_done - t_start))
+                if cover is not None:
+                    group = int(cover[j])
+                    if group in covered:
+                        continue  # a later replica of a group already in: not used
+                    covered.add(group)
+                    backups_won += key.endswith("-backup")
+                done.append((j, t_done - t_start, key))
                 if timed_out and on_short == "proceed" and len(done) >= q_min:
                     break  # the deadline has passed and the minimum is now met
                 continue
@@ -761,6 +814,9 @@ class CodedExecutor:
             if isinstance(exc, InputError):
                 self._cancel(futures)
                 raise exc
+            if key.endswith("-backup"):
+                pending -= 1
+                continue
             if key in pinned_to or not key.endswith("-retry"):
                 # lost with its worker (or its parameter copy): run it once more elsewhere
                 pinned_to[key] = None
@@ -769,18 +825,16 @@ class CodedExecutor:
                 continue
             pending -= 1
             failed.append(j)
-        if len(done) < q and not done:
+        if not complete() and not done:
             self._cancel(futures)
             raise ServersLost(f"round {round_id}: no server answered ({len(failed)} failed)")
-        if len(done) < q and not timed_out:
+        if not complete() and not timed_out:
             self._cancel(futures)
             raise ServersLost(f"round {round_id}: only {len(done)} of q={q} servers could "
                               f"answer; {len(failed)} failed")
         used = done[:q]
-        by_server = {j: fut for j, fut in futures.values()}
-        used_futures = [by_server[j] for j, _ in used]
         try:
-            results = client.gather(used_futures)
+            results = client.gather([futures[key][1] for _, _, key in used])
         except CancelledError:  # the scheduler went between the last arrival and the gather
             self._check_connected(f"round {round_id}")
             raise
@@ -788,7 +842,7 @@ class CodedExecutor:
         for p in params.values():
             p.release()
         values, servers, arrival, dropped = [], [], [], 0
-        for (tag, server, value), (j, t) in zip(results, used):
+        for (tag, server, value), (j, t, _) in zip(results, used):
             if tag != round_id or server != j:  # a late result of another round: drop it
                 dropped += 1
                 continue
@@ -798,7 +852,80 @@ class CodedExecutor:
         self.rounds_run += 1
         return RoundResult(logical_round, np.array(servers, dtype=np.int64), np.array(arrival),
                            values, q / len(values) if values else 0.0,
-                           time.perf_counter() - t_start, timed_out, failed, dropped)
+                           time.perf_counter() - t_start, timed_out, failed, dropped,
+                           len(backed_up), backups_won)
+
+    def _submit_round(self, kernel: Callable, ids: list[int], holders: dict, params: dict,
+                      round_id: int, delays, slowdown) -> tuple[dict, dict]:
+        """Submit a round's server tasks in one random order across all workers, at once.
+
+        Theorem 2 of the GC seed needs every server to be among the first q equally often.
+        Submitting worker by worker (one ``client.map`` each) lets the first worker's
+        servers start first: the scheduler materialises each graph update on its own, so
+        the second worker's tasks arrive later, and its servers were measured among the
+        first q half as often. Here the whole round is one graph update, each task its own
+        layer restricted to the worker that holds its server's data, with a priority from
+        one random permutation of all servers: every worker receives its tasks at once and
+        runs them in that order (a worker runs its ready tasks by priority).
+
+        Returns ``futures`` (key -> (server, future)) and ``pinned_to`` (key -> worker).
+        """
+        from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
+        from dask.task_spec import Task, TaskRef
+
+        any_param = next(iter(params.values()))
+        order = [int(j) for j in self._rng.permutation(ids)]
+        layers, keys, pinned_to = {}, [], {}
+        for rank, j in enumerate(order):
+            w = holders.get(j)
+            w = w if w in params else None  # a holder that died: run it where data lands
+            key = f"{self.name}-r{round_id}-s{j}"
+            task = Task(key, _run_server, kernel, TaskRef(self._data[j].key),
+                        TaskRef((params[w] if w is not None else any_param).key), round_id,
+                        j, 0.0 if delays is None else float(delays[j]),
+                        1.0 if slowdown is None else float(slowdown[j]))
+            annotations = {"priority": len(order) - rank}
+            if w is not None:
+                annotations["workers"] = [w]
+                pinned_to[key] = w
+            layers[key] = MaterializedLayer({key: task}, annotations=annotations)
+            keys.append(key)
+        graph = HighLevelGraph(layers, {k: set() for k in layers})
+        batch = self.client.get(graph, keys, sync=False)
+        futures = {key: (j, fut) for key, j, fut in zip(keys, order, batch)}
+        return futures, pinned_to
+
+    def _back_up_groups(self, cover, ids, covered, backed_up, done, rule, t_start, kernel,
+                        params, round_id, futures, arrivals, holders) -> int:
+        """Launch backup copies for the groups of a cover round that are late; returns
+        how many were launched (see :meth:`run_round`'s ``speculate``)."""
+        groups = sorted({int(cover[j]) for j in ids})
+        if len(covered) < max(1, math.ceil(rule.quantile * len(groups))):
+            return 0
+        arrived = [t for _, t, _ in done]
+        late_after = max(rule.min_wait, rule.multiplier * float(np.median(arrived)))
+        if time.perf_counter() - t_start <= late_after:
+            return 0
+        live = self.workers()
+        launched = 0
+        for g in groups:
+            if g in covered or g in backed_up:
+                continue
+            members = [j for j in ids if int(cover[j]) == g]
+            j = members[0]
+            busy = {holders.get(m) for m in members}
+            others = [w for w in live if w not in busy] or live
+            fn, args = self._loaders[j]
+            key = f"{self.name}-r{round_id}-s{j}-backup"
+            fut = self.client.submit(_backup_server, kernel, fn, tuple(args),
+                                     next(iter(params.values())), round_id, j, key=key,
+                                     pure=False, workers=others, allow_other_workers=False,
+                                     priority=10)
+            futures[key] = (j, fut)
+            backed_up.add(g)
+            launched += 1
+            _watch(self.client, [fut], arrivals)
+        return launched
 
     def _repin_orphans(self, futures: dict, pinned_to: dict, arrivals, kernel, param,
                        round_id: int, delays, slowdown) -> None:

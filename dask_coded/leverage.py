@@ -83,6 +83,10 @@ class LeverageResult:
         Backup copies launched for late chunk tasks, and those that finished first.
     pass_seconds : tuple of float
         Wall time of each read pass.
+    r_factor : ndarray, shape (d, d) or None
+        An upper-triangular R with ``R^T R = A^T A`` (exact method): the equilibrated
+        Cholesky factor of the Gram, or the refined factor of the Cholesky-QR or Householder
+        passes. The iterative solvers precondition by it (``x = R^{-1} y``).
     """
 
     scores: np.ndarray
@@ -100,6 +104,7 @@ class LeverageResult:
     backups: int = 0
     backups_won: int = 0
     pass_seconds: tuple = ()
+    r_factor: np.ndarray | None = None
 
     @property
     def sigma_max(self) -> float:
@@ -349,7 +354,7 @@ def _householder(runner, source, ranges, layout, d, solve: bool) -> LeverageResu
         x, residual = direct.solve_augmented(kern.combine_r([o[2] for o in outs]))
     return _result(runner, layout, d, scores=_scores(outs, whitener, layout.n_blocks),
                    algorithm="qr", condition=whitener.condition, gram=r.T @ r, atb=atb,
-                   btb=btb, solution=x, residual_norm=residual)
+                   btb=btb, solution=x, residual_norm=residual, r_factor=r)
 
 
 def _gram_then_refine(runner, source, ranges, layout, d, with_b: bool, algorithm: str,
@@ -374,7 +379,8 @@ def _gram_then_refine(runner, source, ranges, layout, d, with_b: bool, algorithm
                              f"(cond ~ {condition:.1e}); use algorithm='auto' or 'qr'")
         return _result(runner, layout, d, scores=_scores(outs, whitener, layout.n_blocks),
                        algorithm="gram", condition=condition, gram=gram, atb=atb, btb=btb,
-                       solution=direct.solve_normal(gram, atb, eq) if solve else None)
+                       solution=direct.solve_normal(gram, atb, eq) if solve else None,
+                       r_factor=None if solve else _gram_r(gram, layout.n_rows, eq))
     factor = direct.gram_factor(gram, layout.n_rows, eq)
     for _ in range(direct.MAX_REFINEMENTS):
         outs = _run_pass(runner, source, ranges, tau, "gram", factor.r, with_b=solve)
@@ -393,7 +399,15 @@ def _gram_then_refine(runner, source, ranges, layout, d, with_b: bool, algorithm
         x = direct.solve_refined(factor, r_step, qtb)
     return _result(runner, layout, d, scores=_scores(outs, whitener, layout.n_blocks),
                    algorithm="cholqr", condition=factor.condition, gram=gram, atb=atb,
-                   btb=btb, solution=x)
+                   btb=btb, solution=x, r_factor=factor.r)
+
+
+def _gram_r(gram: np.ndarray, n_rows: int, eq: direct.Equilibrated) -> np.ndarray | None:
+    """The preconditioner R of a Gram pass (None if A is too ill-conditioned for one)."""
+    try:
+        return direct.gram_factor(gram, n_rows, eq).r
+    except InputError:
+        return None
 
 
 def block_leverage_scores(A: Any, n_blocks: int, *, method: str = "exact",

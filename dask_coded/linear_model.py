@@ -67,10 +67,22 @@ def check_method(method: Any) -> str:
     return method
 
 
+def _check_flag(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise InputError(f"{name} must be True or False, got {value!r}"[:200])
+    return bool(value)
+
+
 def _settings(method: str, n_servers, q, deadline, on_short, runtime, step, step_scale,
               max_iter, tol, time_budget, sketch_rows, seed,
-              reconnect_timeout: float = 60.0) -> Settings:
+              reconnect_timeout: float = 60.0, precondition: bool = True,
+              variance_reduction: bool = True, anchor_every: int | None = None,
+              reweight: bool = True) -> Settings:
     check_method(method)
+    flags = {name: _check_flag(name, value) for name, value in (
+        ("precondition", precondition), ("variance_reduction", variance_reduction),
+        ("reweight", reweight))}
+    anchor_every = _positive_int("anchor_every", anchor_every)
     n_servers = _positive_int("n_servers", n_servers)
     if n_servers is not None:
         check_servers("n_servers", n_servers)
@@ -103,7 +115,8 @@ def _settings(method: str, n_servers, q, deadline, on_short, runtime, step, step
                     runtime=runtime, step=step, step_scale=float(step_scale),
                     max_iter=max_iter, tol=float(tol), time_budget=time_budget,
                     sketch_rows=sketch_rows, seed=int(seed),
-                    reconnect_timeout=float(reconnect_timeout))
+                    reconnect_timeout=float(reconnect_timeout), anchor_every=anchor_every,
+                    **flags)
 
 
 @contextlib.contextmanager
@@ -123,7 +136,8 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
           x0: Any = None, callback: Any = None, setup: Any = None,
           checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 10,
           resume: bool = False, reconnect_timeout: float = 60.0,
-          speculate: Any = True) -> LstsqResult:
+          speculate: Any = True, precondition: bool = True, variance_reduction: bool = True,
+          anchor_every: int | None = None, reweight: bool = True) -> LstsqResult:
     """Solve ``min ||A x - b||_2`` on a Dask cluster whose workers straggle.
 
     Parameters
@@ -169,7 +183,9 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
     step : {"optimal", "fixed", "diminishing"} or float
         Optimal xi* (exact line search with A^T A from the setup pass), fixed
         ``step_scale * 2 / sigma_max^2``, diminishing ``xi0 / sqrt(1 + s)``; a number is a
-        fixed step of that many ``2 / sigma_max^2``.
+        fixed step of that many ``2 / sigma_max^2``. Preconditioned (the default),
+        sigma_max is that of ``A R^{-1}``, 1, and "optimal" is the exact line search of the
+        setup's model ``R^T R = A^T A``: the Gauss-Newton step 1/2.
     max_iter, tol, time_budget
         Stop after ``max_iter`` iterations, when the exact gradient norm falls below ``tol``
         times its initial value, or after ``time_budget`` seconds.
@@ -223,12 +239,36 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
         ``multiplier``, ``quantile``, ``min_wait``, ``max_copies`` (see
         :class:`~dask_coded.executor.Speculation`); False waits for every first copy.
 
+    precondition : bool
+        Iterative methods: step on the right-preconditioned problem
+        ``min ||A R^{-1} y - b||``, ``x = R^{-1} y``, with R from the setup pass (``R^T R =
+        A^T A``): iterations to a given error no longer grow with cond(A). Block leverage
+        scores, so the expansion network and the encoding, are unchanged by it. False runs
+        the paper's unpreconditioned iteration.
+    variance_reduction : bool
+        Sampled methods (coded, sketched, weighted): SVRG around an anchor. Every
+        ``anchor_every`` iterations a round gathers the exact gradient at the anchor x_ref
+        from the first replica of every block (a block whose replicas are all late gets a
+        backup copy read from the source); the rounds between sum the first q servers'
+        ``2 A~_i^T A~_i (x - x_ref)`` plus that gradient. Unbiased, with a variance that
+        vanishes at x*, so the error falls to machine precision on noisy data. False runs
+        the paper's eq. 26, whose variance at x* stalls the error.
+    anchor_every : int, optional
+        Iterations per anchor round; default 1 when preconditioned (the anchor's exact
+        gradient then gives the Gauss-Newton step, which a sampled correction cannot
+        improve on), else 5.
+    reweight : bool
+        Coded methods: divide each server's term by its observed rate of being among the
+        first q, relative to q / m (Horvitz-Thompson), so that a server that is rarely first
+        (a persistent straggler) does not drop its block's share from eq. 26's sum.
+
     Returns
     -------
     LstsqResult
     """
     settings = _settings(method, n_servers, q, deadline, on_short, runtime, step, step_scale,
-                         max_iter, tol, time_budget, sketch_rows, seed, reconnect_timeout)
+                         max_iter, tol, time_budget, sketch_rows, seed, reconnect_timeout,
+                         precondition, variance_reduction, anchor_every, reweight)
     is_path = isinstance(A, (str, os.PathLike))
     a, b_arr = as_row_chunked(A, b)
     if b_arr is None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .executor import RoundResult, StragglerTimeout, check_round
+from .executor import RoundResult, Speculation, StragglerTimeout, check_round
 
 
 class SimulatedExecutor:
@@ -52,9 +52,12 @@ class SimulatedExecutor:
         self._rng.bit_generator.state = state["rng"]
 
     def place(self, loaders: Sequence[tuple[Callable, tuple]], workers=None, *,
-              wait: bool = True) -> None:
-        """Build every server's data here, in this process."""
-        self._data = [fn(*args) for fn, args in loaders]
+              wait: bool = True, copy_of: Sequence[int | None] | None = None) -> None:
+        """Build every server's data here, in this process (a copy shares its source's)."""
+        self._data = []
+        for j, (fn, args) in enumerate(loaders):
+            source = None if copy_of is None else copy_of[j]
+            self._data.append(fn(*args) if source is None else self._data[source])
 
     def placement(self) -> dict[int, str]:
         return {j: "local" for j in range(self.n_servers)}
@@ -67,18 +70,25 @@ class SimulatedExecutor:
     def run_round(self, kernel: Callable, param: Any, *, q: int, deadline: float | None = None,
                   on_short: str = "wait", servers: Sequence[int] | None = None,
                   delays: np.ndarray | None = None, slowdown: np.ndarray | None = None,
-                  max_wait: float = 300.0, q_min: int | None = None) -> RoundResult:
-        """As :meth:`CodedExecutor.run_round`, in simulated time (seconds of the model)."""
+                  max_wait: float = 300.0, q_min: int | None = None,
+                  cover: Sequence[int] | None = None,
+                  speculate: Speculation | bool = False) -> RoundResult:
+        """As :meth:`CodedExecutor.run_round`, in simulated time (seconds of the model).
+
+        With ``cover`` the round takes the first server of every group; a backup copy of a
+        group still uncovered at the speculation rule's deadline finishes a fresh clean
+        draw later (no model delay or slowdown: another machine ran it).
+        """
         ids = np.arange(self.n_servers) if servers is None else np.asarray(servers, dtype=int)
-        q_min = check_round(q, len(ids), deadline, on_short, q_min)
-        if self.runtime is not None:
-            times = np.asarray(self.runtime.sample(len(ids), self._rng), dtype=float)
-        else:
-            times = self._rng.exponential(1.0, size=len(ids))
+        times = self._draw(len(ids))
         if delays is not None:
             times = times + np.asarray(delays, dtype=float)[ids]
         if slowdown is not None:
             times = times * np.asarray(slowdown, dtype=float)[ids]
+        if cover is not None:
+            return self._cover_round(kernel, param, ids, times, np.asarray(cover),
+                                     Speculation.coerce(speculate))
+        q_min = check_round(q, len(ids), deadline, on_short, q_min)
         order = np.argsort(times, kind="stable")
         arrival = times[order]
         take = q
@@ -94,5 +104,38 @@ class SimulatedExecutor:
         values = [kernel(self._data[j], param) for j in used]
         result = RoundResult(self.rounds_run, used.astype(np.int64), arrival[:take], values,
                              q / take, float(arrival[take - 1]), bool(timed_out))
+        self.rounds_run += 1
+        return result
+
+    def _draw(self, n: int) -> np.ndarray:
+        if self.runtime is not None:
+            return np.asarray(self.runtime.sample(n, self._rng), dtype=float)
+        return self._rng.exponential(1.0, size=n)
+
+    def _cover_round(self, kernel, param, ids, times, cover, rule) -> RoundResult:
+        groups = cover[ids]
+        first: dict[int, tuple[float, int]] = {}
+        for j, t, g in zip(ids, times, groups):
+            if int(g) not in first or t < first[int(g)][0]:
+                first[int(g)] = (float(t), int(j))
+        backups = won = 0
+        if rule.enabled:
+            arrivals = np.sort([t for t, _ in first.values()])
+            need = max(1, int(np.ceil(rule.quantile * len(arrivals))))
+            # the rule's clock: the median of the groups in by the time `need` of them are
+            late_after = max(rule.min_wait, rule.multiplier
+                             * float(np.median(arrivals[:need])), float(arrivals[need - 1]))
+            for g, (t, j) in list(first.items()):
+                if t > late_after:
+                    backups += 1
+                    t_backup = late_after + float(self._draw(1)[0])
+                    if t_backup < t:
+                        first[g] = (t_backup, j)
+                        won += 1
+        used = sorted(first.values())
+        servers = np.array([j for _, j in used], dtype=np.int64)
+        values = [kernel(self._data[j], param) for j in servers]
+        result = RoundResult(self.rounds_run, servers, np.array([t for t, _ in used]), values,
+                             1.0, used[-1][0], False, backups=backups, backups_won=won)
         self.rounds_run += 1
         return result

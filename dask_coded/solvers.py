@@ -78,6 +78,10 @@ class Settings:
     sketch_rows: int | None = None
     seed: int = 0
     reconnect_timeout: float = 60.0
+    precondition: bool = True
+    variance_reduction: bool = True
+    anchor_every: int | None = None
+    reweight: bool = True
 
 
 # ------------------------------------------------------------------------------ methods
@@ -89,6 +93,8 @@ class Method:
     name = "base"
     iterative = True
     coded = False
+    #: A round's gradient is a random estimate (so variance reduction applies to it).
+    sampled = False
     #: The setup pass must also return the exact solution (``direct``).
     needs_solution = False
 
@@ -105,6 +111,16 @@ class Method:
         src = self.problem.source
         return [src.loader(int(b), float(w)) for b, w in zip(self.server_blocks, self.weights)]
 
+    def copy_of(self) -> list[int | None]:
+        """Per server, the first earlier server with the same block and weight (its data is
+        copied from there at placement rather than read again), or None."""
+        first: dict[tuple[int, float], int] = {}
+        out: list[int | None] = []
+        for j, key in enumerate(zip(self.server_blocks.tolist(), self.weights.tolist())):
+            out.append(first.get(key))
+            first.setdefault(key, j)
+        return out
+
     kernel = staticmethod(gk.partial_gradient)
 
     def param(self, x: np.ndarray, round_id: int) -> Any:
@@ -115,6 +131,25 @@ class Method:
 
     def gradient(self, result: RoundResult) -> np.ndarray:
         return result.scale * np.sum(_by_server(result)[1], axis=0)
+
+    #: The kernel of a variance-reduced round: the change of ``kernel``'s value from the
+    #: anchor, linear in ``param(x - x_ref)``; ``gradient`` combines it as it combines
+    #: ``kernel``'s values.
+    difference_kernel = staticmethod(gk.hessian_product)
+
+    def anchor_round(self, executor: CodedExecutor, x: np.ndarray, extras: dict
+                     ) -> tuple[np.ndarray, RoundResult]:
+        """The exact gradient at x: one result from every block (here, every server)."""
+        result = executor.run_round(gk.partial_gradient, x, q=len(self.server_blocks),
+                                    **extras)
+        return np.sum(_by_server(result)[1], axis=0), result
+
+    def get_state(self) -> dict:
+        """JSON-safe state that decides later rounds (see :meth:`CodedSolver.state`)."""
+        return {}
+
+    def set_state(self, state: dict) -> None:
+        pass
 
 
 class SteepestDescent(Method):
@@ -127,10 +162,20 @@ class ReplicatedMethod(Method):
     """Blocks replicated over ``n_servers`` servers by an expansion network; sum the first q.
 
     The gradient estimate is eq. 26, unbiased by Theorem 2 when the q fastest servers are a
-    uniformly random subset (homogeneous servers).
+    uniformly random subset (homogeneous servers). Where they are not (a persistent
+    straggler is rarely among the first q), ``reweight`` divides each server's term by its
+    observed inclusion rate relative to q / m (Horvitz-Thompson), so that its block keeps
+    its share of the sum. The anchor round of the variance-reduced iteration takes the
+    first replica of every block (an exact gradient by repetition), with a backup copy from
+    the store for a block whose replicas are all late.
     """
 
     coded = True
+    sampled = True
+    #: Pseudo-rounds at the uniform rate q / m that the inclusion rates start from.
+    PRIOR_ROUNDS = 20
+    #: Largest Horvitz-Thompson factor (a server that is almost never first).
+    MAX_REWEIGHT = 10.0
 
     def __init__(self, problem: Problem, settings: Settings):
         super().__init__(problem, settings)
@@ -146,9 +191,57 @@ class ReplicatedMethod(Method):
         self.q = self.network.q
         self.server_blocks = self.network.server_blocks
         self.weights = self.network.encoding_weights()[self.server_blocks]  # eq. 23
+        self.included = np.zeros(len(self.server_blocks))
+        self.sampled_rounds = 0
 
     def target_distribution(self) -> np.ndarray:
         raise NotImplementedError
+
+    def inclusion_factors(self) -> np.ndarray:
+        """Per server, ``(q / m) / p_j`` for its observed rate p_j of being among the first q.
+
+        Horvitz-Thompson: a term included with probability p_j, divided by p_j, has the
+        expectation it would have if always included; relative to the uniform q / m that
+        eq. 26's weights assume, the factor is 1 for a server included as often as the
+        theory says. Rates come from earlier rounds only, so a round's own draw does not
+        bias its weights, and start from :data:`PRIOR_ROUNDS` rounds at the uniform rate.
+        """
+        m = len(self.server_blocks)
+        p0 = self.q / m
+        rate = (self.included + self.PRIOR_ROUNDS * p0) / (self.sampled_rounds
+                                                           + self.PRIOR_ROUNDS)
+        return np.minimum(p0 / np.maximum(rate, 1e-12), self.MAX_REWEIGHT)
+
+    def gradient(self, result: RoundResult) -> np.ndarray:
+        servers, values = _by_server(result)
+        if not self.settings.reweight:
+            return result.scale * np.sum(values, axis=0)  # eq. 26
+        factors = self.inclusion_factors()[servers]
+        self.included[result.servers] += 1
+        self.sampled_rounds += 1
+        return result.scale * np.tensordot(factors, values, axes=1)
+
+    def anchor_round(self, executor: CodedExecutor, x: np.ndarray, extras: dict
+                     ) -> tuple[np.ndarray, RoundResult]:
+        """The exact gradient at x from the first replica of every block.
+
+        A replica's value is its encoded partial gradient ``w_i^2 * 2 A_i^T (A_i x - b_i)``
+        (eq. 25 with eq. 23's weight); divided by ``w_i^2`` and summed over one replica per
+        block it is the full gradient, whichever replicas were late.
+        """
+        result = executor.run_round(gk.partial_gradient, x, q=1, cover=self.server_blocks,
+                                    speculate=True, **extras)
+        servers, values = _by_server(result)
+        return np.tensordot(1.0 / self.weights[servers] ** 2, values, axes=1), result
+
+    def get_state(self) -> dict:
+        return {"included": [float(v) for v in self.included],
+                "sampled_rounds": self.sampled_rounds}
+
+    def set_state(self, state: dict) -> None:
+        if state:
+            self.included = np.asarray(state["included"], dtype=np.float64)
+            self.sampled_rounds = int(state["sampled_rounds"])
 
 
 class BlockLeverage(ReplicatedMethod):
@@ -183,6 +276,7 @@ class IterativeSketch(Method):
     """
 
     kind = "gaussian"
+    sampled = True
 
     def __init__(self, problem: Problem, settings: Settings):
         super().__init__(problem, settings)
@@ -192,6 +286,7 @@ class IterativeSketch(Method):
         self.q = n if settings.q is None else min(settings.q, n)
 
     kernel = staticmethod(gk.sketched_gradient)
+    difference_kernel = staticmethod(gk.sketched_hessian_product)
 
     def param(self, x: np.ndarray, round_id: int) -> Any:
         return (x, self.kind, self.rows_per_block, self.settings.seed, round_id)
@@ -225,6 +320,7 @@ class WeightedLeverage(Method):
     """
 
     name = "weighted-leverage"
+    sampled = True
 
     def __init__(self, problem: Problem, settings: Settings):
         super().__init__(problem, settings)
@@ -453,22 +549,55 @@ class CodedSolver:
         self.callback = callback
         self.history: dict[str, list] = {k: [] for k in (
             "iteration", "time", "round_seconds", "servers_used", "timed_out", "step",
-            "residual_norm", "gradient_norm", "error")}
+            "exact_round", "backups", "residual_norm", "gradient_norm", "error")}
         self.iteration = 0
         self.killed_workers: list[str] = []
         self._fault_rng = np.random.default_rng([settings.seed, 99])
+        #: (x_ref, exact gradient at x_ref) of the variance-reduced iteration's epoch.
+        self._anchor: tuple[np.ndarray, np.ndarray] | None = None
+        self.r_factor: np.ndarray | None = None
 
     # setup / step / run ---------------------------------------------------------------
 
     def setup(self) -> None:
         """Place every server's encoded block on the workers (once)."""
         if len(self.method.server_blocks):  # direct has no servers: nothing to place
-            self.executor.place(self.method.loaders())
+            self.executor.place(self.method.loaders(), copy_of=self.method.copy_of())
         s = self.problem.summary
         _, g0 = gk.objective_terms(self.x, s.gram, s.atb, s.btb)
         self._g0_norm = float(np.linalg.norm(g0)) or 1.0
-        self._xi0 = gk.fixed_step(s.sigma_max, self.settings.step_scale)
+        self.r_factor = self._preconditioner() if self.method.iterative else None
+        # preconditioned, the problem in y = R x has sigma_max(A R^{-1}) = 1
+        sigma = s.sigma_max if self.r_factor is None else 1.0
+        self._xi0 = gk.fixed_step(sigma, self.settings.step_scale)
         self.start_clock()
+
+    def _preconditioner(self) -> np.ndarray | None:
+        """R from the setup pass (``R^T R = A^T A``), or None when not preconditioning."""
+        if not self.settings.precondition:
+            return None
+        s = self.problem.summary
+        if s.r_factor is not None:
+            return s.r_factor
+        from .kernels.direct import gram_factor  # a setup pass that did not keep its R
+
+        return gram_factor(s.gram, self.problem.layout.n_rows).r
+
+    @property
+    def anchor_every(self) -> int:
+        """Iterations per epoch of the variance-reduced iteration (one anchor round each).
+
+        By default 1 when the preconditioner R is the setup pass's exact factor: the
+        anchor's exact gradient then gives the Gauss-Newton step, which no sampled
+        correction can improve on (their error grows with ``||x - x_ref||``); 5 without
+        preconditioning, where the anchor's step is only a gradient step.
+        """
+        if self.settings.anchor_every is not None:
+            return self.settings.anchor_every
+        return 1 if self.r_factor is not None else 5
+
+    def _uses_anchor(self) -> bool:
+        return self.method.sampled and self.settings.variance_reduction
 
     def start_clock(self) -> None:
         """Start the solve clock (history ``time``, ``time_budget``) now."""
@@ -482,8 +611,12 @@ class CodedSolver:
         gradient norm of the ``tol`` rule, the history and the solve time so far. Floats go
         through JSON exactly (``repr`` round-trips a double).
         """
+        anchor = None if self._anchor is None else [[float(v) for v in a]
+                                                    for a in self._anchor]
         return {"iteration": self.iteration,
                 "x": [float(v) for v in self.x],
+                "anchor": anchor,
+                "method": self.method.get_state(),
                 "g0_norm": self._g0_norm,
                 "elapsed": time.perf_counter() - self._t0,
                 "executor": self.executor.get_state(),
@@ -500,6 +633,10 @@ class CodedSolver:
             raise InputError(f"the checkpoint's x has {x.size} entries; this problem has "
                              f"{self.x.size} columns")
         self.x = x
+        anchor = state.get("anchor")
+        self._anchor = None if anchor is None else tuple(np.asarray(a, dtype=np.float64)
+                                                         for a in anchor)
+        self.method.set_state(state.get("method") or {})
         self.iteration = int(state["iteration"])
         self._g0_norm = float(state["g0_norm"])
         self.executor.set_state(state["executor"])
@@ -522,28 +659,58 @@ class CodedSolver:
         return {"delays": sc.delays(round_id, m), "slowdown": sc.slowdown(m)}
 
     def step(self) -> RoundResult:
-        """One iteration: a round on the executor, a gradient estimate, a step."""
+        """One iteration: a round on the executor, a gradient estimate, a step.
+
+        Sampled methods with ``variance_reduction`` (the default) run SVRG (Johnson & Zhang,
+        2013) on the coded servers: every :attr:`anchor_every` iterations an anchor round
+        gathers the exact gradient at ``x_ref = x`` (one replica per block, see
+        :meth:`Method.anchor_round`); in between, a round's first q servers return
+        ``2 A~_i^T A~_i (x - x_ref)`` and the estimate is the anchor's gradient plus their
+        eq. 26 sum. It is unbiased (Theorem 2 applied to the difference) and its variance
+        vanishes as x and x_ref approach x*, unlike eq. 26's, which keeps the variance of
+        the residual at x* when b is not in range(A). With ``variance_reduction=False``
+        every round is the paper's eq. 26. With ``precondition`` (the default) the step is
+        along ``R^{-1} R^{-T} g`` (right preconditioning by the setup's R; block leverage
+        scores and so the expansion network are unchanged by it).
+        """
         s = self.problem.summary
+        method = self.method
         round_id = self.executor.rounds_run
-        servers, q = self.method.servers_for_round(round_id)
         extras = self._round_extras(round_id)
-        deadline = self.settings.deadline if self.method.coded else None
-        result = self.executor.run_round(
-            self.method.kernel, self.method.param(self.x, round_id), q=q, deadline=deadline,
-            on_short=self.settings.on_short, servers=servers, **extras)
-        g = self.method.gradient(result)
+        anchor_due = self._uses_anchor() and (self._anchor is None
+                                              or self.iteration % self.anchor_every == 0)
+        if anchor_due:
+            g, result = method.anchor_round(self.executor, self.x, extras)
+            self._anchor = (self.x.copy(), g.copy())
+        else:
+            servers, q = method.servers_for_round(round_id)
+            deadline = self.settings.deadline if method.coded else None
+            kernel, value = method.kernel, self.x
+            if self._uses_anchor():
+                kernel, value = method.difference_kernel, self.x - self._anchor[0]
+            result = self.executor.run_round(
+                kernel, method.param(value, round_id), q=q, deadline=deadline,
+                on_short=self.settings.on_short, servers=servers, **extras)
+            g = method.gradient(result)
+            if self._uses_anchor():
+                g = self._anchor[1] + g
+        direction = g if self.r_factor is None else gk.preconditioned_direction(
+            g, self.r_factor)
         if self.settings.step == "optimal":
-            xi = gk.optimal_step(g, self.x, s.gram, s.atb)  # Section IV's xi*
+            if self.r_factor is None:
+                xi = gk.optimal_step(g, self.x, s.gram, s.atb)  # Section IV's xi*
+            else:  # the exact line search of the setup's model R^T R = A^T A
+                xi = 0.5
         elif self.settings.step == "fixed":
             xi = self._xi0
         else:
             xi = gk.diminishing_step(self._xi0, self.iteration, self.settings.step_power)
-        self.x = self.x - xi * g
+        self.x = self.x - xi * direction
         self.iteration += 1
-        self._record(result, xi)
+        self._record(result, xi, exact=anchor_due or not method.sampled)
         return result
 
-    def _record(self, result: RoundResult | None, xi: float) -> None:
+    def _record(self, result: RoundResult | None, xi: float, exact: bool = False) -> None:
         s = self.problem.summary
         resid, grad = gk.objective_terms(self.x, s.gram, s.atb, s.btb)
         h = self.history
@@ -553,6 +720,8 @@ class CodedSolver:
         h["servers_used"].append(len(result.servers) if result else 0)
         h["timed_out"].append(bool(result.timed_out) if result else False)
         h["step"].append(float(xi))
+        h["exact_round"].append(bool(exact))
+        h["backups"].append(int(result.backups) if result else 0)
         h["residual_norm"].append(resid)
         h["gradient_norm"].append(float(np.linalg.norm(grad)))
         if self.reference is not None:

@@ -39,8 +39,17 @@ def cluster_client():
     cluster.close()
 
 
+def _busy_threads(dask_worker) -> int:
+    return len(dask_worker.state.executing)
+
+
 @pytest.fixture
 def executor(cluster_client):
+    # a cancelled straggler of an earlier test may still sleep on a thread: let it finish,
+    # or this test's servers queue behind it
+    t_end = time.monotonic() + 10.0
+    while sum(cluster_client.run(_busy_threads).values()) and time.monotonic() < t_end:
+        time.sleep(0.1)
     ex = CodedExecutor(cluster_client, seed=0)
     ex.place([(make_block, (j,)) for j in range(6)])
     yield ex
@@ -184,10 +193,12 @@ def test_worker_killed_mid_round_tasks_are_resubmitted(cluster_client):
 
 def test_proceed_waits_for_q_min(executor, slow_pair):
     delays = slow_pair.copy()
-    delays[[3, 4, 5]] = 0.9  # only server 0 answers before the deadline
+    delays[[3, 4, 5]] = 0.9  # at most server 0 answers before the deadline
     result = executor.run_round(scaled, 1.0, q=5, deadline=0.3, delays=delays,
                                 on_short="proceed", q_min=2)
-    assert result.timed_out and len(result.servers) == 2 and result.servers[0] == 0
+    # past the deadline the round waits for the second result (server 0 may itself be
+    # queued behind two slow servers: the order within a worker is random)
+    assert result.timed_out and len(result.servers) == 2
     assert result.arrival[-1] >= 0.7
     with pytest.raises(InputError, match="q_min must be between 1 and q=5"):
         executor.run_round(scaled, 1.0, q=5, q_min=6)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.linalg import solve_triangular
 
 
 @dataclass
@@ -52,6 +53,16 @@ def encode_block(block: int, a: np.ndarray, b: np.ndarray, weight: float) -> Enc
 def partial_gradient(data: EncodedBlock, x: np.ndarray) -> np.ndarray:
     """Encoded partial gradient ``2 A~_i^T (A~_i x - b~_i)`` (eq. 25; summed in eq. 26)."""
     return 2.0 * (data.a.T @ (data.a @ x - data.b))
+
+
+def hessian_product(data: EncodedBlock, v: np.ndarray) -> np.ndarray:
+    """``2 A~_i^T A~_i v``: an encoded partial gradient's change from ``x_ref`` to ``x_ref + v``.
+
+    The variance-reduced rounds (SVRG, Johnson & Zhang 2013) sum these over the first q
+    servers: ``g(x) = g(x_ref) + sum_i 2 A~_i^T A~_i (x - x_ref)``, which is eq. 26's sum at
+    x minus the same servers' sum at x_ref plus the exact gradient at x_ref.
+    """
+    return 2.0 * (data.a.T @ (data.a @ v))
 
 
 def _block_rng(seed: int, round_id: int, block: int) -> np.random.Generator:
@@ -116,6 +127,14 @@ def sketched_gradient(data: EncodedBlock, param: tuple) -> np.ndarray:
     return 2.0 * (sa.T @ (sa @ x - sb))
 
 
+def sketched_hessian_product(data: EncodedBlock, param: tuple) -> np.ndarray:
+    """``2 (S_i A_i)^T (S_i A_i) v`` for the round's sketch; ``param = (v, kind, rows, seed,
+    round_id)``: the sketched gradient's change along v (its variance-reduced round)."""
+    v, kind, rows, seed, round_id = param
+    sa, _ = _SKETCHES[kind](data, rows, seed, round_id)
+    return 2.0 * (sa.T @ (sa @ v))
+
+
 def block_sketch(data: EncodedBlock, param: tuple) -> tuple[np.ndarray, np.ndarray]:
     """``(S_i A_i, S_i b_i)`` for sketch-and-solve; ``param = (kind, rows, seed)``."""
     kind, rows, seed = param
@@ -128,6 +147,17 @@ def block_sketch(data: EncodedBlock, param: tuple) -> tuple[np.ndarray, np.ndarr
 def fixed_step(sigma_max: float, scale: float) -> float:
     """``scale * 2 / sigma_max(A)^2`` (the seed's xi-cross times a factor)."""
     return scale * 2.0 / sigma_max**2
+
+
+def preconditioned_direction(g: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """``R^{-1} R^{-T} g``: the gradient of the right-preconditioned problem, mapped back.
+
+    Gradient descent on ``min ||A R^{-1} y - b||`` with ``x = R^{-1} y`` moves x along
+    ``R^{-1} (R^{-T} g)`` for the gradient g in x. When ``R^T R = A^T A`` the problem in y is
+    perfectly conditioned, and a step of 1/2 along this direction (g carries eq. 25's factor
+    2) is the exact minimiser: the Gauss-Newton step.
+    """
+    return solve_triangular(r, solve_triangular(r, g, trans="T", lower=False), lower=False)
 
 
 def diminishing_step(xi0: float, iteration: int, power: float = 0.5) -> float:
