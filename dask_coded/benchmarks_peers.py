@@ -260,7 +260,7 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
     above :data:`NOT_CONVERGED` on a store is not rerun there with a worker frozen.
 
     dask_coded's iterative methods (sd, block-leverage, uniform) run with ``reference=x0``,
-    ``tol=1e-12``, the optimal step and ``time_budget`` seconds per call (setup excluded);
+    ``tol=target / 10``, the optimal step and ``time_budget`` seconds per call (setup excluded);
     their ``t <target>`` is the time from the call's start (setup included) until the error
     was first at or below ``target`` (default 1e-6). block-leverage and uniform use K = one
     block per row chunk, m = 2 K servers, q = ceil(0.75 m), ``on_short="proceed"`` and a
@@ -279,6 +279,11 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
     chunk_rows = _check_int("chunk_rows", chunk_rows)
     ill_rows = _check_int("ill_rows", ill_rows)
     n_workers = _check_int("workers", n_workers)
+    for name, value, low in (("noise", noise, 0.0), ("target", target, None)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value) or value < 0 or (low is None and value == 0):
+            raise InputError(f"{name} must be a finite number {'>= 0' if low == 0 else '> 0'}"
+                             f", got {value!r}")
     repeats = _check_int("repeats", repeats, 2)  # a median of one is no median
     seed = _check_int("seed", seed, 0)
     if not (isinstance(condition, (int, float)) and not isinstance(condition, bool)
@@ -403,7 +408,7 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
                 echo(f"K = {k_blocks}, m = {m_servers}, q = {q} (block-leverage, uniform); "
                      f"deadline {deadline:.3f} s = max(2 x sd round {r_sd:.3f} s x q / K, "
                      f"{MIN_DEADLINE:g}), on_short='proceed'; iterative methods: time "
-                     f"budget {time_budget:g} s per call (setup excluded), tol 1e-12")
+                     f"budget {time_budget:g} s per call (setup excluded), tol {target / 10:.0e}")
 
             def rel_err(x, x0=x0, x0_norm=x0_norm) -> float:
                 return float(np.linalg.norm(np.asarray(x, dtype=np.float64) - x0) / x0_norm)
@@ -438,7 +443,7 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
                 kwargs = {"method": method, "client": client, "n_blocks": k_blocks,
                           "seed": seed}
                 if method in ITERATIVE:
-                    kwargs.update(reference=x0, time_budget=time_budget, tol=1e-12,
+                    kwargs.update(reference=x0, time_budget=time_budget, tol=target / 10,
                                   max_iter=10**6, step="optimal", n_servers=m_servers)
                     if method in _REPLICATED:
                         kwargs.update(q=q, deadline=deadline, on_short="proceed")

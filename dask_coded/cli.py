@@ -741,12 +741,17 @@ def benchmark_solve(n_rows: float, n_cols: int, chunk_rows: int, n_blocks: int |
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--restart-workers", is_flag=True, help="Restart the workers before every "
               "measurement (default: reset their peak RSS only; a restart costs seconds).")
+@click.option("--noise", type=float, default=0.0, show_default=True,
+              help="b = A x0 + noise * N(0, 1); above 0 the reference x* is computed by a "
+              "Householder TSQR pass (untimed).")
+@click.option("--target", type=float, default=1e-6, show_default=True,
+              help="Relative error the iterative rows are timed to.")
 @click.option("--json", "json_out", type=click.Path(), help="Also write the rows as JSON.")
 def benchmark_peers(n_rows: float, n_cols: int, chunk_rows: float, ill_rows: float,
                     condition: float, workers: int, repeats: int, time_budget: float,
                     methods: str | None, scenarios: str | None, stores: str | None,
-                    data_dir: str, seed: int, restart_workers: bool,
-                    json_out: str | None) -> None:
+                    data_dir: str, seed: int, restart_workers: bool, noise: float,
+                    target: float, json_out: str | None) -> None:
     """dask_coded's least-squares solvers against a read pass, the normal equations, dask
     lstsq and dask-ml, on the same stores and cluster, with and without stragglers."""
     from .benchmarks_peers import run_peers_benchmark
@@ -762,7 +767,7 @@ def benchmark_peers(n_rows: float, n_cols: int, chunk_rows: float, ill_rows: flo
                         repeats=repeats, time_budget=time_budget, methods=_names(methods),
                         scenarios=_names(scenarios), stores=_names(stores),
                         data_dir=data_dir, seed=seed, restart_workers=restart_workers,
-                        json_path=json_out, echo=click.echo)
+                        noise=noise, target=target, json_path=json_out, echo=click.echo)
 
 
 @benchmark.command("matmul")

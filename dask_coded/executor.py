@@ -174,8 +174,8 @@ def retry_after_scheduler_loss(fn: Callable[[], Any], client, timeout: float, *,
     raise AssertionError("attempts must be >= 1")
 
 
-def _load(loader: Callable, args: tuple) -> Any:
-    return loader(*args)
+def _load(loader: Callable, args: tuple, delay: float = 0.0, slowdown: float = 1.0) -> Any:
+    return _timed_call(loader, args, delay, slowdown)[1]
 
 
 def _same(data: Any) -> Any:
@@ -380,13 +380,21 @@ class CodedExecutor:
     def n_servers(self) -> int:
         return len(self._data)
 
+    @property
+    def data(self) -> list:
+        """The futures of the servers' data, by server (to hand to another placement)."""
+        return list(self._data)
+
     def workers(self) -> list[str]:
         """Addresses of the live workers, sorted."""
         return sorted(self.client.scheduler_info()["workers"])
 
     def place(self, loaders: Sequence[tuple[Callable, tuple]],
               workers: Sequence[str] | None = None, *, wait: bool = True,
-              copy_of: Sequence[int | None] | None = None) -> None:
+              copy_of: Sequence[int | None] | None = None,
+              resident: Sequence[Any] | None = None,
+              speculate: Speculation | bool = False, delays: np.ndarray | None = None,
+              slowdown: np.ndarray | None = None) -> None:
         """Create each server's data on a worker, once.
 
         Parameters
@@ -405,6 +413,20 @@ class CodedExecutor:
             from its loader (a transfer instead of another read and decode of the store;
             on the same worker, one object under two keys). Its own key still makes it a
             distinct replica, rebuilt from server i's loader if both are lost.
+        resident : sequence of Future or None, optional
+            Data already on the cluster (another executor's servers, say the blocks a
+            setup pass ran over), equal to what ``loaders[j]`` builds: server j takes it
+            (``resident[j]``'s worker holds the first server of each resident future, the
+            others go round robin to the other workers, so replicas spread). Recovery
+            after a lost scheduler rebuilds from ``loaders``.
+        speculate : Speculation or bool
+            Backup loads: a server built from its loader and not in memory by ``max(
+            min_wait, multiplier x median)`` seconds since placement began (once a
+            ``quantile`` are in) gets a second load on another worker; the first to finish
+            is the server's data.
+        delays, slowdown : ndarray, optional
+            Model stragglers for the loads, indexed by server (as in :meth:`map_tasks`:
+            the first load sleeps first and is stretched; backups run clean).
         """
         self.release()
         self._check_connected("placing the servers' data")
@@ -419,36 +441,103 @@ class CodedExecutor:
         workers = list(workers) if workers is not None else self._await_workers(
             "placing the servers' data")
         self._n_placed_workers = len(workers)
-        self._assigned = [workers[j % len(workers)] for j in range(len(loaders))]
+        self._assigned = self._assign(workers, resident)
         self._data = []
         for j, ((fn, args), w) in enumerate(zip(loaders, self._assigned)):
             source = None if self._copy_of is None else self._copy_of[j]
-            if source is None:
-                fut = self.client.submit(_load, fn, tuple(args), key=f"{self.name}-data-{j}",
-                                         workers=[w], allow_other_workers=True, pure=False)
+            origin = None if resident is None else resident[j]
+            if origin is None and source is not None:
+                origin = self._data[source]
+            key = f"{self.name}-data-{j}"
+            if origin is None:
+                fut = self.client.submit(
+                    _load, fn, tuple(args), 0.0 if delays is None else float(delays[j]),
+                    1.0 if slowdown is None else float(slowdown[j]), key=key, workers=[w],
+                    allow_other_workers=True, pure=False)
             else:
-                fut = self.client.submit(_same, self._data[source],
-                                         key=f"{self.name}-data-{j}", workers=[w],
+                fut = self.client.submit(_same, origin, key=key, workers=[w],
                                          allow_other_workers=True, pure=False)
             self._data.append(fut)
         if wait:
-            from distributed import wait as wait_futures
+            self._wait_placed(Speculation.coerce(speculate),
+                              [j for j in range(len(loaders))
+                               if (resident is None or resident[j] is None)
+                               and (self._copy_of is None or self._copy_of[j] is None)])
 
-            while True:  # in steps, to notice a lost scheduler or a cluster left workerless
-                try:
-                    with self.client.as_current():  # wait() looks for a default client
-                        wait_futures(self._data, timeout=1.0)
-                    break
-                except TimeoutError:
-                    self._check_connected("placing the servers' data")
-                    self._await_workers("placing the servers' data")
-                except CancelledError:  # a client that loses its scheduler cancels all
-                    self._check_connected("placing the servers' data")
-                    raise
-            self._check_connected("placing the servers' data")
-            errors = [f for f in self._data if f.status == "error"]
-            if errors:
-                errors[0].result()  # re-raise the first loader's error (an InputError, say)
+    def _assign(self, workers: list[str], resident: Sequence[Any] | None) -> list[str]:
+        """A worker per server: round robin, or resident data's holder first, then others."""
+        n = len(self._loaders)
+        if resident is None:
+            return [workers[j % len(workers)] for j in range(n)]
+        holders = self.client.who_has([f for f in resident if f is not None])
+        seen: dict[str, int] = {}
+        out = []
+        for j in range(n):
+            fut = resident[j]
+            held = sorted(holders.get(fut.key, ())) if fut is not None else []
+            start = workers.index(held[0]) if held and held[0] in workers else j
+            k = seen.get(fut.key, 0) if fut is not None else 0
+            if fut is not None:
+                seen[fut.key] = k + 1
+            out.append(workers[(start + k) % len(workers)])
+        return out
+
+    def _wait_placed(self, rule: Speculation, loaded: list[int]) -> None:
+        """Wait until every server's data is in memory, backing up late loads."""
+        from distributed import wait as wait_futures
+
+        t_start = time.perf_counter()
+        ready_at: dict[int, float] = {}
+        backups: dict[int, Any] = {}
+        step = 0.1 if rule.enabled else 1.0
+        while True:  # in steps, to notice a lost scheduler or a cluster left workerless
+            try:
+                with self.client.as_current():  # wait() looks for a default client
+                    wait_futures(self._data, timeout=step)
+                break
+            except TimeoutError:
+                self._check_connected("placing the servers' data")
+                self._await_workers("placing the servers' data")
+            except CancelledError:  # a client that loses its scheduler cancels all
+                self._check_connected("placing the servers' data")
+                raise
+            if rule.enabled and loaded:
+                self._back_up_loads(rule, loaded, t_start, ready_at, backups)
+        self._check_connected("placing the servers' data")
+        for j, fut in backups.items():  # the original won after all: drop the copy
+            if fut is not self._data[j]:
+                fut.cancel()
+        errors = [f for f in self._data if f.status == "error"]
+        if errors:
+            errors[0].result()  # re-raise the first loader's error (an InputError, say)
+
+    def _back_up_loads(self, rule: Speculation, loaded: list[int], t_start: float,
+                       ready_at: dict, backups: dict) -> None:
+        now = time.perf_counter()
+        for j in loaded:
+            if j not in ready_at and self._data[j].status == "finished":
+                ready_at[j] = now - t_start
+            fut = backups.get(j)
+            if fut is not None and fut is not self._data[j] and fut.status == "finished":
+                self.client.cancel([self._data[j]], force=False)
+                self._data[j] = fut  # the backup won: it is the server's data now
+                ready_at[j] = now - t_start
+        if len(ready_at) < max(1, math.ceil(rule.quantile * len(loaded))):
+            return
+        late_after = max(rule.min_wait, rule.multiplier * float(np.median(
+            list(ready_at.values()))))
+        if now - t_start <= late_after:
+            return
+        live = self.workers()
+        for j in loaded:
+            if j in ready_at or j in backups:
+                continue
+            others = [w for w in live if w != self._assigned[j]] or live
+            fn, args = self._loaders[j]
+            backups[j] = self.client.submit(_load, fn, tuple(args),
+                                            key=f"{self.name}-data-{j}-b1", workers=others,
+                                            allow_other_workers=False, pure=False,
+                                            priority=10)
 
     def _await_workers(self, what: str) -> list[str]:
         """The live workers; if there are none, wait up to ``no_workers_timeout`` for one."""
@@ -465,6 +554,17 @@ class CodedExecutor:
         """Server -> address of the worker holding its data now (None while rebuilding)."""
         who = self.client.who_has(self._data)
         return {j: (sorted(who.get(f.key, ())) or [None])[0] for j, f in enumerate(self._data)}
+
+    def hand_over(self) -> None:
+        """Drop this executor's hold on its data without cancelling it.
+
+        For data another placement took (``place(resident=...)``): cancelling would cancel
+        the tasks that copied it too (a cancel reaches a future's dependents); released,
+        each key is freed once nothing needs it, and the copies keep the arrays.
+        """
+        for f in self._data:
+            f.release()
+        self._data = []
 
     def release(self) -> None:
         """Forget all server data (it is freed on the workers)."""
@@ -740,7 +840,7 @@ class CodedExecutor:
 
         done: list[tuple[int, float]] = []
         covered: set[int] = set()
-        backed_up: set[int] = set()
+        backed_up: dict[int, int] = {}  # group -> backup copies launched
         backups_won = 0
         failed: list[int] = []
         timed_out = False
@@ -803,7 +903,7 @@ class CodedExecutor:
                     if group in covered:
                         continue  # a later replica of a group already in: not used
                     covered.add(group)
-                    backups_won += key.endswith("-backup")
+                    backups_won += "-backup" in key
                 done.append((j, t_done - t_start, key))
                 if timed_out and on_short == "proceed" and len(done) >= q_min:
                     break  # the deadline has passed and the minimum is now met
@@ -814,7 +914,7 @@ class CodedExecutor:
             if isinstance(exc, InputError):
                 self._cancel(futures)
                 raise exc
-            if key.endswith("-backup"):
+            if "-backup" in key:
                 pending -= 1
                 continue
             if key in pinned_to or not key.endswith("-retry"):
@@ -853,7 +953,7 @@ class CodedExecutor:
         return RoundResult(logical_round, np.array(servers, dtype=np.int64), np.array(arrival),
                            values, q / len(values) if values else 0.0,
                            time.perf_counter() - t_start, timed_out, failed, dropped,
-                           len(backed_up), backups_won)
+                           sum(backed_up.values()), backups_won)
 
     def _submit_round(self, kernel: Callable, ids: list[int], holders: dict, params: dict,
                       round_id: int, delays, slowdown) -> tuple[dict, dict]:
@@ -898,31 +998,47 @@ class CodedExecutor:
     def _back_up_groups(self, cover, ids, covered, backed_up, done, rule, t_start, kernel,
                         params, round_id, futures, arrivals, holders) -> int:
         """Launch backup copies for the groups of a cover round that are late; returns
-        how many were launched (see :meth:`run_round`'s ``speculate``)."""
+        how many were launched (see :meth:`run_round`'s ``speculate``).
+
+        A group late by ``late_after`` gets a copy of one server's task on a worker holding
+        none of its replicas, on that server's data (fetched there: a transfer, no read),
+        which beats a server that is slow while its worker is not; late by twice that, a
+        second copy that rebuilds the data from its loader (a store read), which beats a
+        worker that is frozen, whose data cannot be fetched either.
+        """
         groups = sorted({int(cover[j]) for j in ids})
         if len(covered) < max(1, math.ceil(rule.quantile * len(groups))):
             return 0
         arrived = [t for _, t, _ in done]
         late_after = max(rule.min_wait, rule.multiplier * float(np.median(arrived)))
-        if time.perf_counter() - t_start <= late_after:
+        elapsed = time.perf_counter() - t_start
+        if elapsed <= late_after:
             return 0
         live = self.workers()
+        param = next(iter(params.values()))
         launched = 0
         for g in groups:
-            if g in covered or g in backed_up:
+            copies = backed_up.get(g, 0)
+            if g in covered or copies >= 2 or (copies == 1 and elapsed <= 2 * late_after):
                 continue
             members = [j for j in ids if int(cover[j]) == g]
             j = members[0]
             busy = {holders.get(m) for m in members}
             others = [w for w in live if w not in busy] or live
-            fn, args = self._loaders[j]
-            key = f"{self.name}-r{round_id}-s{j}-backup"
-            fut = self.client.submit(_backup_server, kernel, fn, tuple(args),
-                                     next(iter(params.values())), round_id, j, key=key,
-                                     pure=False, workers=others, allow_other_workers=False,
-                                     priority=10)
-            futures[key] = (j, fut)
-            backed_up.add(g)
+            if copies == 0 and self._data[j].status == "finished":
+                fut = self.client.submit(_run_server, kernel, self._data[j], param, round_id,
+                                         j, 0.0, 1.0, key=f"{self.name}-r{round_id}-s{j}-backup",
+                                         pure=False, workers=others, allow_other_workers=False,
+                                         priority=10)
+            else:
+                fn, args = self._loaders[j]
+                fut = self.client.submit(_backup_server, kernel, fn, tuple(args), param,
+                                         round_id, j,
+                                         key=f"{self.name}-r{round_id}-s{j}-backup{copies}",
+                                         pure=False, workers=others, allow_other_workers=False,
+                                         priority=10)
+            futures[fut.key] = (j, fut)
+            backed_up[g] = copies + 1
             launched += 1
             _watch(self.client, [fut], arrivals)
         return launched

@@ -251,8 +251,10 @@ class _Injector:
                 self.throttle.stop()
 
 
-#: Key fragment of lstsq's setup-pass tasks (dask_coded.leverage, via CodedExecutor.map_tasks).
-SETUP_TASKS = ("-setup-p",)  # keys of the setup pass: <executor>-setup-p<pass>-c<chunk>
+#: Key fragments of lstsq's setup tasks: the pass's (dask_coded.leverage, via
+#: CodedExecutor.map_tasks: <executor>-setup-p<pass>-c<chunk>) and, for iterative methods,
+#: the block loads the pass runs on (linear_model._resident_setup: blocks-<id>-data-<j>).
+SETUP_TASKS = ("-setup-p", "blocks-")
 
 
 def _n_setup_tasks(dask_scheduler) -> int:

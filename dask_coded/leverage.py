@@ -42,7 +42,7 @@ from .errors import InputError
 from .kernels import direct
 from .kernels import leverage as kern
 from .kernels.blocks import BlockLayout
-from .sources import BlockSource
+from .sources import BlockSource, ResidentRows
 
 METHODS = ("exact", "sketch")
 _FAN_IN = 8
@@ -248,7 +248,8 @@ def compute_block_leverage(A: Any, n_blocks: int, *, method: str = "exact",
                            algorithm: str = "auto", sketch_rows: int | None = None,
                            jl_dim: int | None = None, seed: int = 0,
                            b: Any = None, solve: bool = False, client: Any = None,
-                           speculate: Any = True, stragglers: Any = None) -> LeverageResult:
+                           speculate: Any = True, stragglers: Any = None,
+                           resident: dict | None = None) -> LeverageResult:
     """Block leverage scores with diagnostics; see :func:`block_leverage_scores`.
 
     Parameters
@@ -283,6 +284,11 @@ def compute_block_leverage(A: Any, n_blocks: int, *, method: str = "exact",
         Model stragglers injected into the pass's chunk tasks on a cluster (pass p draws
         the delays of round p - 1; the slow fraction slows the same chunks' first copies
         every pass); throttles and kills are the caller's to start.
+    resident : dict, optional
+        Block -> a future of that block (an :class:`~dask_coded.kernels.gradients.EncodedBlock`
+        of weight 1) already on the cluster: the pass runs where they are, one task per
+        block, and reads nothing (``client`` is then required; no backups: a copy would
+        only wait for the same worker's data).
 
     Raises
     ------
@@ -316,8 +322,15 @@ def compute_block_leverage(A: Any, n_blocks: int, *, method: str = "exact",
             raise InputError(f"jl_dim must be >= 1, got {jl_dim}")
         scores = _sketch_pass(a, layout, sketch_rows, jl_dim, seed)
         return LeverageResult(scores, "sketch", "countsketch", layout, d, math.nan, 2)
-    source = BlockSource.create(A, b, a, b_arr, layout)
-    ranges = _chunk_ranges(a)
+    if resident is not None:
+        if _active_client(client) is None:
+            raise InputError("resident blocks need the client that holds them")
+        source = ResidentRows(layout, resident)
+        ranges = source.ranges()
+        speculate, stragglers = False, None  # in memory: nothing slow to back up
+    else:
+        source = BlockSource.create(A, b, a, b_arr, layout)
+        ranges = _chunk_ranges(a)
     runner = _PassRunner(_active_client(client), speculate, stragglers=stragglers)
     if algorithm == "qr":
         return _householder(runner, source, ranges, layout, d, solve and b_arr is not None)

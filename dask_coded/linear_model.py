@@ -119,6 +119,26 @@ def _settings(method: str, n_servers, q, deadline, on_short, runtime, step, step
                     **flags)
 
 
+def _resident_setup(staged: CodedExecutor, source: BlockSource, layout: BlockLayout, A: Any,
+                    n_blocks: int, b: Any, client, speculate, scenario
+                    ) -> tuple[LeverageResult, dict]:
+    """Place every block once (weight 1, late loads backed up), then run the setup pass on
+    them where they are: one read of the source for the pass and the servers both.
+
+    A scenario's model stragglers stall the first load of their blocks, as they stall the
+    chunk tasks of a setup pass that reads the store (:func:`compute_block_leverage`).
+    """
+    blocks = [int(i) for i in np.flatnonzero(layout.real_rows_per_block() > 0)]
+    delays = slowdown = None
+    if scenario is not None and not scenario.is_empty:
+        delays, slowdown = scenario.delays(0, len(blocks)), scenario.slowdown(len(blocks))
+    staged.place([source.loader(i, 1.0) for i in blocks], speculate=speculate, delays=delays,
+                 slowdown=slowdown)
+    resident = dict(zip(blocks, staged.data))
+    summary = compute_block_leverage(A, n_blocks, b=b, client=client, resident=resident)
+    return summary, resident
+
+
 @contextlib.contextmanager
 def _client_context(client):
     """The given client, the current default client, or the shared embedded cluster."""
@@ -187,8 +207,13 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
         sigma_max is that of ``A R^{-1}``, 1, and "optimal" is the exact line search of the
         setup's model ``R^T R = A^T A``: the Gauss-Newton step 1/2.
     max_iter, tol, time_budget
-        Stop after ``max_iter`` iterations, when the exact gradient norm falls below ``tol``
-        times its initial value, or after ``time_budget`` seconds.
+        Stop after ``max_iter`` iterations, when converged to ``tol``, or after
+        ``time_budget`` seconds. Converged: preconditioned, an exact round's relative step
+        ``||x_new - x|| / ||x_new||`` is at most ``tol`` (the Gauss-Newton step is the
+        error of the iterate it started from); unpreconditioned, the gradient norm is at
+        most ``tol`` times its initial value (from the round's data after an exact round,
+        else from the setup's A^T A). Below the rounding floor of the data (about
+        cond(A) u) the step never gets that small: pick ``tol`` above it.
     sketch_rows : int, optional
         Rows of the sketches (default min(N/2, 50 d)).
     client : distributed.Client or "simulate", optional
@@ -348,7 +373,20 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
             if throttles is not None:
                 cleanup.callback(throttles.stop)
         t0 = time.perf_counter()
-        if setup is None:
+        source = BlockSource.create(A, np.asarray(b) if isinstance(A, np.ndarray) else b, a,
+                                    b_arr, layout)
+        resident = None
+        if setup is None and cl is not None and METHODS[method].iterative:
+            # read the data once for both the setup pass and the servers: the blocks are
+            # placed first, the pass runs on them where they are, the servers copy them
+            staged = CodedExecutor(cl, name="blocks", seed=settings.seed)
+            cleanup.callback(staged.close)
+            summary, resident = retry_after_scheduler_loss(
+                lambda: _resident_setup(staged, source, layout, A if is_path else a,
+                                        n_blocks, None if is_path else b_arr, cl, speculate,
+                                        scenario),
+                cl, settings.reconnect_timeout, what="the setup pass (block leverage scores)")
+        elif setup is None:
             summary = retry_after_scheduler_loss(
                 # a store path lets the workers read their chunks by path
                 lambda: compute_block_leverage(A if is_path else a, n_blocks,
@@ -367,8 +405,6 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
             reference = float_array(reference, "reference")
             if reference.shape != (d,):
                 raise InputError(f"reference must have shape ({d},), got {reference.shape}")
-        source = BlockSource.create(A, np.asarray(b) if isinstance(A, np.ndarray) else b, a,
-                                    b_arr, layout)
         problem = Problem(source, layout, summary)
         if simulate:
             from .simulate import SimulatedExecutor
@@ -387,8 +423,11 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
             saver = solver.callback = _Checkpointer(checkpoint, checkpoint_every, fprint,
                                                     callback)
         cleanup.callback(executor.close)  # runs before the throttles stop (LIFO)
-        retry_after_scheduler_loss(solver.setup, cl, settings.reconnect_timeout,
-                                   what="placing the servers' data")
+        retry_after_scheduler_loss(lambda: solver.setup(resident, speculate), cl,
+                                   settings.reconnect_timeout, what="placing the servers' data")
+        if resident is not None:
+            staged.hand_over()  # the servers hold their own keys of the same data now
+            resident = None
         if state is not None:
             solver.restore(state)
         setup_seconds = time.perf_counter() - t0

@@ -52,8 +52,13 @@ class SimulatedExecutor:
         self._rng.bit_generator.state = state["rng"]
 
     def place(self, loaders: Sequence[tuple[Callable, tuple]], workers=None, *,
-              wait: bool = True, copy_of: Sequence[int | None] | None = None) -> None:
-        """Build every server's data here, in this process (a copy shares its source's)."""
+              wait: bool = True, copy_of: Sequence[int | None] | None = None,
+              resident: Sequence[Any] | None = None, speculate: Any = False,
+              delays: Any = None, slowdown: Any = None) -> None:
+        """Build every server's data here, in this process (a copy shares its source's).
+
+        ``resident``, ``speculate``, ``delays`` and ``slowdown`` are accepted for the real
+        executor's interface; loads here take no simulated time."""
         self._data = []
         for j, (fn, args) in enumerate(loaders):
             source = None if copy_of is None else copy_of[j]

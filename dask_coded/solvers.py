@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError
-from .executor import CodedExecutor, RoundResult, SchedulerLost
+from .executor import CodedExecutor, RoundResult, SchedulerLost, Speculation
 from .expansion import ExpansionNetwork, expansion_network
 from .kernels import gradients as gk
 from .kernels.blocks import BlockLayout
@@ -29,6 +29,10 @@ from .leverage import LeverageResult
 from .sources import BlockSource
 
 STEPS = ("optimal", "fixed", "diminishing")
+
+#: Backups in anchor rounds: a block none of whose replicas has answered by twice the
+#: median arrival (at least 0.2 s: rounds are short) gets a copy elsewhere.
+ANCHOR_SPECULATION = Speculation(multiplier=2.0, quantile=0.5, min_wait=0.2)
 
 
 def _by_server(result: RoundResult) -> tuple[np.ndarray, np.ndarray]:
@@ -108,8 +112,10 @@ class Method:
         self.q = len(blocks)
 
     def loaders(self) -> list[tuple]:
+        """Each server's data: its block as it is (weight 1; a coded method's encoding
+        weights are applied by its decoder)."""
         src = self.problem.source
-        return [src.loader(int(b), float(w)) for b, w in zip(self.server_blocks, self.weights)]
+        return [src.loader(int(b), 1.0) for b in self.server_blocks]
 
     def copy_of(self) -> list[int | None]:
         """Per server, the first earlier server with the same block and weight (its data is
@@ -212,27 +218,40 @@ class ReplicatedMethod(Method):
                                                            + self.PRIOR_ROUNDS)
         return np.minimum(p0 / np.maximum(rate, 1e-12), self.MAX_REWEIGHT)
 
+    # Each server holds its block as it is (weight 1, :meth:`Method.loaders`): G is
+    # diagonal, one weight per block (eq. 23), so A~_i^T (A~_i x - b~_i) = w_i^2 A_i^T
+    # (A_i x - b_i) and the decoder applies w_i^2 (gradient): eq. 26's sum, with the
+    # replicas of a block identical, so that they are copies of one read, not a scaled
+    # copy each.
+
+    def copy_of(self) -> list[int | None]:
+        first: dict[int, int] = {}
+        out: list[int | None] = []
+        for j, block in enumerate(self.server_blocks.tolist()):
+            out.append(first.get(block))
+            first.setdefault(block, j)
+        return out
+
     def gradient(self, result: RoundResult) -> np.ndarray:
         servers, values = _by_server(result)
-        if not self.settings.reweight:
-            return result.scale * np.sum(values, axis=0)  # eq. 26
-        factors = self.inclusion_factors()[servers]
-        self.included[result.servers] += 1
-        self.sampled_rounds += 1
-        return result.scale * np.tensordot(factors, values, axes=1)
+        coef = self.weights[servers] ** 2  # eq. 25's encoding, applied here (see loaders)
+        if self.settings.reweight:
+            coef = coef * self.inclusion_factors()[servers]
+            self.included[result.servers] += 1
+            self.sampled_rounds += 1
+        return result.scale * np.tensordot(coef, values, axes=1)  # eq. 26
 
     def anchor_round(self, executor: CodedExecutor, x: np.ndarray, extras: dict
                      ) -> tuple[np.ndarray, RoundResult]:
         """The exact gradient at x from the first replica of every block.
 
-        A replica's value is its encoded partial gradient ``w_i^2 * 2 A_i^T (A_i x - b_i)``
-        (eq. 25 with eq. 23's weight); divided by ``w_i^2`` and summed over one replica per
-        block it is the full gradient, whichever replicas were late.
+        A replica's value is its block's partial gradient ``2 A_i^T (A_i x - b_i)`` (the
+        servers hold the blocks unweighted, see :meth:`loaders`); summed over one replica
+        per block it is the full gradient, whichever replicas were late.
         """
         result = executor.run_round(gk.partial_gradient, x, q=1, cover=self.server_blocks,
-                                    speculate=True, **extras)
-        servers, values = _by_server(result)
-        return np.tensordot(1.0 / self.weights[servers] ** 2, values, axes=1), result
+                                    speculate=ANCHOR_SPECULATION, **extras)
+        return np.sum(_by_server(result)[1], axis=0), result
 
     def get_state(self) -> dict:
         return {"included": [float(v) for v in self.included],
@@ -549,7 +568,8 @@ class CodedSolver:
         self.callback = callback
         self.history: dict[str, list] = {k: [] for k in (
             "iteration", "time", "round_seconds", "servers_used", "timed_out", "step",
-            "exact_round", "backups", "residual_norm", "gradient_norm", "error")}
+            "exact_round", "convergence", "backups", "residual_norm",
+            "gradient_norm", "error")}
         self.iteration = 0
         self.killed_workers: list[str] = []
         self._fault_rng = np.random.default_rng([settings.seed, 99])
@@ -559,10 +579,26 @@ class CodedSolver:
 
     # setup / step / run ---------------------------------------------------------------
 
-    def setup(self) -> None:
-        """Place every server's encoded block on the workers (once)."""
-        if len(self.method.server_blocks):  # direct has no servers: nothing to place
-            self.executor.place(self.method.loaders(), copy_of=self.method.copy_of())
+    def setup(self, resident: dict | None = None, speculate: Any = False) -> None:
+        """Place every server's block on the workers (once).
+
+        Parameters
+        ----------
+        resident : dict, optional
+            Block -> future of that block (weight 1) already on the cluster, as the setup
+            pass left it (see :func:`dask_coded.lstsq`): servers copy it, reading nothing.
+        speculate : Speculation or bool
+            Backup loads for servers built from their loader (see
+            :meth:`CodedExecutor.place`).
+        """
+        blocks = self.method.server_blocks
+        if len(blocks):  # direct has no servers: nothing to place
+            # copies of resident blocks are not waited for: a round uses whichever replicas
+            # are ready (the holder's own copy is at once), the others arrive meanwhile
+            self.executor.place(
+                self.method.loaders(), copy_of=self.method.copy_of(), speculate=speculate,
+                resident=None if resident is None else [resident[int(b)] for b in blocks],
+                wait=resident is None)
         s = self.problem.summary
         _, g0 = gk.objective_terms(self.x, s.gram, s.atb, s.btb)
         self._g0_norm = float(np.linalg.norm(g0)) or 1.0
@@ -705,12 +741,22 @@ class CodedSolver:
             xi = self._xi0
         else:
             xi = gk.diminishing_step(self._xi0, self.iteration, self.settings.step_power)
-        self.x = self.x - xi * direction
+        step = xi * direction
+        self.x = self.x - step
         self.iteration += 1
-        self._record(result, xi, exact=anchor_due or not method.sampled)
+        exact = anchor_due or not method.sampled
+        # preconditioned by an exact R, an exact round's step is the error of the iterate it
+        # started from: its relative size is the tol rule's measure (see converged)
+        measure = None
+        if exact:
+            measure = (float(np.linalg.norm(step) / (np.linalg.norm(self.x) or 1.0))
+                       if self.r_factor is not None
+                       else float(np.linalg.norm(g)) / self._g0_norm)
+        self._record(result, xi, exact=exact, convergence=measure)
         return result
 
-    def _record(self, result: RoundResult | None, xi: float, exact: bool = False) -> None:
+    def _record(self, result: RoundResult | None, xi: float, exact: bool = False,
+                convergence: float | None = None) -> None:
         s = self.problem.summary
         resid, grad = gk.objective_terms(self.x, s.gram, s.atb, s.btb)
         h = self.history
@@ -721,6 +767,7 @@ class CodedSolver:
         h["timed_out"].append(bool(result.timed_out) if result else False)
         h["step"].append(float(xi))
         h["exact_round"].append(bool(exact))
+        h["convergence"].append(convergence)
         h["backups"].append(int(result.backups) if result else 0)
         h["residual_norm"].append(resid)
         h["gradient_norm"].append(float(np.linalg.norm(grad)))
@@ -748,9 +795,24 @@ class CodedSolver:
             raise SchedulerLost(f"{exc}; {again} (at iteration {self.iteration})") from None
 
     def converged(self) -> bool:
-        if not self.settings.tol or not self.history["gradient_norm"]:
+        """The ``tol`` rule, on the last round's measure of convergence.
+
+        After an exact round (sd, an anchor): preconditioned, the relative step
+        ``||x_new - x|| / ||x_new||`` (with R^T R = A^T A the Gauss-Newton step is the error
+        of the iterate it started from, so the new iterate is at least that close);
+        otherwise the round's own gradient norm relative to the initial one, computed from
+        the data. After a sampled round: the gradient norm from the setup's Gram matrix,
+        relative to the initial one. (That Gram estimate cancels to rounding error near a
+        solution of the normal equations: at cond(A) ~1e6 and beyond it would say
+        "converged" at the seminormal-equations solution, cond(A)^2 u off.)
+        """
+        h = self.history
+        if not self.settings.tol or not h["gradient_norm"]:
             return False
-        return self.history["gradient_norm"][-1] <= self.settings.tol * self._g0_norm
+        measure = h["convergence"][-1] if h["convergence"] else None
+        if measure is None:
+            measure = h["gradient_norm"][-1] / self._g0_norm
+        return measure <= self.settings.tol
 
     def run(self) -> str:
         """Iterate until a stopping rule fires; returns its name."""

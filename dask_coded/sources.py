@@ -50,6 +50,40 @@ def _rows_from_dask(a, b) -> tuple[np.ndarray, Any]:
     return dask.compute(a, b, scheduler="sync")  # on the worker, from the slice's graph
 
 
+def _rows_from_resident(data: EncodedBlock, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    return data.a[lo:hi], data.b[lo:hi]
+
+
+class ResidentRows:
+    """The rows of blocks already on the workers, as :meth:`BlockSource.rows_loader` calls.
+
+    A setup pass over data the coded servers will hold anyway reads the store once for
+    both: the pass runs on the resident blocks (weight 1), where they are, and placement
+    copies them into the servers' replicas.
+
+    Parameters
+    ----------
+    layout : BlockLayout
+    futures : dict
+        Block index -> a future of that block's :class:`EncodedBlock` of weight 1.
+    """
+
+    def __init__(self, layout: BlockLayout, futures: dict[int, Any]):
+        self.layout = layout
+        self.futures = dict(futures)
+
+    def ranges(self) -> list[tuple[int, int]]:
+        """The row range of every resident block, in block order."""
+        return [self.layout.block_range(i) for i in sorted(self.futures)]
+
+    def rows_loader(self, start: int, stop: int) -> tuple:
+        block = start // self.layout.block_rows
+        first, last = self.layout.block_range(block)
+        if stop > last:
+            raise ValueError(f"rows {start}:{stop} cross the end of block {block}")
+        return _rows_from_resident, (self.futures[block], start - first, stop - first)
+
+
 class BlockSource:
     """Row blocks of (A, b) as loader calls for the executor.
 

@@ -252,3 +252,59 @@ def test_scheduler_lost_while_placing_is_recovered():
             assert ex.recoveries == 1
     finally:
         cluster.close()
+
+
+def test_cover_round_takes_one_result_per_group(executor):
+    result = executor.run_round(scaled, 2.0, q=1, cover=[0, 0, 1, 1, 2, 2])
+    groups = [j // 2 for j in result.servers]
+    assert sorted(groups) == [0, 1, 2] and result.backups == 0
+    np.testing.assert_array_equal(np.vstack(result.values), 2.0)
+
+
+def test_cover_round_backs_up_a_group_whose_replicas_all_straggle(executor):
+    delays = np.zeros(6)
+    delays[[0, 1]] = 5.0  # both replicas of group 0
+    t0 = time.perf_counter()
+    result = executor.run_round(scaled, 3.0, q=1, cover=[0, 0, 1, 1, 2, 2], delays=delays,
+                                speculate={"min_wait": 0.2})
+    assert time.perf_counter() - t0 < 3.0  # the backup answered, not the 5 s stragglers
+    assert sorted(j // 2 for j in result.servers) == [0, 1, 2]
+    assert result.backups >= 1 and result.backups_won == 1
+    np.testing.assert_array_equal(np.vstack(result.values), 3.0)
+
+
+def test_placement_backs_up_a_late_load(cluster_client):
+    ex = CodedExecutor(cluster_client, seed=0)
+    delays = np.zeros(4)
+    delays[1] = 6.0
+    t0 = time.perf_counter()
+    try:
+        ex.place([(make_block, (j,)) for j in range(4)], delays=delays,
+                 speculate={"min_wait": 0.3})
+        assert time.perf_counter() - t0 < 4.0
+        assert ex._data[1].key.endswith("-b1")  # the backup's data is server 1's now
+        result = ex.run_round(scaled, 1.0, q=4)
+        assert sorted(result.servers) == [0, 1, 2, 3]
+    finally:
+        ex.close()
+
+
+def test_resident_data_is_copied_not_reloaded_and_survives_hand_over(cluster_client):
+    staged = CodedExecutor(cluster_client, name="staged", seed=0)
+    staged.place([(make_block, (j,)) for j in range(2)])
+    holders = staged.placement()
+    ex = CodedExecutor(cluster_client, seed=0)
+    try:
+        # servers 0, 1 are replicas of staged block 0; 2, 3 of block 1
+        ex.place([(failing, (None, -1.0))] * 4,  # the loaders must not run
+                 resident=[staged.data[0], staged.data[0], staged.data[1], staged.data[1]])
+        placement = ex.placement()
+        assert placement[0] == holders[0] and placement[2] == holders[1]  # holder first
+        assert placement[1] != placement[0] and placement[3] != placement[2]  # then spread
+        staged.hand_over()  # not a cancel: the copies must stay
+        time.sleep(0.5)
+        result = ex.run_round(scaled, 2.0, q=4)
+        np.testing.assert_array_equal(np.vstack(result.values), 2.0)
+    finally:
+        ex.close()
+        staged.close()

@@ -70,3 +70,39 @@ def test_objective_terms_and_step_rules():
     np.testing.assert_allclose(grad, 2 * a.T @ (a @ x - b))
     assert gk.fixed_step(2.0, 0.25) == pytest.approx(0.125)
     assert gk.diminishing_step(1.0, 3) == pytest.approx(0.5)
+
+
+def test_hessian_product_is_the_change_of_the_partial_gradient(block):
+    x_ref, v = np.arange(5.0), np.linspace(-1, 1, 5)
+    np.testing.assert_allclose(gk.hessian_product(block, v),
+                               gk.partial_gradient(block, x_ref + v)
+                               - gk.partial_gradient(block, x_ref), atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "srht"])
+def test_sketched_hessian_product_uses_the_rounds_sketch(block, kind):
+    x_ref, v = np.arange(5.0), np.linspace(-1, 1, 5)
+    change = (gk.sketched_gradient(block, (x_ref + v, kind, 8, 1, 7))
+              - gk.sketched_gradient(block, (x_ref, kind, 8, 1, 7)))
+    np.testing.assert_allclose(gk.sketched_hessian_product(block, (v, kind, 8, 1, 7)), change,
+                               atol=1e-10)
+
+
+@pytest.mark.parametrize("condition", [1.0, 1e4, 1e8])
+def test_preconditioned_half_step_is_the_exact_solution(condition):
+    """With R^T R = A^T A the step 1/2 along R^{-1} R^{-T} g solves the problem from any x."""
+    rng = np.random.default_rng(1)
+    u, _ = np.linalg.qr(rng.standard_normal((60, 6)))
+    v, _ = np.linalg.qr(rng.standard_normal((6, 6)))
+    a = u @ np.diag(np.geomspace(1.0, 1.0 / condition, 6)) @ v.T
+    b = rng.standard_normal(60)
+    r = np.linalg.qr(a, mode="r")
+    x_star = np.linalg.lstsq(a, b, rcond=None)[0]
+    x = rng.standard_normal(6)
+    g = 2 * a.T @ (a @ x - b)
+    step = x - 0.5 * gk.preconditioned_direction(g, r)
+    assert np.linalg.norm(step - x_star) <= 1e-15 * condition**2 * np.linalg.norm(x_star) + \
+        1e-12 * np.linalg.norm(x_star)
+    # two triangular solves: backward stable, so R^T R p = g to ~ u cond(R)^2 of ||g||
+    resid = r.T @ (r @ gk.preconditioned_direction(g, r)) - g
+    assert np.linalg.norm(resid) <= 1e-14 * max(condition, 1e2) * np.linalg.norm(g)
