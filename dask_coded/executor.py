@@ -340,6 +340,9 @@ class CodedExecutor:
         self._assigned: list[str] = []
         self._loaders: list = []
         self._copy_of: list | None = None
+        #: Server -> how often it was not its group's first in cover rounds (a moving
+        #: average): cover rounds run the least late replica of each group first.
+        self._lateness: dict[int, float] = {}
         self._subset: list[str] | None = None
         self._n_placed_workers = 1
         self._round = itertools.count()
@@ -835,7 +838,7 @@ class CodedExecutor:
 
         arrivals: queue.SimpleQueue = queue.SimpleQueue()
         futures, pinned_to = self._submit_round(kernel, ids, holders, params, round_id,
-                                                delays, slowdown)
+                                                delays, slowdown, cover)
         _watch(client, [f for _, f in futures.values()], arrivals)
 
         done: list[tuple[int, float]] = []
@@ -950,13 +953,15 @@ class CodedExecutor:
             servers.append(j)
             arrival.append(t)
         self.rounds_run += 1
+        if cover is not None:
+            self._learn_lateness(cover, ids, [(j, key) for j, _, key in used])
         return RoundResult(logical_round, np.array(servers, dtype=np.int64), np.array(arrival),
                            values, q / len(values) if values else 0.0,
                            time.perf_counter() - t_start, timed_out, failed, dropped,
                            sum(backed_up.values()), backups_won)
 
     def _submit_round(self, kernel: Callable, ids: list[int], holders: dict, params: dict,
-                      round_id: int, delays, slowdown) -> tuple[dict, dict]:
+                      round_id: int, delays, slowdown, cover=None) -> tuple[dict, dict]:
         """Submit a round's server tasks in one random order across all workers, at once.
 
         Theorem 2 of the GC seed needs every server to be among the first q equally often.
@@ -968,6 +973,14 @@ class CodedExecutor:
         one random permutation of all servers: every worker receives its tasks at once and
         runs them in that order (a worker runs its ready tasks by priority).
 
+        A cover round needs one result per group and no uniformity (it is exact), so its
+        order is by merit instead: each group's *primary* (its replica that was late least
+        often in earlier cover rounds, ties at random) runs before every other replica, and
+        a persistent straggler's task no longer holds a worker's thread while faster
+        replicas wait behind it; the others run only when a worker is free, and are
+        cancelled once their group is in. Without stragglers a cover round so computes
+        about one task per group, not one per replica.
+
         Returns ``futures`` (key -> (server, future)) and ``pinned_to`` (key -> worker).
         """
         from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
@@ -975,6 +988,8 @@ class CodedExecutor:
 
         any_param = next(iter(params.values()))
         order = [int(j) for j in self._rng.permutation(ids)]
+        if cover is not None:
+            order = self._primaries_first(order, cover)
         layers, keys, pinned_to = {}, [], {}
         for rank, j in enumerate(order):
             w = holders.get(j)
@@ -994,6 +1009,30 @@ class CodedExecutor:
         batch = self.client.get(graph, keys, sync=False)
         futures = {key: (j, fut) for key, j, fut in zip(keys, order, batch)}
         return futures, pinned_to
+
+    def _primaries_first(self, order: list[int], cover) -> list[int]:
+        """``order`` (random) regrouped: each group's least-late server first, then the rest
+        (both in the random order otherwise)."""
+        late = self._lateness
+        best: dict[int, int] = {}
+        for j in order:  # the first of the least late wins: a random tie break
+            g = int(cover[j])
+            if g not in best or late.get(j, 0.0) < late.get(best[g], 0.0):
+                best[g] = j
+        primaries = set(best.values())
+        return [j for j in order if j in primaries] + [j for j in order if j not in primaries]
+
+    def _learn_lateness(self, cover, ids, used: list[tuple[int, str]]) -> None:
+        """After a cover round: the server each group used gets less late, the others more
+        (an exponential average of "was not the group's first"); where a backup copy won,
+        every server of the group was late."""
+        first = {int(cover[j]): (j, "-backup" in key) for j, key in used}
+        for j in ids:
+            g = int(cover[j])
+            if g in first:
+                winner, by_backup = first[g]
+                was_late = 1.0 if by_backup or winner != j else 0.0
+                self._lateness[j] = 0.7 * self._lateness.get(j, 0.0) + 0.3 * was_late
 
     def _back_up_groups(self, cover, ids, covered, backed_up, done, rule, t_start, kernel,
                         params, round_id, futures, arrivals, holders) -> int:

@@ -308,3 +308,15 @@ def test_resident_data_is_copied_not_reloaded_and_survives_hand_over(cluster_cli
     finally:
         ex.close()
         staged.close()
+
+
+def test_cover_rounds_run_the_least_late_replica_of_each_group_first():
+    """Pure ordering logic: primaries (least late, ties in the random order) lead."""
+    ex = CodedExecutor(None, seed=0)
+    cover = np.array([0, 0, 1, 1, 2, 2])
+    ex._lateness = {0: 0.9, 1: 0.1, 4: 0.5, 5: 0.5}
+    order = ex._primaries_first([5, 0, 3, 1, 4, 2], cover)
+    assert order[:3] == [5, 3, 1] and sorted(order) == list(range(6))
+    ex._learn_lateness(cover, list(range(6)), [(1, "r-s1"), (2, "r-s2"), (5, "r-s5-backup")])
+    assert ex._lateness[1] < 0.1 and ex._lateness[0] > 0.9  # 1 first again, 0 late again
+    assert ex._lateness[4] > 0.5 and ex._lateness[5] > 0.5  # a backup won: both were late
