@@ -340,6 +340,8 @@ class CodedExecutor:
         self._assigned: list[str] = []
         self._loaders: list = []
         self._copy_of: list | None = None
+        self._strict: set[int] = set()  # servers whose data is pinned to its worker
+        self._heals = itertools.count()
         #: Server -> how often it was not its group's first in cover rounds (a moving
         #: average): cover rounds run the least late replica of each group first.
         self._lateness: dict[int, float] = {}
@@ -445,6 +447,7 @@ class CodedExecutor:
             "placing the servers' data")
         self._n_placed_workers = len(workers)
         self._assigned = self._assign(workers, resident)
+        self._strict: set[int] = set()
         self._data = []
         for j, ((fn, args), w) in enumerate(zip(loaders, self._assigned)):
             source = None if self._copy_of is None else self._copy_of[j]
@@ -458,14 +461,41 @@ class CodedExecutor:
                     1.0 if slowdown is None else float(slowdown[j]), key=key, workers=[w],
                     allow_other_workers=True, pure=False)
             else:
+                # strictly on w: loosely restricted, work stealing moves a copy to the
+                # worker that already holds its source (no transfer), which leaves the
+                # replicas of a block on one worker and the workers unequally loaded (the
+                # inclusion test then fails); _heal rebuilds it if w dies
                 fut = self.client.submit(_same, origin, key=key, workers=[w],
-                                         allow_other_workers=True, pure=False)
+                                         allow_other_workers=False, pure=False)
+                self._strict.add(j)
             self._data.append(fut)
         if wait:
             self._wait_placed(Speculation.coerce(speculate),
                               [j for j in range(len(loaders))
                                if (resident is None or resident[j] is None)
                                and (self._copy_of is None or self._copy_of[j] is None)])
+
+    def _heal(self, live: list[str]) -> int:
+        """Rebuild from its loader (loosely, on a live worker) every strictly placed copy
+        whose worker is gone: the scheduler cannot recompute a task restricted to a dead
+        worker. Returns how many were rebuilt."""
+        if not self._strict or not live:
+            return 0
+        healed = 0
+        for j in sorted(self._strict):
+            if self._assigned[j] in live:
+                continue
+            w = live[j % len(live)]
+            fn, args = self._loaders[j]
+            old = self._data[j]
+            self._data[j] = self.client.submit(
+                _load, fn, tuple(args), key=f"{self.name}-data-{j}-h{next(self._heals)}",
+                workers=[w], allow_other_workers=True, pure=False)
+            old.release()
+            self._assigned[j] = w
+            self._strict.discard(j)
+            healed += 1
+        return healed
 
     def _assign(self, workers: list[str], resident: Sequence[Any] | None) -> list[str]:
         """A worker per server: round robin, or resident data's holder first, then others."""
@@ -500,7 +530,7 @@ class CodedExecutor:
                 break
             except TimeoutError:
                 self._check_connected("placing the servers' data")
-                self._await_workers("placing the servers' data")
+                self._heal(self._await_workers("placing the servers' data"))
             except CancelledError:  # a client that loses its scheduler cancels all
                 self._check_connected("placing the servers' data")
                 raise
@@ -833,6 +863,8 @@ class CodedExecutor:
         t_start = time.perf_counter()
         holders = self.placement()
         live = set(self._await_workers(f"round {round_id}"))
+        if self._heal(sorted(live)):
+            holders = self.placement()
         needed = sorted({w for j in ids if (w := holders.get(j)) in live}) or sorted(live)
         params = self._send_param(param, needed)
 
@@ -1094,6 +1126,7 @@ class CodedExecutor:
         orphans = [k for k, w in pinned_to.items() if w not in live and k in futures]
         if not orphans or not live:  # no worker to run them on: wait for one (or time out)
             return
+        self._heal(sorted(live))
         # the round's parameter copies may have died with the worker: send a fresh one
         param_future = next(iter(self._send_param(param, sorted(live)).values()))
         fresh = []

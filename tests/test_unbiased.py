@@ -65,6 +65,7 @@ def test_first_q_are_uniform_and_the_gradient_unbiased_on_a_real_cluster(client)
                  for w in set(placement.values())}
     assert len(by_worker) == 2
     # a false alarm has p < 1e-3; the worker-by-worker submission gave chi2 of 330-1130
+    print(f"inclusion chi2 {chi2:.1f} on {m - 1} dof, p = {p_value:.3f}, by worker {by_worker}")
     assert p_value > 1e-3, (chi2, by_worker)
     for rate in by_worker.values():  # expected q / m = 0.75 on each worker
         assert abs(rate - q / m) < 0.03, by_worker
