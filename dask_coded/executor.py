@@ -583,6 +583,18 @@ class CodedExecutor:
             time.sleep(0.2)
         return live
 
+    def settle(self, timeout: float = 5.0) -> None:
+        """Wait up to ``timeout`` seconds for every server's data to be in memory (copies
+        placed without waiting, data being rebuilt after a lost worker); never raises for
+        a timeout."""
+        from distributed import wait as wait_futures
+
+        if not self._data or not self.connected:
+            return
+        self._heal(self.workers())
+        with contextlib.suppress(TimeoutError, CancelledError), self.client.as_current():
+            wait_futures(self._data, timeout=timeout)
+
     def placement(self) -> dict[int, str | None]:
         """Server -> address of the worker holding its data now (None while rebuilding)."""
         who = self.client.who_has(self._data)

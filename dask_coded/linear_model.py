@@ -449,7 +449,12 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
         if saver is not None:
             saver.save(solver, done=reason)
         solve_seconds = time.perf_counter() - t1
-        placement = executor.placement() if len(solver.method.server_blocks) else {}
+        placement = {}
+        if len(solver.method.server_blocks):
+            settle = getattr(executor, "settle", None)
+            if settle is not None:
+                settle()  # replicas still being copied or rebuilt: report where they land
+            placement = executor.placement()
     m = solver.method
     return LstsqResult(x=solver.x, n_iter=solver.iteration, history=solver.history,
                        method=method, stop_reason=reason, setup_seconds=setup_seconds,
