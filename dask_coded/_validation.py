@@ -81,6 +81,13 @@ def as_row_chunked(a: Any, b: Any | None = None, *, chunk_rows: int | None = Non
 MAX_SERVERS = 1_000_000
 
 
+def check_flag(name: str, value: Any) -> bool:
+    """``value`` as a bool, if it is one (numpy's included); else a one-line InputError."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InputError(f"{name} must be True or False, got {value!r}"[:200])
+    return bool(value)
+
+
 def check_seed(seed: Any, name: str = "seed") -> int | None:
     """None, or an integer >= 0 (what numpy's SeedSequence takes)."""
     if seed is None:

@@ -224,6 +224,14 @@ class Speculation:
     min_wait: float = 0.5
     max_copies: int = 3
 
+    def late_after(self, times: Sequence[float], n_total: int) -> float | None:
+        """Seconds past which an unfinished task is late, given the ``times`` of those
+        done out of ``n_total``: ``max(min_wait, multiplier * median)``, or None while
+        fewer than a ``quantile`` are done (or the rule is off)."""
+        if not self.enabled or len(times) < max(1, math.ceil(self.quantile * n_total)):
+            return None
+        return max(self.min_wait, self.multiplier * float(np.median(times)))
+
     @classmethod
     def coerce(cls, value: Any) -> Speculation:
         """``True``/``False``, a mapping of fields, or a Speculation."""
@@ -447,7 +455,7 @@ class CodedExecutor:
             "placing the servers' data")
         self._n_placed_workers = len(workers)
         self._assigned = self._assign(workers, resident)
-        self._strict: set[int] = set()
+        self._strict = set()
         self._data = []
         for j, ((fn, args), w) in enumerate(zip(loaders, self._assigned)):
             source = None if self._copy_of is None else self._copy_of[j]
@@ -555,11 +563,8 @@ class CodedExecutor:
                 self.client.cancel([self._data[j]], force=False)
                 self._data[j] = fut  # the backup won: it is the server's data now
                 ready_at[j] = now - t_start
-        if len(ready_at) < max(1, math.ceil(rule.quantile * len(loaded))):
-            return
-        late_after = max(rule.min_wait, rule.multiplier * float(np.median(
-            list(ready_at.values()))))
-        if now - t_start <= late_after:
+        late_after = rule.late_after(list(ready_at.values()), len(loaded))
+        if late_after is None or now - t_start <= late_after:
             return
         live = self.workers()
         for j in loaded:
@@ -596,9 +601,18 @@ class CodedExecutor:
             wait_futures(self._data, timeout=timeout)
 
     def placement(self) -> dict[int, str | None]:
-        """Server -> address of the worker holding its data now (None while rebuilding)."""
+        """Server -> address of the worker holding its data now (None while rebuilding).
+
+        Its assigned worker when that holds it: a key can also sit, for a while, on the
+        worker of a replica copied from it (fetched there as the copy's dependency), and
+        running the server there would put two servers' tasks on one worker."""
         who = self.client.who_has(self._data)
-        return {j: (sorted(who.get(f.key, ())) or [None])[0] for j, f in enumerate(self._data)}
+        out = {}
+        for j, f in enumerate(self._data):
+            held = sorted(who.get(f.key, ()))
+            mine = self._assigned[j] if j < len(self._assigned) else None
+            out[j] = mine if mine in held else (held or [None])[0]
+        return out
 
     def hand_over(self) -> None:
         """Drop this executor's hold on its data without cancelling it.
@@ -713,7 +727,6 @@ class CodedExecutor:
         started: dict[str, tuple[float, str]] = {}  # key -> (first seen running, worker)
         backups = won = 0
         slow: set[str] = set()
-        need = max(1, math.ceil(rule.quantile * n))
         next_check = t_start + 1.0
 
         def launch(i: int, exclude: set[str]) -> bool:
@@ -788,9 +801,9 @@ class CodedExecutor:
                 for k, w in running.items():
                     if k in futures and k not in started:
                         started[k] = (now, w)
-                if len(done) < need:
+                late_after = rule.late_after(durations, n)
+                if late_after is None:
                     continue
-                late_after = max(rule.min_wait, rule.multiplier * float(np.median(durations)))
                 for i in range(n):
                     if i in done:
                         continue
@@ -859,10 +872,12 @@ class CodedExecutor:
             stragglers.
         """
         ids = list(range(self.n_servers)) if servers is None else [int(s) for s in servers]
+        members: dict[int, list[int]] = {}  # cover round: group -> its servers
         if cover is not None:
             cover = np.asarray(cover, dtype=np.int64)
-            groups_needed = len({int(cover[j]) for j in ids})
-            q, deadline, on_short = groups_needed, None, "wait"
+            for j in ids:
+                members.setdefault(int(cover[j]), []).append(j)
+            q, deadline, on_short = len(members), None, "wait"
         q_min = check_round(q, len(ids), deadline, on_short, q_min)
         rule = Speculation.coerce(speculate)
         # keys and result tags need an id of their own per attempt (a round that failed may
@@ -903,7 +918,7 @@ class CodedExecutor:
         while not complete() and pending:
             remaining = stop - time.perf_counter()
             if cover is not None and rule.enabled:
-                pending += self._back_up_groups(cover, ids, covered, backed_up, done, rule,
+                pending += self._back_up_groups(members, covered, backed_up, done, rule,
                                                 t_start, kernel, params, round_id, futures,
                                                 arrivals, holders)
             try:
@@ -1078,7 +1093,7 @@ class CodedExecutor:
                 was_late = 1.0 if by_backup or winner != j else 0.0
                 self._lateness[j] = 0.7 * self._lateness.get(j, 0.0) + 0.3 * was_late
 
-    def _back_up_groups(self, cover, ids, covered, backed_up, done, rule, t_start, kernel,
+    def _back_up_groups(self, members, covered, backed_up, done, rule, t_start, kernel,
                         params, round_id, futures, arrivals, holders) -> int:
         """Launch backup copies for the groups of a cover round that are late; returns
         how many were launched (see :meth:`run_round`'s ``speculate``).
@@ -1089,24 +1104,21 @@ class CodedExecutor:
         second copy that rebuilds the data from its loader (a store read), which beats a
         worker that is frozen, whose data cannot be fetched either.
         """
-        groups = sorted({int(cover[j]) for j in ids})
-        if len(covered) < max(1, math.ceil(rule.quantile * len(groups))):
-            return 0
-        arrived = [t for _, t, _ in done]
-        late_after = max(rule.min_wait, rule.multiplier * float(np.median(arrived)))
+        late_after = rule.late_after([t for _, t, _ in done], len(members))
         elapsed = time.perf_counter() - t_start
-        if elapsed <= late_after:
+        if late_after is None or elapsed <= late_after:
+            return 0
+        due = [g for g in members if g not in covered and (
+            backed_up.get(g, 0) == 0 or (backed_up[g] == 1 and elapsed > 2 * late_after))]
+        if not due:
             return 0
         live = self.workers()
         param = next(iter(params.values()))
         launched = 0
-        for g in groups:
+        for g in due:
             copies = backed_up.get(g, 0)
-            if g in covered or copies >= 2 or (copies == 1 and elapsed <= 2 * late_after):
-                continue
-            members = [j for j in ids if int(cover[j]) == g]
-            j = members[0]
-            busy = {holders.get(m) for m in members}
+            j = members[g][0]
+            busy = {holders.get(m) for m in members[g]}
             others = [w for w in live if w not in busy] or live
             if copies == 0 and self._data[j].status == "finished":
                 fut = self.client.submit(_run_server, kernel, self._data[j], param, round_id,

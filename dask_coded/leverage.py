@@ -37,7 +37,7 @@ import numpy as np
 from dask.delayed import Delayed, delayed
 from scipy import linalg
 
-from ._validation import as_row_chunked, check_seed
+from ._validation import as_row_chunked, check_flag, check_seed
 from .errors import InputError
 from .kernels import direct
 from .kernels import leverage as kern
@@ -190,9 +190,9 @@ class _PassRunner:
         return values
 
 
-def _run_pass(runner: _PassRunner, source: BlockSource, ranges: list[tuple[int, int]],
-              tau: int, kind: str, r_factor: np.ndarray | None = None,
-              with_b: bool = False):
+def _run_pass(runner: _PassRunner, source: BlockSource | ResidentRows,
+              ranges: list[tuple[int, int]], tau: int, kind: str,
+              r_factor: np.ndarray | None = None, with_b: bool = False):
     """One read pass over the chunks: per-chunk (summary, rhs, augmented R)."""
     calls = [(_setup_chunk, (*source.rows_loader(start, stop), start, tau, kind,
                              r_factor, with_b)) for start, stop in ranges]
@@ -300,8 +300,7 @@ def compute_block_leverage(A: Any, n_blocks: int, *, method: str = "exact",
         raise InputError(f"unknown leverage method {method!r}; choose one of {', '.join(METHODS)}")
     if algorithm not in ("auto", "gram", "qr"):
         raise InputError(f"unknown algorithm {algorithm!r}; choose auto, gram or qr")
-    if not isinstance(solve, (bool, np.bool_)):
-        raise InputError(f"solve must be True or False, got {solve!r}")
+    check_flag("solve", solve)
     a, b_arr = as_row_chunked(A, b)  # a store path brings the store's b
     layout = BlockLayout.create(a.shape[0], n_blocks)
     d = a.shape[1]

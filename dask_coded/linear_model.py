@@ -12,6 +12,7 @@ import numpy as np
 from ._validation import (
     as_row_chunked,
     check_client,
+    check_flag,
     check_positive,
     check_seed,
     check_servers,
@@ -67,19 +68,13 @@ def check_method(method: Any) -> str:
     return method
 
 
-def _check_flag(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise InputError(f"{name} must be True or False, got {value!r}"[:200])
-    return bool(value)
-
-
 def _settings(method: str, n_servers, q, deadline, on_short, runtime, step, step_scale,
               max_iter, tol, time_budget, sketch_rows, seed,
               reconnect_timeout: float = 60.0, precondition: bool = True,
               variance_reduction: bool = True, anchor_every: int | None = None,
               reweight: bool = True) -> Settings:
     check_method(method)
-    flags = {name: _check_flag(name, value) for name, value in (
+    flags = {name: check_flag(name, value) for name, value in (
         ("precondition", precondition), ("variance_reduction", variance_reduction),
         ("reweight", reweight))}
     anchor_every = _positive_int("anchor_every", anchor_every)
@@ -451,9 +446,7 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
         solve_seconds = time.perf_counter() - t1
         placement = {}
         if len(solver.method.server_blocks):
-            settle = getattr(executor, "settle", None)
-            if settle is not None:
-                settle()  # replicas still being copied or rebuilt: report where they land
+            executor.settle()  # replicas still being copied or rebuilt: report where they land
             placement = executor.placement()
     m = solver.method
     return LstsqResult(x=solver.x, n_iter=solver.iteration, history=solver.history,
@@ -544,9 +537,7 @@ class CodedLinearRegression:
 
     @staticmethod
     def _design(X: Any, fit_intercept: bool):
-        if not isinstance(fit_intercept, (bool, np.bool_)):
-            raise InputError(f"fit_intercept must be True or False, got {fit_intercept!r}")
-        if not fit_intercept:
+        if not check_flag("fit_intercept", fit_intercept):
             return X
         import dask.array as da
 

@@ -64,6 +64,9 @@ class SimulatedExecutor:
             source = None if copy_of is None else copy_of[j]
             self._data.append(fn(*args) if source is None else self._data[source])
 
+    def settle(self, timeout: float = 5.0) -> None:
+        """Nothing to wait for: data here is built at once."""
+
     def placement(self) -> dict[int, str]:
         return {j: "local" for j in range(self.n_servers)}
 
@@ -124,12 +127,12 @@ class SimulatedExecutor:
             if int(g) not in first or t < first[int(g)][0]:
                 first[int(g)] = (float(t), int(j))
         backups = won = 0
-        if rule.enabled:
-            arrivals = np.sort([t for t, _ in first.values()])
-            need = max(1, int(np.ceil(rule.quantile * len(arrivals))))
-            # the rule's clock: the median of the groups in by the time `need` of them are
-            late_after = max(rule.min_wait, rule.multiplier
-                             * float(np.median(arrivals[:need])), float(arrivals[need - 1]))
+        arrivals = np.sort([t for t, _ in first.values()])
+        need = max(1, int(np.ceil(rule.quantile * len(arrivals))))
+        # the rule's clock: the median of the groups in by the time `need` of them are
+        late_after = rule.late_after(arrivals[:need], len(arrivals))
+        if late_after is not None:
+            late_after = max(late_after, float(arrivals[need - 1]))
             for g, (t, j) in list(first.items()):
                 if t > late_after:
                     backups += 1

@@ -118,13 +118,13 @@ class Method:
         return [src.loader(int(b), 1.0) for b in self.server_blocks]
 
     def copy_of(self) -> list[int | None]:
-        """Per server, the first earlier server with the same block and weight (its data is
-        copied from there at placement rather than read again), or None."""
-        first: dict[tuple[int, float], int] = {}
+        """Per server, the first earlier server of the same block (its data, the block as it
+        is, is copied from there at placement rather than read again), or None."""
+        first: dict[int, int] = {}
         out: list[int | None] = []
-        for j, key in enumerate(zip(self.server_blocks.tolist(), self.weights.tolist())):
-            out.append(first.get(key))
-            first.setdefault(key, j)
+        for j, block in enumerate(self.server_blocks.tolist()):
+            out.append(first.get(block))
+            first.setdefault(block, j)
         return out
 
     kernel = staticmethod(gk.partial_gradient)
@@ -218,19 +218,11 @@ class ReplicatedMethod(Method):
                                                            + self.PRIOR_ROUNDS)
         return np.minimum(p0 / np.maximum(rate, 1e-12), self.MAX_REWEIGHT)
 
-    # Each server holds its block as it is (weight 1, :meth:`Method.loaders`): G is
+    # Each server holds its block as it is (weight 1, Method.loaders): G is
     # diagonal, one weight per block (eq. 23), so A~_i^T (A~_i x - b~_i) = w_i^2 A_i^T
     # (A_i x - b_i) and the decoder applies w_i^2 (gradient): eq. 26's sum, with the
     # replicas of a block identical, so that they are copies of one read, not a scaled
     # copy each.
-
-    def copy_of(self) -> list[int | None]:
-        first: dict[int, int] = {}
-        out: list[int | None] = []
-        for j, block in enumerate(self.server_blocks.tolist()):
-            out.append(first.get(block))
-            first.setdefault(block, j)
-        return out
 
     def gradient(self, result: RoundResult) -> np.ndarray:
         servers, values = _by_server(result)
