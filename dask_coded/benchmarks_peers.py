@@ -62,7 +62,9 @@ MODEL_STRAGGLERS = {"slow": {"fraction": 0.25, "factor": 10}, "seed": 0}
 FROZEN_FACTOR = 10.0
 FROZEN_PERIOD = 1.0
 
-STORES = ("well", "ill")
+STORES = ("well", "ill", "wide")
+#: The stores run when none are named (the wide one is 1.6 GB and asked for by name).
+DEFAULT_STORES = ("well", "ill")
 TARGET = 1e-6  # the error the iterative rows are timed to
 #: A peer whose error without stragglers stays above this is not rerun with a frozen worker:
 #: it has nothing to show there but a slower failure (dask-ml's lbfgs at condition 1e6
@@ -229,7 +231,9 @@ def _measure_call(client, fn: Callable[[], object], frozen: bool, restart: bool)
 
 def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
                         chunk_rows: int = 100_000, ill_rows: int = 500_000,
-                        condition: float = 1e6, n_workers: int = 4, repeats: int = 2,
+                        condition: float = 1e6, wide_rows: int = 100_000,
+                        wide_cols: int = 2000, wide_chunk_rows: int = 2500,
+                        n_workers: int = 4, repeats: int = 2,
                         time_budget: float = 10.0,
                         methods: list[str] | tuple[str, ...] | None = None,
                         scenarios: list[str] | tuple[str, ...] | None = None,
@@ -241,11 +245,15 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
     """Time dask_coded's solvers against the peers on two stores.
 
     Stores (generated in ``data_dir`` when absent): ``well``, gaussian ``n_rows x n_cols``,
-    and ``ill``, gaussian ``ill_rows x n_cols`` of condition number ``condition``; both in
-    chunks of ``chunk_rows`` rows (one column chunk), ``b = A x0 + noise * N(0, 1)``. With
-    noise 0 the store's ``x0`` is the exact least-squares solution x*; with noise, x* is
-    computed once per store, untimed, by a Householder TSQR pass of dask_coded
-    (``algorithm="qr"``, backward stable). Every row reports ``||x - x*|| / ||x*||``.
+    and ``ill``, gaussian ``ill_rows x n_cols`` of condition number ``condition``, both in
+    chunks of ``chunk_rows`` rows; ``wide``, gaussian ``wide_rows x wide_cols`` (1e5 x 2000,
+    1.6 GB: the Gram costs ~50 gradient passes there, and the iterative methods are set up
+    Gram-free, ``leverage="auto"``) in chunks of ``wide_chunk_rows``. One column chunk
+    each, ``b = A x0 + noise * N(0, 1)``. With noise 0 the store's ``x0`` is the exact
+    least-squares solution x*; with noise, x* is computed once per store, untimed, by a
+    Householder TSQR pass of dask_coded (``algorithm="qr"``, backward stable; on the wide
+    store, whose condition number is ~1.3, by its normal equations, accurate to rounding
+    there and 10x cheaper). Every row reports ``||x - x*|| / ||x*||``.
 
     Cluster: one embedded LocalCluster of ``n_workers`` nanny processes x 1 thread (BLAS
     single threaded) for the whole run. Before every measurement each worker's kernel peak
@@ -278,6 +286,9 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
     n_cols = _check_int("cols", n_cols)
     chunk_rows = _check_int("chunk_rows", chunk_rows)
     ill_rows = _check_int("ill_rows", ill_rows)
+    wide_rows = _check_int("wide_rows", wide_rows)
+    wide_cols = _check_int("wide_cols", wide_cols)
+    wide_chunk_rows = _check_int("wide_chunk_rows", wide_chunk_rows)
     n_workers = _check_int("workers", n_workers)
     for name, value, low in (("noise", noise, 0.0), ("target", target, None)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) \
@@ -292,14 +303,15 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
     if not (isinstance(time_budget, (int, float)) and not isinstance(time_budget, bool)
             and math.isfinite(time_budget) and time_budget > 0):
         raise InputError(f"time_budget must be > 0 seconds, got {time_budget!r}")
-    for name, n in (("rows", n_rows), ("ill_rows", ill_rows)):
-        if n < n_cols:
-            raise InputError(f"{name}={n} is fewer than cols={n_cols}: A must be tall")
+    for name, n, d in (("rows", n_rows, n_cols), ("ill_rows", ill_rows, n_cols),
+                       ("wide_rows", wide_rows, wide_cols)):
+        if n < d:
+            raise InputError(f"{name}={n} is fewer than its columns ({d}): A must be tall")
     methods = _check_names("method", list(methods or METHODS), METHODS)
     methods.sort(key=METHODS.index)
     scenarios = _check_names("scenario", list(scenarios or SCENARIOS), tuple(SCENARIOS))
     scenarios.sort(key=list(SCENARIOS).index)
-    stores = _check_names("store", list(stores or STORES), STORES)
+    stores = _check_names("store", list(stores or DEFAULT_STORES), STORES)
     stores.sort(key=STORES.index)
     data_dir = Path(data_dir)
     if data_dir.exists() and not data_dir.is_dir():
@@ -337,23 +349,23 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
         unavailable["direct"] = "no method 'direct'"
 
     started = time.perf_counter()
-    specs = {"well": (n_rows, None), "ill": (ill_rows, float(condition))}
-    paths = {s: _store_path(data_dir, specs[s][0], n_cols, chunk_rows, specs[s][1], seed,
-                            noise)
-             for s in stores}
+    # store -> (rows, columns, chunk rows, condition)
+    specs = {"well": (n_rows, n_cols, chunk_rows, None),
+             "ill": (ill_rows, n_cols, chunk_rows, float(condition)),
+             "wide": (wide_rows, wide_cols, wide_chunk_rows, None)}
+    paths = {s: _store_path(data_dir, *specs[s], seed, noise) for s in stores}
     from .datasets import make_spec
 
     for s in stores:  # the generator's own checks (chunk size), before anything is written
-        make_spec(kind="gaussian", n_rows=specs[s][0], n_cols=n_cols, chunk_rows=chunk_rows,
-                  condition=specs[s][1], noise=noise, seed=seed)
+        rows_s, cols_s, chunk_s, cond_s = specs[s]
+        make_spec(kind="gaussian", n_rows=rows_s, n_cols=cols_s, chunk_rows=chunk_s,
+                  condition=cond_s, noise=noise, seed=seed)
     for s in stores:  # refuse a mismatched store before generating anything
         if paths[s].exists():
-            _ensure_store(paths[s], specs[s][0], n_cols, chunk_rows, specs[s][1], seed, echo,
-                          noise)
+            _ensure_store(paths[s], *specs[s], seed, echo, noise)
     data_dir.mkdir(parents=True, exist_ok=True)
     for s in stores:
-        _ensure_store(paths[s], specs[s][0], n_cols, chunk_rows, specs[s][1], seed, echo,
-                      noise)
+        _ensure_store(paths[s], *specs[s], seed, echo, noise)
 
     rows: list[dict] = []
     ml_warnings: list[str] = []
@@ -383,9 +395,11 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
             x0 = read_array(path, "x0")
             if noise:
                 t_ref = time.perf_counter()
+                how = "normal equations" if store == "wide" else "Householder TSQR"
                 x0 = compute_block_leverage(str(path), a.numblocks[0], solve=True,
-                                            algorithm="qr", client=client).solution
-                echo(f"reference x* of {store}: Householder TSQR pass, "
+                                            algorithm="auto" if store == "wide" else "qr",
+                                            client=client).solution
+                echo(f"reference x* of {store}: {how} pass, "
                      f"{time.perf_counter() - t_ref:.1f} s (not timed in the rows)")
             x0_norm = float(np.linalg.norm(x0)) or 1.0
             k_blocks = a.numblocks[0]
@@ -394,7 +408,7 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
             echo("")
             echo(f"store {store}: {path}: N = {a.shape[0]}, d = {a.shape[1]}, "
                  f"{k_blocks} row chunks of {a.chunks[0][0]}, "
-                 + (f"condition {specs[store][1]:g}" if specs[store][1] else
+                 + (f"condition {specs[store][3]:g}" if specs[store][3] else
                     "gaussian (well conditioned)")
                  + (f", noise {noise:g} (x* by TSQR)" if noise else
                     ", noise 0 (x0 is the exact solution)"))

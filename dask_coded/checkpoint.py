@@ -46,7 +46,11 @@ def fingerprint(method: str, settings: Any, problem: Any, servers: Any = None) -
            **{k: getattr(settings, k) for k in FINGERPRINT_SETTINGS},
            "n_rows": int(problem.layout.n_rows), "n_cols": int(problem.n_cols),
            "n_blocks": int(problem.layout.n_blocks),
-           "btb": float(s.btb), "gram_trace": float(s.gram.trace())}
+           "btb": float(s.btb), "setup": s.method,
+           # a sketch setup keeps no Gram: the squared norm of its R stands in (R^T R is the
+           # sketched Gram, a function of the data and the seed)
+           "gram_trace": float(s.gram.trace()) if s.gram is not None
+           else float(np.sum(s.r_factor ** 2))}
     if servers is not None:
         digest = hashlib.sha256(np.asarray(servers.server_blocks, dtype=np.int64).tobytes())
         digest.update(np.asarray(servers.weights, dtype=np.float64).round(12).tobytes())

@@ -725,6 +725,11 @@ def benchmark_solve(n_rows: float, n_cols: int, chunk_rows: int, n_blocks: int |
               help="Rows of the ill-conditioned store.")
 @click.option("--condition", type=float, default=1e6, show_default=True,
               help="Condition number of the ill-conditioned store.")
+@click.option("--wide-rows", type=float, default=1e5, show_default=True,
+              help="Rows of the wide store.")
+@click.option("--wide-cols", type=int, default=2000, show_default=True,
+              help="Columns of the wide store.")
+@click.option("--wide-chunk-rows", type=float, default=2500, show_default=True)
 @click.option("--workers", type=int, default=4, show_default=True,
               help="Worker processes (1 thread each).")
 @click.option("--repeats", type=int, default=2, show_default=True, help="At least 2.")
@@ -735,7 +740,9 @@ def benchmark_solve(n_rows: float, n_cols: int, chunk_rows: int, n_blocks: int |
               "dask-ml-newton, dask-ml-lbfgs, direct, sd, block-leverage, uniform "
               "(default: all).")
 @click.option("--scenarios", help="Comma separated, of none, model, frozen (default: all).")
-@click.option("--stores", help="Comma separated, of well, ill (default: both).")
+@click.option("--stores", help="Comma separated, of well, ill, wide (default: well,ill; "
+              "wide is 1.6 GB and needs ~5 GB of worker memory with the coded methods' "
+              "replicas).")
 @click.option("--data-dir", type=click.Path(), default="bench-data", show_default=True,
               help="Where the stores are (generated when absent).")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -748,7 +755,8 @@ def benchmark_solve(n_rows: float, n_cols: int, chunk_rows: int, n_blocks: int |
               help="Relative error the iterative rows are timed to.")
 @click.option("--json", "json_out", type=click.Path(), help="Also write the rows as JSON.")
 def benchmark_peers(n_rows: float, n_cols: int, chunk_rows: float, ill_rows: float,
-                    condition: float, workers: int, repeats: int, time_budget: float,
+                    condition: float, wide_rows: float, wide_cols: int,
+                    wide_chunk_rows: float, workers: int, repeats: int, time_budget: float,
                     methods: str | None, scenarios: str | None, stores: str | None,
                     data_dir: str, seed: int, restart_workers: bool, noise: float,
                     target: float, json_out: str | None) -> None:
@@ -758,16 +766,44 @@ def benchmark_peers(n_rows: float, n_cols: int, chunk_rows: float, ill_rows: flo
 
     sizes = {}
     for name, value in (("rows", n_rows), ("chunk-rows", chunk_rows),
-                        ("ill-rows", ill_rows)):
+                        ("ill-rows", ill_rows), ("wide-rows", wide_rows),
+                        ("wide-chunk-rows", wide_chunk_rows)):
         if not (math.isfinite(value) and value >= 1 and value == int(value)):
             raise InputError(f"--{name} must be a whole number >= 1, got {value:g}")
         sizes[name] = int(value)
     run_peers_benchmark(n_rows=sizes["rows"], n_cols=n_cols, chunk_rows=sizes["chunk-rows"],
-                        ill_rows=sizes["ill-rows"], condition=condition, n_workers=workers,
+                        ill_rows=sizes["ill-rows"], condition=condition,
+                        wide_rows=sizes["wide-rows"], wide_cols=wide_cols,
+                        wide_chunk_rows=sizes["wide-chunk-rows"], n_workers=workers,
                         repeats=repeats, time_budget=time_budget, methods=_names(methods),
                         scenarios=_names(scenarios), stores=_names(stores),
                         data_dir=data_dir, seed=seed, restart_workers=restart_workers,
                         noise=noise, target=target, json_path=json_out, echo=click.echo)
+
+
+@benchmark.command("scale")
+@click.option("--servers", default="100,1000,10000", show_default=True,
+              help="Comma separated server counts m (even; K = m / 2 blocks).")
+@click.option("--models", help="Comma separated, of shifted-exponential, pareto (default: "
+              "both).")
+@click.option("--target", type=float, default=1e-8, show_default=True)
+@click.option("--gram-free", is_flag=True, help="Set every contender up by a sketch "
+              "(conjugate gradients of exact rounds) instead of the exact Gram.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "json_out", type=click.Path(), help="Also write the rows as JSON.")
+def benchmark_scale(servers: str, models: str | None, target: float, gram_free: bool,
+                    seed: int, json_out: str | None) -> None:
+    """sd, exact repetition and block-leverage as the server count grows, in simulated time
+    under the paper's runtime model and a heavy-tailed one (no cluster)."""
+    from .benchmarks_scale import run_scale_study
+
+    try:
+        counts = tuple(int(v) for v in servers.split(","))
+    except ValueError:
+        raise InputError(f"--servers must be comma separated integers, got {servers!r}"
+                         ) from None
+    run_scale_study(servers=counts, models=_names(models), target=target,
+                    gram_free=gram_free, seed=seed, json_path=json_out, echo=click.echo)
 
 
 @benchmark.command("matmul")

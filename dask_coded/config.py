@@ -17,7 +17,7 @@ output folder::
                  max_iter: 60, tol: 1.0e-10, time_budget: null, sketch_rows: null,
                  seed: 0, reference: auto, runtime: null, reconnect_timeout: 60,
                  precondition: true, variance_reduction: true, anchor_every: null,
-                 reweight: true}
+                 reweight: true, leverage: auto}
     compare:    [sd]                  # optional: the same solver settings, other methods
     stragglers: {...}                 # optional: see StragglerScenario.from_config
     output:     {dir: out/quickstart, # optional: default out/<config file stem>
@@ -335,15 +335,17 @@ class SolverConfig:
     variance_reduction: bool = True
     anchor_every: int | None = None
     reweight: bool = True
+    leverage: str = "auto"
 
     KEYS = ("method", "n_blocks", "n_servers", "q", "deadline", "on_short", "step",
             "step_scale", "max_iter", "tol", "time_budget", "sketch_rows", "seed", "reference",
             "runtime", "reconnect_timeout", "precondition", "variance_reduction",
-            "anchor_every", "reweight")
+            "anchor_every", "reweight", "leverage")
 
     @classmethod
     def parse(cls, value: Any) -> SolverConfig:
         from .executor import ON_SHORT
+        from .linear_model import LEVERAGE
         from .solvers import METHODS, STEPS
 
         if value is None:
@@ -395,6 +397,8 @@ class SolverConfig:
                                              get("reconnect_timeout", d.reconnect_timeout)),
                    anchor_every=_int("solver.anchor_every", get("anchor_every"), 1,
                                      optional=True),
+                   leverage=_choice("solver.leverage", get("leverage", d.leverage),
+                                    LEVERAGE),
                    **{k: _flag(f"solver.{k}", get(k, getattr(d, k)))
                       for k in ("precondition", "variance_reduction", "reweight")})
 
@@ -409,6 +413,7 @@ class SolverConfig:
                 "precondition": self.precondition,
                 "variance_reduction": self.variance_reduction,
                 "anchor_every": self.anchor_every, "reweight": self.reweight,
+                "leverage": self.leverage,
                 "runtime": None if self.runtime is None else _runtime_model(self.runtime)}
 
     def to_dict(self) -> dict:

@@ -232,6 +232,25 @@ class Speculation:
             return None
         return max(self.min_wait, self.multiplier * float(np.median(times)))
 
+    def late_after_progress(self, arrivals: Sequence[float], n_total: int,
+                            typical: float | None = None) -> float | None:
+        """The same rule for a round whose tasks queue on their workers (a cover round).
+
+        There an arrival time is a task's place in its worker's queue, not its duration:
+        with each worker running its tasks one after another, the median arrival is about
+        half the round, and ``multiplier * median`` would call the last quarter of every
+        healthy round late (measured: 5-39 backups a round, each shipping a 40 MB block,
+        rounds 1.5-2x slower). Instead the round's completion is extrapolated from the
+        arrival of the ``quantile``-th group (progress is about linear in time), and a
+        group is late past ``multiplier`` times that, or past 1.5x the ``typical`` duration
+        of recent rounds, whichever is later (at least ``min_wait``).
+        """
+        need = max(1, math.ceil(self.quantile * n_total))
+        if not self.enabled or len(arrivals) < need:
+            return None
+        expected = sorted(arrivals)[need - 1] * n_total / need
+        return max(self.min_wait, self.multiplier * expected, 1.5 * (typical or 0.0))
+
     @classmethod
     def coerce(cls, value: Any) -> Speculation:
         """``True``/``False``, a mapping of fields, or a Speculation."""
@@ -353,6 +372,8 @@ class CodedExecutor:
         #: Server -> how often it was not its group's first in cover rounds (a moving
         #: average): cover rounds run the least late replica of each group first.
         self._lateness: dict[int, float] = {}
+        #: Durations of the last cover rounds (the typical one sets their backup deadline).
+        self._cover_seconds: list[float] = []
         self._subset: list[str] | None = None
         self._n_placed_workers = 1
         self._round = itertools.count()
@@ -896,8 +917,10 @@ class CodedExecutor:
         params = self._send_param(param, needed)
 
         arrivals: queue.SimpleQueue = queue.SimpleQueue()
-        futures, pinned_to = self._submit_round(kernel, ids, holders, params, round_id,
-                                                delays, slowdown, cover)
+        reserve = cover is not None and rule.enabled
+        futures, pinned_to, reserves = self._submit_round(
+            kernel, ids, holders, params, round_id, delays, slowdown, cover, reserve)
+        launched = {j for j, _ in futures.values()}
         _watch(client, [f for _, f in futures.values()], arrivals)
 
         done: list[tuple[int, float]] = []
@@ -920,7 +943,9 @@ class CodedExecutor:
             if cover is not None and rule.enabled:
                 pending += self._back_up_groups(members, covered, backed_up, done, rule,
                                                 t_start, kernel, params, round_id, futures,
-                                                arrivals, holders)
+                                                arrivals, holders,
+                                                reserves if reserve else None, launched,
+                                                delays, slowdown)
             try:
                 # wake at least every second to notice a pinned worker that died
                 key, status, t_done = arrivals.get(timeout=min(max(remaining, 0.0), poll))
@@ -1013,14 +1038,16 @@ class CodedExecutor:
             arrival.append(t)
         self.rounds_run += 1
         if cover is not None:
-            self._learn_lateness(cover, ids, [(j, key) for j, _, key in used])
+            self._learn_lateness(cover, sorted(launched), [(j, key) for j, _, key in used])
+            self._cover_seconds = [*self._cover_seconds[-4:], time.perf_counter() - t_start]
         return RoundResult(logical_round, np.array(servers, dtype=np.int64), np.array(arrival),
                            values, q / len(values) if values else 0.0,
                            time.perf_counter() - t_start, timed_out, failed, dropped,
                            sum(backed_up.values()), backups_won)
 
     def _submit_round(self, kernel: Callable, ids: list[int], holders: dict, params: dict,
-                      round_id: int, delays, slowdown, cover=None) -> tuple[dict, dict]:
+                      round_id: int, delays, slowdown, cover=None, reserve: bool = False
+                      ) -> tuple[dict, dict, dict]:
         """Submit a round's server tasks in one random order across all workers, at once.
 
         Theorem 2 of the GC seed needs every server to be among the first q equally often.
@@ -1038,17 +1065,28 @@ class CodedExecutor:
         a persistent straggler's task no longer holds a worker's thread while faster
         replicas wait behind it; the others run only when a worker is free, and are
         cancelled once their group is in. Without stragglers a cover round so computes
-        about one task per group, not one per replica.
+        about one task per group, not one per replica. With ``reserve`` only the primaries
+        are submitted and the other replicas are kept back (returned as ``reserves``,
+        group -> servers) for :meth:`_back_up_groups` to launch when their group is late:
+        each task of a round costs the scheduler about a millisecond, and at d = 2000 the
+        replicas' tasks made a cover round 1.5x slower than sd's one task per block.
 
-        Returns ``futures`` (key -> (server, future)) and ``pinned_to`` (key -> worker).
+        Returns ``futures`` (key -> (server, future)), ``pinned_to`` (key -> worker) and
+        ``reserves``.
         """
         from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
         from dask.task_spec import Task, TaskRef
 
         any_param = next(iter(params.values()))
         order = [int(j) for j in self._rng.permutation(ids)]
+        reserves: dict[int, list[int]] = {}
         if cover is not None:
-            order = self._primaries_first(order, cover)
+            order = self._primaries_first(order, cover, holders)
+            if reserve:
+                n_groups = len({int(cover[j]) for j in order})
+                for j in order[n_groups:]:
+                    reserves.setdefault(int(cover[j]), []).append(j)
+                order = order[:n_groups]
         layers, keys, pinned_to = {}, [], {}
         for rank, j in enumerate(order):
             w = holders.get(j)
@@ -1067,54 +1105,109 @@ class CodedExecutor:
         graph = HighLevelGraph(layers, {k: set() for k in layers})
         batch = self.client.get(graph, keys, sync=False)
         futures = {key: (j, fut) for key, j, fut in zip(keys, order, batch)}
-        return futures, pinned_to
+        return futures, pinned_to, reserves
 
-    def _primaries_first(self, order: list[int], cover) -> list[int]:
-        """``order`` (random) regrouped: each group's least-late server first, then the rest
-        (both in the random order otherwise)."""
-        late = self._lateness
-        best: dict[int, int] = {}
-        for j in order:  # the first of the least late wins: a random tie break
-            g = int(cover[j])
-            if g not in best or late.get(j, 0.0) < late.get(best[g], 0.0):
-                best[g] = j
-        primaries = set(best.values())
+    #: Replicas this much less late than a group's least late one are equally good
+    #: primaries; among them the one on the worker with the fewest primaries is chosen.
+    LATENESS_SLACK = 0.25
+
+    def _primaries_first(self, order: list[int], cover, holders: dict | None = None
+                         ) -> list[int]:
+        """``order`` (random) regrouped: one primary per group first, then the rest (both
+        in the random order otherwise).
+
+        A group's primary is among its least late servers (within :data:`LATENESS_SLACK`),
+        and of those the one whose worker has the fewest primaries so far (ties: the first
+        in the random order), so that without stragglers every worker gets its share of a
+        round's work. A replica whose data is not in memory yet counts as late.
+        """
+        # a replica whose data is still being copied (placement does not wait for copies)
+        # would make its group wait for the copy: it counts as late
+        late = {j: self._lateness.get(j, 0.0) + (
+            1.0 if j < len(self._data) and self._data[j].status != "finished" else 0.0)
+            for j in order}
+        holders = holders or {}
+        groups: dict[int, list[int]] = {}
+        for j in order:
+            groups.setdefault(int(cover[j]), []).append(j)
+        load: dict[Any, int] = {}
+        primaries = set()
+        for servers in groups.values():  # groups in the random order of their first server
+            low = min(late.get(j, 0.0) for j in servers)
+            fit = [j for j in servers if late.get(j, 0.0) <= low + self.LATENESS_SLACK]
+            best = min(fit, key=lambda j: load.get(holders.get(j), 0))
+            load[holders.get(best)] = load.get(holders.get(best), 0) + 1
+            primaries.add(best)
         return [j for j in order if j in primaries] + [j for j in order if j not in primaries]
 
     def _learn_lateness(self, cover, ids, used: list[tuple[int, str]]) -> None:
-        """After a cover round: the server each group used gets less late, the others more
-        (an exponential average of "was not the group's first"); where a backup copy won,
-        every server of the group was late."""
+        """After a cover round: of the servers ``ids`` that ran, the one each group used
+        gets less late, the others more (an exponential average of "was not the group's
+        first"); where a backup copy won, every server of the group was late. A server of
+        the round that did not run (a reserve never launched) is forgiven a little, so a
+        straggler that recovered is tried as a primary again after a few rounds."""
         first = {int(cover[j]): (j, "-backup" in key) for j, key in used}
-        for j in ids:
+        ran = set(ids)
+        for j in ran:
             g = int(cover[j])
             if g in first:
                 winner, by_backup = first[g]
                 was_late = 1.0 if by_backup or winner != j else 0.0
                 self._lateness[j] = 0.7 * self._lateness.get(j, 0.0) + 0.3 * was_late
+        for j in list(self._lateness):
+            if j not in ran and int(cover[j]) in first:
+                self._lateness[j] *= 0.8
 
     def _back_up_groups(self, members, covered, backed_up, done, rule, t_start, kernel,
-                        params, round_id, futures, arrivals, holders) -> int:
-        """Launch backup copies for the groups of a cover round that are late; returns
-        how many were launched (see :meth:`run_round`'s ``speculate``).
+                        params, round_id, futures, arrivals, holders, reserves=None,
+                        launched=None, delays=None, slowdown=None) -> int:
+        """Launch the kept-back replicas, then backup copies, for the groups of a cover
+        round that are late; returns how many tasks were launched (see :meth:`run_round`'s
+        ``speculate``).
 
-        A group late by ``late_after`` gets a copy of one server's task on a worker holding
-        none of its replicas, on that server's data (fetched there: a transfer, no read),
-        which beats a server that is slow while its worker is not; late by twice that, a
-        second copy that rebuilds the data from its loader (a store read), which beats a
-        worker that is frozen, whose data cannot be fetched either.
+        A group late by ``late_after`` first gets its other replicas (``reserves``, where
+        their data already is: no transfer). Past twice that (``late_after`` without
+        reserves), a backup copy of one server's task on a worker holding none of its
+        replicas, on that server's data (fetched there: a transfer, no read), which beats a
+        server that is slow while its worker is not; past three times that, a second copy
+        that rebuilds the data from its loader (a store read), which beats a worker that is
+        frozen, whose data cannot be fetched either.
         """
-        late_after = rule.late_after([t for _, t, _ in done], len(members))
+        typical = float(np.median(self._cover_seconds)) if self._cover_seconds else None
+        late_after = rule.late_after_progress([t for _, t, _ in done], len(members), typical)
         elapsed = time.perf_counter() - t_start
         if late_after is None or elapsed <= late_after:
             return 0
+        n_launched = 0
+        late_reserves = [g for g in (reserves or {}) if g not in covered]
+        if late_reserves:
+            live = set(self.workers())
+            for g in late_reserves:
+                for j in reserves.pop(g):
+                    w = holders.get(j)
+                    w = w if w in params and w in live else None
+                    key = f"{self.name}-r{round_id}-s{j}"
+                    fut = self.client.submit(
+                        _run_server, kernel, self._data[j],
+                        params[w] if w is not None else next(iter(params.values())),
+                        round_id, j, 0.0 if delays is None else float(delays[j]),
+                        1.0 if slowdown is None else float(slowdown[j]), key=key, pure=False,
+                        workers=None if w is None else [w], allow_other_workers=w is None,
+                        priority=10)
+                    futures[fut.key] = (j, fut)
+                    launched.add(j)
+                    n_launched += 1
+                    _watch(self.client, [fut], arrivals)
+            return n_launched  # backups only once the replicas had their chance
+        if reserves is not None and elapsed <= 2 * late_after:
+            return 0
         due = [g for g in members if g not in covered and (
-            backed_up.get(g, 0) == 0 or (backed_up[g] == 1 and elapsed > 2 * late_after))]
+            backed_up.get(g, 0) == 0 or (backed_up[g] == 1 and elapsed > 3 * late_after))]
         if not due:
             return 0
         live = self.workers()
         param = next(iter(params.values()))
-        launched = 0
+        n_copies = 0
         for g in due:
             copies = backed_up.get(g, 0)
             j = members[g][0]
@@ -1134,9 +1227,9 @@ class CodedExecutor:
                                          priority=10)
             futures[fut.key] = (j, fut)
             backed_up[g] = copies + 1
-            launched += 1
+            n_copies += 1
             _watch(self.client, [fut], arrivals)
-        return launched
+        return n_copies
 
     def _repin_orphans(self, futures: dict, pinned_to: dict, arrivals, kernel, param,
                        round_id: int, delays, slowdown) -> None:

@@ -215,23 +215,92 @@ def _gram_total(outs) -> np.ndarray:
     return kern.combine_gram([kern.summary_total(o[0]) for o in outs])
 
 
-def _sketch_pass(a, layout: BlockLayout, sketch_rows: int, jl_dim: int | None,
-                 seed: int) -> np.ndarray:
-    """Two read passes: a CountSketch of A for R_s, then ``||A_seg R_s^{-1} Omega||_F^2``."""
+def _projected_chunk(load, load_args: tuple, offset: int, block_rows: int,
+                     projection: np.ndarray, with_b: bool):
+    """One chunk of the sketch method's second pass: segment scores ``||A_seg R_s^{-1}
+    Omega||_F^2`` and, with b, ``(A_c^T b_c, b_c^T b_c)``."""
+    a, b = load(*load_args)
+    blocks, scores = kern.projected_segment_scores(a, offset, block_rows, projection)
+    rhs = kern.chunk_rhs(a, b, offset, block_rows) if with_b and b is not None else None
+    return blocks, scores, rhs
+
+
+def _sketch_group(parts: list[tuple], sketch_rows: int, seed: int, block_rows: int
+                  ) -> np.ndarray:
+    """The CountSketch share of every block one worker holds, summed in one array.
+
+    One task per worker, its blocks as dependencies (already there): the worker's share
+    ``sum_c S_c A_c`` is one ``sketch_rows x d`` array, so the client receives one per
+    worker, not one per block.
+    """
+    out = None
+    for load, load_args, offset in parts:
+        a, _ = load(*load_args)
+        out = kern.countsketch_chunk(a, offset, sketch_rows, seed, block_rows, out=out)
+    return out
+
+
+def _finish_sketch(pairs, layout: BlockLayout, d: int, r_sketch: np.ndarray, passes: int,
+                   **fields) -> LeverageResult:
+    blocks = np.concatenate([p[0] for p in pairs])
+    scores = np.concatenate([p[1] for p in pairs])
+    atb = btb = None
+    if pairs and pairs[0][2] is not None:
+        atb, btb = kern.combine_rhs([p[2] for p in pairs])
+    return LeverageResult(kern.scores_to_distribution(blocks, scores, layout.n_blocks),
+                          "sketch", "countsketch", layout, d, math.nan, passes, atb=atb,
+                          btb=btb, r_factor=r_sketch, **fields)
+
+
+def _sketch_pass(a, b, layout: BlockLayout, sketch_rows: int, jl_dim: int | None,
+                 seed: int) -> LeverageResult:
+    """Two read passes: a CountSketch of A for R_s, then ``||A_seg R_s^{-1} Omega||_F^2``
+    (and ``A^T b``, ``b^T b`` when b is given), on dask's scheduler."""
     tau = layout.block_rows
     parts = a.to_delayed()[:, 0]
+    b_parts = [None] * len(parts) if b is None else b.to_delayed()
     offsets = _offsets(a.chunks[0])
     shares = [delayed(kern.countsketch_chunk)(p, off, sketch_rows, seed, tau)
               for p, off in zip(parts, offsets)]
     sketch = _tree_reduce(shares, kern.combine_gram)  # CountSketch shares add up
-    r_sketch = delayed(kern._r_factor)(sketch)
     # Separate computes: in one graph every chunk of A would stay in memory between passes.
-    projection = dask.compute(delayed(kern.sketch_projection)(r_sketch, jl_dim, seed))[0]
-    pairs = dask.compute(*[delayed(kern.projected_segment_scores)(p, off, tau, projection)
-                           for p, off in zip(parts, offsets)])
-    blocks = np.concatenate([p[0] for p in pairs])
-    scores = np.concatenate([p[1] for p in pairs])
-    return kern.scores_to_distribution(blocks, scores, layout.n_blocks)
+    r_sketch = dask.compute(delayed(kern.r_factor)(sketch))[0]
+    projection = kern.sketch_projection(r_sketch, jl_dim, seed)
+    pairs = dask.compute(*[delayed(_projected_chunk)(_pair, (p, q), off, tau, projection,
+                                                     b is not None)
+                           for p, q, off in zip(parts, b_parts, offsets)])
+    return _finish_sketch(pairs, layout, a.shape[1], r_sketch, 2)
+
+
+def _pair(a, b):
+    return a, b
+
+
+def _resident_sketch(runner: _PassRunner, source: ResidentRows, layout: BlockLayout,
+                     d: int, sketch_rows: int, jl_dim: int | None, seed: int
+                     ) -> LeverageResult:
+    """The sketch method on blocks already on the workers: no read of the source at all.
+
+    Pass 1 is one task per worker (:func:`_sketch_group`); the client sums the shares and
+    takes R_s from the QR of the ``sketch_rows x d`` sketch. Pass 2 maps
+    :func:`_projected_chunk` over the blocks. Client memory: one sketch per worker.
+    """
+    tau = layout.block_rows
+    calls = [(_sketch_group, ([(*source.rows_loader(start, stop), start)
+                               for start, stop in group], sketch_rows, seed, tau))
+             for group in source.groups()]
+    shares = runner(calls)
+    sketch = shares[0]
+    for share in shares[1:]:
+        sketch += share
+    r_sketch = kern.r_factor(sketch)
+    del sketch, shares
+    projection = kern.sketch_projection(r_sketch, jl_dim, seed)
+    pairs = runner([(_projected_chunk, (*source.rows_loader(start, stop), start, tau,
+                                        projection, True))
+                    for start, stop in source.ranges()])
+    return _finish_sketch(pairs, layout, d, r_sketch, runner.passes,
+                          pass_seconds=tuple(runner.seconds))
 
 
 def default_sketch_rows(n_cols: int) -> int:
@@ -249,7 +318,8 @@ def compute_block_leverage(A: Any, n_blocks: int, *, method: str = "exact",
                            jl_dim: int | None = None, seed: int = 0,
                            b: Any = None, solve: bool = False, client: Any = None,
                            speculate: Any = True, stragglers: Any = None,
-                           resident: dict | None = None) -> LeverageResult:
+                           resident: dict | None = None,
+                           holders: dict | None = None) -> LeverageResult:
     """Block leverage scores with diagnostics; see :func:`block_leverage_scores`.
 
     Parameters
@@ -288,7 +358,11 @@ def compute_block_leverage(A: Any, n_blocks: int, *, method: str = "exact",
         Block -> a future of that block (an :class:`~dask_coded.kernels.gradients.EncodedBlock`
         of weight 1) already on the cluster: the pass runs where they are, one task per
         block, and reads nothing (``client`` is then required; no backups: a copy would
-        only wait for the same worker's data).
+        only wait for the same worker's data). The sketch method then needs no read of
+        the source: its CountSketch is one task per worker over the blocks it holds.
+    holders : dict, optional
+        Block -> the worker holding its resident future (for that grouping; without it
+        every block is its own group).
 
     Raises
     ------
@@ -319,12 +393,18 @@ def compute_block_leverage(A: Any, n_blocks: int, *, method: str = "exact",
             jl_dim = default_jl_dim(d)
         elif jl_dim < 1:
             raise InputError(f"jl_dim must be >= 1, got {jl_dim}")
-        scores = _sketch_pass(a, layout, sketch_rows, jl_dim, seed)
-        return LeverageResult(scores, "sketch", "countsketch", layout, d, math.nan, 2)
+        if solve:
+            raise InputError("solve=True needs method='exact' (the sketch gives no exact "
+                             "solution)")
+        if resident is None:
+            return _sketch_pass(a, b_arr, layout, sketch_rows, jl_dim, seed)
     if resident is not None:
         if _active_client(client) is None:
             raise InputError("resident blocks need the client that holds them")
-        source = ResidentRows(layout, resident)
+        source = ResidentRows(layout, resident, holders)
+        if method == "sketch":
+            runner = _PassRunner(_active_client(client), False)
+            return _resident_sketch(runner, source, layout, d, sketch_rows, jl_dim, seed)
         ranges = source.ranges()
         speculate, stragglers = False, None  # in memory: nothing slow to back up
     else:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,12 +144,21 @@ class Method:
     #: ``kernel``'s values.
     difference_kernel = staticmethod(gk.hessian_product)
 
+    #: The method runs after a Gram-free setup (see :class:`CodedSolver`): there every
+    #: iteration is an exact round, so a method whose own rounds are sketches would only
+    #: be sd under another name.
+    runs_gram_free = True
+
+    def exact_round(self, executor: CodedExecutor, kernel: Callable, param: Any,
+                    extras: dict) -> tuple[np.ndarray, RoundResult]:
+        """``kernel``'s values summed over every block: one result from every server."""
+        result = executor.run_round(kernel, param, q=len(self.server_blocks), **extras)
+        return np.sum(_by_server(result)[1], axis=0), result
+
     def anchor_round(self, executor: CodedExecutor, x: np.ndarray, extras: dict
                      ) -> tuple[np.ndarray, RoundResult]:
-        """The exact gradient at x: one result from every block (here, every server)."""
-        result = executor.run_round(gk.partial_gradient, x, q=len(self.server_blocks),
-                                    **extras)
-        return np.sum(_by_server(result)[1], axis=0), result
+        """The exact gradient at x (see :meth:`exact_round`)."""
+        return self.exact_round(executor, gk.partial_gradient, x, extras)
 
     def get_state(self) -> dict:
         """JSON-safe state that decides later rounds (see :meth:`CodedSolver.state`)."""
@@ -233,15 +243,17 @@ class ReplicatedMethod(Method):
             self.sampled_rounds += 1
         return result.scale * np.tensordot(coef, values, axes=1)  # eq. 26
 
-    def anchor_round(self, executor: CodedExecutor, x: np.ndarray, extras: dict
-                     ) -> tuple[np.ndarray, RoundResult]:
-        """The exact gradient at x from the first replica of every block.
+    def exact_round(self, executor: CodedExecutor, kernel: Callable, param: Any,
+                    extras: dict) -> tuple[np.ndarray, RoundResult]:
+        """``kernel``'s values summed over the first replica of every block to answer.
 
-        A replica's value is its block's partial gradient ``2 A_i^T (A_i x - b_i)`` (the
-        servers hold the blocks unweighted, see :meth:`loaders`); summed over one replica
-        per block it is the full gradient, whichever replicas were late.
+        The servers hold the blocks unweighted (see :meth:`loaders`), so a replica's value
+        is its block's (for the anchor, the partial gradient ``2 A_i^T (A_i x - b_i)``);
+        summed over one replica per block it is the exact total, whichever replicas were
+        late (exact by repetition), and a block whose replicas are all late gets a backup
+        copy read from the source.
         """
-        result = executor.run_round(gk.partial_gradient, x, q=1, cover=self.server_blocks,
+        result = executor.run_round(kernel, param, q=1, cover=self.server_blocks,
                                     speculate=ANCHOR_SPECULATION, **extras)
         return np.sum(_by_server(result)[1], axis=0), result
 
@@ -288,6 +300,7 @@ class IterativeSketch(Method):
 
     kind = "gaussian"
     sampled = True
+    runs_gram_free = False
 
     def __init__(self, problem: Problem, settings: Settings):
         super().__init__(problem, settings)
@@ -332,6 +345,7 @@ class WeightedLeverage(Method):
 
     name = "weighted-leverage"
     sampled = True
+    runs_gram_free = False
 
     def __init__(self, problem: Problem, settings: Settings):
         super().__init__(problem, settings)
@@ -592,13 +606,40 @@ class CodedSolver:
                 resident=None if resident is None else [resident[int(b)] for b in blocks],
                 wait=resident is None)
         s = self.problem.summary
-        _, g0 = gk.objective_terms(self.x, s.gram, s.atb, s.btb)
-        self._g0_norm = float(np.linalg.norm(g0)) or 1.0
         self.r_factor = self._preconditioner() if self.method.iterative else None
-        # preconditioned, the problem in y = R x has sigma_max(A R^{-1}) = 1
-        sigma = s.sigma_max if self.r_factor is None else 1.0
-        self._xi0 = gk.fixed_step(sigma, self.settings.step_scale)
+        if self.gram_free:
+            self._setup_gram_free()
+        else:
+            _, g0 = gk.objective_terms(self.x, s.gram, s.atb, s.btb)
+            self._g0_norm = float(np.linalg.norm(g0)) or 1.0
+            # preconditioned, the problem in y = R x has sigma_max(A R^{-1}) = 1
+            sigma = s.sigma_max if self.r_factor is None else 1.0
+            self._xi0 = gk.fixed_step(sigma, self.settings.step_scale)
         self.start_clock()
+
+    @property
+    def gram_free(self) -> bool:
+        """The setup kept no ``A^T A`` (the sketch method, for wide A): every iteration is
+        then an exact round of conjugate gradients preconditioned by the sketch's R, and
+        the line search, residual and gradient norms come from the rounds themselves."""
+        return self.method.iterative and self.problem.summary.gram is None
+
+    def _setup_gram_free(self) -> None:
+        s = self.problem.summary
+        if not self.method.runs_gram_free:
+            raise InputError(f"method {self.method.name!r} needs the exact setup "
+                             "(leverage='exact'): after a sketch setup every round is exact")
+        if self.settings.step != "optimal":
+            raise InputError(f"step={self.settings.step!r} needs sigma_max(A) from the "
+                             "exact setup (leverage='exact'); a sketch setup uses the exact "
+                             "line search of its conjugate gradients (step='optimal')")
+        # the exact gradient at x0 = 0 is -2 A^T b (the setup pass's): the first round moves
+        known = (-2.0 * s.atb if s.atb is not None and not np.any(self.x) else None)
+        self._g0_norm = (float(np.linalg.norm(known)) or 1.0) if known is not None else None
+        self._cg = gk.ConjugateGradient(self._apply_preconditioner, self.x, gradient=known)
+
+    def _apply_preconditioner(self, g: np.ndarray) -> np.ndarray:
+        return g if self.r_factor is None else gk.preconditioned_direction(g, self.r_factor)
 
     def _preconditioner(self) -> np.ndarray | None:
         """R from the setup pass (``R^T R = A^T A``), or None when not preconditioning."""
@@ -607,6 +648,8 @@ class CodedSolver:
         s = self.problem.summary
         if s.r_factor is not None:
             return s.r_factor
+        if s.gram is None:
+            return None
         from .kernels.direct import gram_factor  # a setup pass that did not keep its R
 
         return gram_factor(s.gram, self.problem.layout.n_rows).r
@@ -644,6 +687,7 @@ class CodedSolver:
         return {"iteration": self.iteration,
                 "x": [float(v) for v in self.x],
                 "anchor": anchor,
+                "cg": self._cg.get_state() if self.gram_free else None,
                 "method": self.method.get_state(),
                 "g0_norm": self._g0_norm,
                 "elapsed": time.perf_counter() - self._t0,
@@ -665,8 +709,11 @@ class CodedSolver:
         self._anchor = None if anchor is None else tuple(np.asarray(a, dtype=np.float64)
                                                          for a in anchor)
         self.method.set_state(state.get("method") or {})
+        if self.gram_free:
+            self._cg = gk.ConjugateGradient.from_state(self._apply_preconditioner,
+                                                       state["cg"])
         self.iteration = int(state["iteration"])
-        self._g0_norm = float(state["g0_norm"])
+        self._g0_norm = None if state["g0_norm"] is None else float(state["g0_norm"])
         self.executor.set_state(state["executor"])
         self._fault_rng.bit_generator.state = state["fault_rng"]
         self.killed_workers = list(state["killed_workers"])
@@ -701,6 +748,8 @@ class CodedSolver:
         along ``R^{-1} R^{-T} g`` (right preconditioning by the setup's R; block leverage
         scores and so the expansion network are unchanged by it).
         """
+        if self.gram_free:
+            return self._conjugate_gradient_step()
         s = self.problem.summary
         method = self.method
         round_id = self.executor.rounds_run
@@ -747,10 +796,35 @@ class CodedSolver:
         self._record(result, xi, exact=exact, convergence=measure)
         return result
 
+    def _conjugate_gradient_step(self) -> RoundResult:
+        """One Gram-free iteration: an exact round of :func:`~gk.gradient_and_product` at
+        the current (x, p), then the conjugate gradient step (:class:`~gk.ConjugateGradient`).
+
+        An exact round for every method: sd waits for every block; the replicated methods
+        take the first replica of every block (exact by repetition, a backup copy for a
+        block whose replicas are all late), which is where their replication pays.
+        """
+        extras = self._round_extras(self.executor.rounds_run)
+        total, result = self.method.exact_round(self.executor, gk.gradient_and_product,
+                                                self._cg.param(), extras)
+        if self._g0_norm is None:  # x0 given: the first round measures the gradient
+            self._g0_norm = float(np.linalg.norm(total[:-1, 0])) or 1.0
+        step, alpha, grad, objective = self._cg.step(total)
+        self.x = self._cg.x
+        self.iteration += 1
+        measure = float(np.linalg.norm(step) / (np.linalg.norm(self.x) or 1.0))
+        if alpha == 0.0:  # a round that only measured the gradient: not converged by it
+            measure = None
+        self._record(result, alpha, exact=True, convergence=measure,
+                     objective=(float(np.sqrt(objective)), grad))
+        return result
+
     def _record(self, result: RoundResult | None, xi: float, exact: bool = False,
-                convergence: float | None = None) -> None:
+                convergence: float | None = None,
+                objective: tuple[float, np.ndarray] | None = None) -> None:
         s = self.problem.summary
-        resid, grad = gk.objective_terms(self.x, s.gram, s.atb, s.btb)
+        resid, grad = objective if objective is not None else gk.objective_terms(
+            self.x, s.gram, s.atb, s.btb)
         h = self.history
         h["iteration"].append(self.iteration)
         h["time"].append(time.perf_counter() - self._t0)

@@ -66,15 +66,28 @@ class ResidentRows:
     layout : BlockLayout
     futures : dict
         Block index -> a future of that block's :class:`EncodedBlock` of weight 1.
+    holders : dict, optional
+        Block index -> the worker holding it (for :meth:`groups`).
     """
 
-    def __init__(self, layout: BlockLayout, futures: dict[int, Any]):
+    def __init__(self, layout: BlockLayout, futures: dict[int, Any],
+                 holders: dict[int, Any] | None = None):
         self.layout = layout
         self.futures = dict(futures)
+        self.holders = dict(holders or {})
 
     def ranges(self) -> list[tuple[int, int]]:
         """The row range of every resident block, in block order."""
         return [self.layout.block_range(i) for i in sorted(self.futures)]
+
+    def groups(self) -> list[list[tuple[int, int]]]:
+        """The row ranges grouped by the worker holding them (one group per block whose
+        holder is unknown), in block order within a group."""
+        by_holder: dict[Any, list[tuple[int, int]]] = {}
+        for i in sorted(self.futures):
+            key = self.holders.get(i, ("block", i))
+            by_holder.setdefault(key, []).append(self.layout.block_range(i))
+        return list(by_holder.values())
 
     def rows_loader(self, start: int, stop: int) -> tuple:
         block = start // self.layout.block_rows

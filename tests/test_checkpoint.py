@@ -211,3 +211,23 @@ def test_checkpoint_of_another_code_is_refused(data, tmp_path):
     with pytest.raises(dc.InputError, match=r"another run \((servers_q|code)"):
         dc.lstsq(A, b, max_iter=6, checkpoint=path, resume=True, runtime=slow, deadline=0.5,
                  **kw)
+
+
+def test_gram_free_resume_repeats_the_uninterrupted_solve(data, tmp_path):
+    """The conjugate gradients of a sketch setup keep their direction in the checkpoint."""
+    A, b = data
+    kw = {**KW, "leverage": "sketch"}
+    full = dc.lstsq(A, b, max_iter=12, **kw)
+    assert full.setup.gram is None
+    path = tmp_path / "c.json"
+    with pytest.raises(KeyboardInterrupt):
+        dc.lstsq(A, b, max_iter=12, checkpoint=path, checkpoint_every=5,
+                 callback=_interrupt_at(7), **kw)
+    assert json.loads(path.read_text())["state"]["cg"]["direction"] is not None
+    resumed = dc.lstsq(A, b, max_iter=12, checkpoint=path, resume=True, **kw)
+    assert resumed.n_iter == 12
+    np.testing.assert_array_equal(resumed.x, full.x)
+    np.testing.assert_allclose(resumed.history["residual_norm"], full.history["residual_norm"],
+                               rtol=1e-12)
+    with pytest.raises(dc.InputError, match="another run"):  # an exact setup's run differs
+        dc.lstsq(A, b, max_iter=12, checkpoint=path, resume=True, **KW)

@@ -13,6 +13,7 @@ import pytest
 import dask_coded as dc
 from dask_coded.executor import CodedExecutor
 from dask_coded.kernels.blocks import BlockLayout
+from dask_coded.kernels.expansion import misestimation_factor
 from dask_coded.leverage import compute_block_leverage
 from dask_coded.linear_model import CodedLinearRegression, lstsq
 from dask_coded.solvers import METHODS, CodedSolver, Problem, Settings
@@ -231,3 +232,56 @@ def test_setup_pass_can_be_reused(consistent, client):
     np.testing.assert_allclose(second.x, x_star, rtol=1e-6)
     with pytest.raises(dc.InputError, match="different problem"):
         lstsq(a, b, n_blocks=30, setup=first.setup, client=client)
+
+
+GRAM_FREE = ["sd", "block-leverage", "uniform"]
+
+
+@pytest.mark.parametrize("data", ["noisy", "consistent", "cond_1e8"])
+@pytest.mark.parametrize("method", GRAM_FREE)
+def test_gram_free_setup_reaches_numpy(method, data, request, client):
+    """A sketch setup (no A^T A anywhere) and conjugate gradients preconditioned by the
+    sketch's R reach numpy's solution as the exact setup does, and the residual norms the
+    rounds report are the true ones."""
+    a, b, x_star, *spread = request.getfixturevalue(data)
+    tol = max(1e-10, 10 * spread[0]) if spread else 1e-10
+    result = lstsq(a, b, method=method, leverage="sketch", n_blocks=20, n_servers=40,
+                   max_iter=30, seed=5, reference=x_star, client=client)
+    assert result.setup.method == "sketch" and result.setup.gram is None
+    assert result.setup.r_factor is not None
+    err = np.linalg.norm(result.x - x_star) / np.linalg.norm(x_star)
+    assert err <= tol, (method, data, err, tol, result.history["error"])
+    true_residual = np.linalg.norm(a @ result.x - b)
+    assert result.history["residual_norm"][-1] == pytest.approx(true_residual, rel=1e-8)
+    assert all(result.history["exact_round"])
+
+
+def test_gram_free_setup_on_a_store_reads_it_once(tmp_path, client):
+    """On a store the sketch runs on the blocks already placed (one task per worker); its
+    scores are close to the exact ones (beta = min Pi~ / Pi, Section III-B, near 1)."""
+    path = tmp_path / "s.zarr"
+    dc.make_dataset(path, n_rows=4000, n_cols=16, chunk_rows=500, noise=1.0, seed=2,
+                    kind="coherent")
+    a, b = (x.compute() for x in dc.open_dataset(path))
+    x_star = np.linalg.lstsq(a, b, rcond=None)[0]
+    result = lstsq(str(path), method="block-leverage", leverage="sketch", max_iter=40,
+                   tol=1e-13, seed=1, reference=x_star, client=client)
+    assert result.stop_reason == "tol"
+    assert result.history["error"][-1] <= 1e-10
+    exact = compute_block_leverage(a, result.setup.layout.n_blocks).scores
+    beta = misestimation_factor(exact, result.setup.scores)  # 1: the exact scores
+    assert 0.5 <= beta <= 1.0, beta
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"method": "gaussian", "leverage": "sketch"}, "needs the exact setup"),
+    ({"method": "direct", "leverage": "sketch"}, "iterative methods"),
+    ({"method": "sd", "leverage": "sketch", "step": "fixed"}, "step='fixed' needs"),
+    ({"method": "sd", "leverage": "fast"}, "unknown leverage 'fast'"),
+])
+def test_gram_free_bad_input_is_one_line(kwargs, match, consistent):
+    """Refused before any setup runs (client="simulate": nothing to start)."""
+    a, b, _ = consistent
+    with pytest.raises(dc.InputError, match=match) as info:
+        lstsq(a, b, n_blocks=10, client="simulate", **kwargs)
+    assert "\n" not in str(info.value)

@@ -65,6 +65,41 @@ def hessian_product(data: EncodedBlock, v: np.ndarray) -> np.ndarray:
     return 2.0 * (data.a.T @ (data.a @ v))
 
 
+def gradient_and_product(data: EncodedBlock, param: tuple[np.ndarray, np.ndarray]
+                         ) -> np.ndarray:
+    """A block's gradient at x and Hessian product with p, in one read of the block.
+
+    Returns the ``(d + 1, 2)`` array ``[[2 A~_i^T (A~_i x - b~_i), 2 A~_i^T A~_i p],
+    [||A~_i x - b~_i||^2, ||A~_i p||^2]]``: summed over one server per block it is the
+    full gradient, ``H p`` and the two squared norms that the Gram-free conjugate gradient
+    iteration needs (:class:`ConjugateGradient`). ``A~_i [x, p]`` is one matrix product
+    with two columns, which reads the block from memory once, as a single gradient does
+    (a round is memory-bound: the second column is nearly free). The block is taken in
+    panels of about 1 MiB (:data:`PANEL_BYTES`), each multiplied twice while it is in cache:
+    a two-column product over the whole block ran at a quarter of the speed (measured on
+    one core, a 2500 x 2000 block: 11 ms whole, 2.7 ms in panels of 64 rows, 3.7 ms for a
+    single gradient ``A^T (A x - b)``).
+    """
+    x, p = param
+    a, b = data.a, data.b
+    both = np.column_stack((x, p))
+    out = np.zeros((a.shape[1] + 1, 2))
+    rows = max(8, PANEL_BYTES // (8 * max(1, a.shape[1])))
+    for start in range(0, a.shape[0], rows):
+        panel = a[start:start + rows]
+        ap = panel @ both
+        ap[:, 0] -= b[start:start + rows]
+        out[:-1] += panel.T @ ap
+        out[-1] += np.einsum("ij,ij->j", ap, ap)
+    out[:-1] *= 2.0
+    return out
+
+
+#: Panel size of :func:`gradient_and_product`: small enough for a core's L2 cache, so the
+#: second product with a panel reads it from cache rather than from memory.
+PANEL_BYTES = 1 << 20
+
+
 def _block_rng(seed: int, round_id: int, block: int) -> np.random.Generator:
     return np.random.default_rng([seed, round_id, block])
 
@@ -188,3 +223,107 @@ def objective_terms(x: np.ndarray, gram: np.ndarray, atb: np.ndarray, btb: float
 def weighted_rows_kernel(data: EncodedBlock, param: Any) -> tuple[np.ndarray, np.ndarray]:
     """A server's rows as they are (for sketch-and-solve by block sampling)."""
     return data.a, data.b
+
+
+# ------------------------------------------------------------- Gram-free conjugate gradients
+
+
+@dataclass
+class ConjugateGradient:
+    """Preconditioned conjugate gradients on ``min ||A x - b||^2`` from exact rounds only.
+
+    The Gram-free setup (a sketch's R instead of ``A^T A``) leaves no d x d matrix to take
+    an exact line search or a residual from; each round returns them instead
+    (:func:`gradient_and_product`, summed over one replica per block): the true gradient
+    ``g = 2 A^T (A x - b)`` at the current x, ``H p = 2 A^T A p`` for the current direction
+    p, ``||A x - b||^2`` and ``||A p||^2``. The step along p is the exact line search
+    ``alpha = -(g . p) / (p . H p)`` (f is quadratic: g and H p give f along the whole line),
+    the next gradient is predicted as ``g + alpha H p`` and the next direction is
+    ``-z + beta p`` with ``z = M g`` (``M = R^{-1} R^{-T}``, the preconditioner) and the
+    Polak-Ribiere ``beta = max(0, g_new . (z_new - z) / (g . z))``, the flexible PCG of
+    Notay (2000), robust to the rounding difference between the predicted and the next
+    round's true gradient. The true gradient of every round restarts the recursion, so
+    rounding does not accumulate (Hestenes & Stiefel 1952; preconditioning as LSRN, Meng,
+    Saunders & Mahoney 2014, and Blendenpik, Avron, Maymounkov & Toledo 2010: with a
+    sketch's R, ``cond(A R^{-1})`` is a small constant and the iterations to a given error
+    do not depend on ``cond(A)``).
+
+    Parameters
+    ----------
+    precondition : callable
+        ``g -> M g`` (identity without a preconditioner).
+    x : ndarray
+        The starting point.
+    gradient : ndarray, optional
+        The exact gradient at ``x`` if known (the setup's ``-2 A^T b`` at x = 0): the first
+        round then already moves. Without it the first round only measures the gradient.
+    """
+
+    precondition: Any
+    x: np.ndarray
+    gradient: np.ndarray | None = None
+    direction: np.ndarray | None = None
+    z: np.ndarray | None = None
+    gz: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.x = np.array(self.x, dtype=np.float64)
+        if self.direction is None:
+            if self.gradient is None:
+                self.direction = np.zeros_like(self.x)
+            else:
+                self._new_direction(np.asarray(self.gradient, dtype=np.float64), None)
+
+    def _new_direction(self, g: np.ndarray, previous: np.ndarray | None) -> None:
+        z = self.precondition(g)
+        gz = float(g @ z)
+        beta = 0.0
+        if previous is not None and self.gz > 0:
+            beta = max(0.0, float(g @ (z - self.z)) / self.gz)
+        self.direction = -z + beta * (previous if previous is not None else 0.0)
+        self.z, self.gz = z, gz
+
+    def param(self) -> tuple[np.ndarray, np.ndarray]:
+        """The next round's parameter ``(x, p)``."""
+        return self.x, self.direction
+
+    def step(self, total: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, float]:
+        """Take one step from a round's summed :func:`gradient_and_product` values.
+
+        Returns ``(step, alpha, gradient, objective)``: the change of x, its length along
+        p, and the predicted exact gradient and ``||A x - b||^2`` at the new x.
+        """
+        g, hp = total[:-1, 0], total[:-1, 1]
+        f, ap2 = float(total[-1, 0]), float(total[-1, 1])
+        p = self.direction
+        php = float(p @ hp)
+        alpha = -float(g @ p) / php if php > 0 else 0.0
+        step = alpha * p
+        self.x = self.x + step
+        g_new = g + alpha * hp
+        f_new = max(f + alpha * float(g @ p) + alpha**2 * ap2, 0.0)
+        if php > 0:
+            self._new_direction(g_new, p)
+        else:  # no direction yet (or H p = 0): start from the measured gradient
+            self.z = None
+            self.gz = 0.0
+            self._new_direction(g_new, None)
+        return step, alpha, g_new, f_new
+
+    def get_state(self) -> dict:
+        """JSON-safe state (floats round-trip exactly through ``repr``)."""
+        return {"x": _floats(self.x), "direction": _floats(self.direction),
+                "z": _floats(self.z), "gz": self.gz}
+
+    @classmethod
+    def from_state(cls, precondition: Any, state: dict) -> ConjugateGradient:
+        return cls(precondition, _vector(state["x"]), direction=_vector(state["direction"]),
+                   z=_vector(state["z"]), gz=float(state["gz"]))
+
+
+def _floats(v: np.ndarray | None) -> list[float] | None:
+    return None if v is None else [float(t) for t in v]
+
+
+def _vector(v: list | None) -> np.ndarray | None:
+    return None if v is None else np.asarray(v, dtype=np.float64)

@@ -92,7 +92,7 @@ def chunk_gram(a: np.ndarray, offset: int, block_rows: int) -> ChunkSummary:
     return ChunkSummary(np.array([s[0] for s in segs], dtype=np.int64), factors, "gram")
 
 
-def _r_factor(a: np.ndarray) -> np.ndarray:
+def r_factor(a: np.ndarray) -> np.ndarray:
     """Square upper-triangular R with ``R^T R = a^T a`` (zero rows added when rows < cols)."""
     d = a.shape[1]
     r = np.linalg.qr(a, mode="r")
@@ -108,7 +108,7 @@ def chunk_qr(a: np.ndarray, offset: int, block_rows: int) -> ChunkSummary:
     segs = segments(offset, a.shape[0], block_rows)
     factors = np.empty((len(segs), a.shape[1], a.shape[1]))
     for k, (_, start, stop) in enumerate(segs):
-        factors[k] = _r_factor(a[start:stop])
+        factors[k] = r_factor(a[start:stop])
     return ChunkSummary(np.array([s[0] for s in segs], dtype=np.int64), factors, "qr")
 
 
@@ -127,7 +127,7 @@ def chunk_qr_augmented(a: np.ndarray, b: np.ndarray, offset: int, block_rows: in
     segs = segments(offset, a.shape[0], block_rows)
     augmented = np.empty((len(segs), d + 1, d + 1))
     for k, (_, start, stop) in enumerate(segs):
-        augmented[k] = _r_factor(both[start:stop])
+        augmented[k] = r_factor(both[start:stop])
     summary = ChunkSummary(np.array([s[0] for s in segs], dtype=np.int64),
                            np.ascontiguousarray(augmented[:, :d, :d]), "qr")
     return summary, combine_r(list(augmented))
@@ -156,7 +156,7 @@ def combine_gram(grams: list[np.ndarray]) -> np.ndarray:
 
 def combine_r(factors: list[np.ndarray]) -> np.ndarray:
     """R of ``A`` from stacked partial R factors (one TSQR reduction step)."""
-    return _r_factor(np.concatenate(factors, axis=0))
+    return r_factor(np.concatenate(factors, axis=0))
 
 
 def summary_total(summary: ChunkSummary) -> np.ndarray:
@@ -248,11 +248,13 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
 
 
 def countsketch_chunk(a: np.ndarray, offset: int, sketch_rows: int, seed: int,
-                      block_rows: int) -> np.ndarray:
+                      block_rows: int, out: np.ndarray | None = None) -> np.ndarray:
     """This chunk's share ``S_c A_c`` of a CountSketch ``S A`` with ``sketch_rows`` rows.
 
     Each row ``j`` goes to bucket ``h(j)`` with sign ``s(j)``, both from a hash of
-    ``(seed, j)``; the sum of all chunks' shares is the CountSketch of the whole A.
+    ``(seed, j)``; the sum of all chunks' shares is the CountSketch of the whole A. With
+    ``out`` (a ``sketch_rows x d`` float64 array) the share is added into it in place and
+    ``out`` returned: one worker sums the shares of all the blocks it holds in one array.
     """
     _check_finite(a, offset, block_rows)
     a = np.asarray(a, dtype=np.float64)
@@ -261,14 +263,19 @@ def countsketch_chunk(a: np.ndarray, offset: int, sketch_rows: int, seed: int,
         h = _splitmix64(rows ^ _splitmix64(np.array([seed], dtype=np.uint64)))
     bucket = (h % np.uint64(sketch_rows)).astype(np.int64)
     sign = np.where((h >> np.uint64(63)) == 0, 1.0, -1.0)
-    out = np.zeros((sketch_rows, a.shape[1]))
+    if out is None:
+        out = np.zeros((sketch_rows, a.shape[1]))
+    elif out.shape != (sketch_rows, a.shape[1]):
+        raise ValueError(f"out has shape {out.shape}, expected {(sketch_rows, a.shape[1])}")
+    if a.shape[0] == 0:
+        return out
     order = np.argsort(bucket, kind="stable")
     signed = a[order] * sign[order, None]
     starts = np.searchsorted(bucket[order], np.arange(sketch_rows))
     nonempty = np.unique(bucket)
     # reduceat over sorted buckets is a fast, allocation-light scatter-add
     sums = np.add.reduceat(signed, starts[nonempty], axis=0)
-    out[nonempty] = sums
+    out[nonempty] += sums
     return out
 
 

@@ -78,3 +78,15 @@ def test_countsketch_is_independent_of_chunking():
     np.testing.assert_allclose(parts, one, rtol=1e-12, atol=1e-12)
     # a CountSketch preserves the squared column norms in expectation; here roughly
     np.testing.assert_allclose((one**2).sum(0), (a**2).sum(0), rtol=0.3)
+
+
+def test_countsketch_accumulates_shares_in_place():
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((3000, 6))
+    whole = kern.countsketch_chunk(a, 0, 40, 5, 100)
+    out = np.zeros((40, 6))
+    for s in range(0, 3000, 700):
+        assert kern.countsketch_chunk(a[s:s + 700], s, 40, 5, 100, out=out) is out
+    np.testing.assert_allclose(out, whole, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="shape"):
+        kern.countsketch_chunk(a, 0, 40, 5, 100, out=np.zeros((41, 6)))
