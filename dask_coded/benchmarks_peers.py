@@ -393,9 +393,9 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
             path = paths[store]
             a, b = open_dataset(path)
             x0 = read_array(path, "x0")
+            how = "normal equations" if store == "wide" else "Householder TSQR"
             if noise:
                 t_ref = time.perf_counter()
-                how = "normal equations" if store == "wide" else "Householder TSQR"
                 x0 = compute_block_leverage(str(path), a.numblocks[0], solve=True,
                                             algorithm="auto" if store == "wide" else "qr",
                                             client=client).solution
@@ -410,7 +410,7 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
                  f"{k_blocks} row chunks of {a.chunks[0][0]}, "
                  + (f"condition {specs[store][3]:g}" if specs[store][3] else
                     "gaussian (well conditioned)")
-                 + (f", noise {noise:g} (x* by TSQR)" if noise else
+                 + (f", noise {noise:g} (x* by {how})" if noise else
                     ", noise 0 (x0 is the exact solution)"))
             a.sum().compute()  # warm the page cache for every contender alike
             deadline = None

@@ -243,7 +243,8 @@ class Speculation:
         rounds 1.5-2x slower). Instead the round's completion is extrapolated from the
         arrival of the ``quantile``-th group (progress is about linear in time), and a
         group is late past ``multiplier`` times that, or past 1.5x the ``typical`` duration
-        of recent rounds, whichever is later (at least ``min_wait``).
+        of recent rounds (the executor passes the fastest of the last five), whichever is
+        later (at least ``min_wait``).
         """
         need = max(1, math.ceil(self.quantile * n_total))
         if not self.enabled or len(arrivals) < need:
@@ -372,7 +373,7 @@ class CodedExecutor:
         #: Server -> how often it was not its group's first in cover rounds (a moving
         #: average): cover rounds run the least late replica of each group first.
         self._lateness: dict[int, float] = {}
-        #: Durations of the last cover rounds (the typical one sets their backup deadline).
+        #: Durations of the last cover rounds (the fastest sets their backup deadline).
         self._cover_seconds: list[float] = []
         self._subset: list[str] | None = None
         self._n_placed_workers = 1
@@ -913,13 +914,23 @@ class CodedExecutor:
         live = set(self._await_workers(f"round {round_id}"))
         if self._heal(sorted(live)):
             holders = self.placement()
-        needed = sorted({w for j in ids if (w := holders.get(j)) in live}) or sorted(live)
+        order = [int(j) for j in self._rng.permutation(ids)]
+        reserve = cover is not None and rule.enabled and self.RESERVE_REPLICAS
+        reserves: dict[int, list[int]] = {}
+        if cover is not None:
+            order = self._primaries_first(order, cover, holders)
+            if reserve:  # only the primaries now; the other replicas when late
+                for j in order[len(members):]:
+                    reserves.setdefault(int(cover[j]), []).append(j)
+                order = order[:len(members)]
+        # the parameter goes only to workers that run a task now: a scatter to a frozen
+        # worker waits for it to thaw, and a reserve launched later fetches its copy
+        needed = sorted({w for j in order if (w := holders.get(j)) in live}) or sorted(live)
         params = self._send_param(param, needed)
 
         arrivals: queue.SimpleQueue = queue.SimpleQueue()
-        reserve = cover is not None and rule.enabled
-        futures, pinned_to, reserves = self._submit_round(
-            kernel, ids, holders, params, round_id, delays, slowdown, cover, reserve)
+        futures, pinned_to = self._submit_round(kernel, order, holders, params, round_id,
+                                                delays, slowdown)
         launched = {j for j, _ in futures.values()}
         _watch(client, [f for _, f in futures.values()], arrivals)
 
@@ -1020,8 +1031,13 @@ class CodedExecutor:
             raise ServersLost(f"round {round_id}: only {len(done)} of q={q} servers could "
                               f"answer; {len(failed)} failed")
         used = done[:q]
+        slow_gather: set[int] = set()
         try:
-            results = client.gather([futures[key][1] for _, _, key in used])
+            if cover is None:
+                results = client.gather([futures[key][1] for _, _, key in used])
+            else:
+                results, slow_gather = self._gather_by_worker(used, futures, pinned_to,
+                                                              holders)
         except CancelledError:  # the scheduler went between the last arrival and the gather
             self._check_connected(f"round {round_id}")
             raise
@@ -1038,17 +1054,21 @@ class CodedExecutor:
             arrival.append(t)
         self.rounds_run += 1
         if cover is not None:
-            self._learn_lateness(cover, sorted(launched), [(j, key) for j, _, key in used])
+            # a winner that came in far behind the round's typical arrival (a worker
+            # awake only now and then) is late too, though first for its group
+            cut = max(rule.min_wait, 3.0 * float(np.median([t for _, t, _ in used])))
+            slow_gather |= {j for j, t, _ in used if t > cut}
+            self._learn_lateness(cover, sorted(launched), [(j, key) for j, _, key in used],
+                                 slow=slow_gather)
             self._cover_seconds = [*self._cover_seconds[-4:], time.perf_counter() - t_start]
         return RoundResult(logical_round, np.array(servers, dtype=np.int64), np.array(arrival),
                            values, q / len(values) if values else 0.0,
                            time.perf_counter() - t_start, timed_out, failed, dropped,
                            sum(backed_up.values()), backups_won)
 
-    def _submit_round(self, kernel: Callable, ids: list[int], holders: dict, params: dict,
-                      round_id: int, delays, slowdown, cover=None, reserve: bool = False
-                      ) -> tuple[dict, dict, dict]:
-        """Submit a round's server tasks in one random order across all workers, at once.
+    def _submit_round(self, kernel: Callable, order: list[int], holders: dict, params: dict,
+                      round_id: int, delays, slowdown) -> tuple[dict, dict]:
+        """Submit a round's server tasks, in ``order``, across all workers at once.
 
         Theorem 2 of the GC seed needs every server to be among the first q equally often.
         Submitting worker by worker (one ``client.map`` each) lets the first worker's
@@ -1065,28 +1085,20 @@ class CodedExecutor:
         a persistent straggler's task no longer holds a worker's thread while faster
         replicas wait behind it; the others run only when a worker is free, and are
         cancelled once their group is in. Without stragglers a cover round so computes
-        about one task per group, not one per replica. With ``reserve`` only the primaries
-        are submitted and the other replicas are kept back (returned as ``reserves``,
-        group -> servers) for :meth:`_back_up_groups` to launch when their group is late:
-        each task of a round costs the scheduler about a millisecond, and at d = 2000 the
-        replicas' tasks made a cover round 1.5x slower than sd's one task per block.
+        about one task per group, not one per replica. With speculation on, :meth:`run_round`
+        submits only the primaries and keeps the other replicas back (``reserves``) for
+        :meth:`_back_up_groups` to launch when their group is late: each task of a round
+        costs the scheduler about a millisecond, and at d = 2000 the replicas' tasks made a
+        cover round 1.5x slower than sd's one task per block.
 
-        Returns ``futures`` (key -> (server, future)), ``pinned_to`` (key -> worker) and
-        ``reserves``.
+        ``order`` is :meth:`run_round`'s: one random permutation of the servers (regrouped
+        by :meth:`_primaries_first` for a cover round). Returns ``futures`` (key -> (server,
+        future)) and ``pinned_to`` (key -> worker).
         """
         from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
         from dask.task_spec import Task, TaskRef
 
         any_param = next(iter(params.values()))
-        order = [int(j) for j in self._rng.permutation(ids)]
-        reserves: dict[int, list[int]] = {}
-        if cover is not None:
-            order = self._primaries_first(order, cover, holders)
-            if reserve:
-                n_groups = len({int(cover[j]) for j in order})
-                for j in order[n_groups:]:
-                    reserves.setdefault(int(cover[j]), []).append(j)
-                order = order[:n_groups]
         layers, keys, pinned_to = {}, [], {}
         for rank, j in enumerate(order):
             w = holders.get(j)
@@ -1105,11 +1117,26 @@ class CodedExecutor:
         graph = HighLevelGraph(layers, {k: set() for k in layers})
         batch = self.client.get(graph, keys, sync=False)
         futures = {key: (j, fut) for key, j, fut in zip(keys, order, batch)}
-        return futures, pinned_to, reserves
+        return futures, pinned_to
 
-    #: Replicas this much less late than a group's least late one are equally good
-    #: primaries; among them the one on the worker with the fewest primaries is chosen.
-    LATENESS_SLACK = 0.25
+    #: Cover rounds submit only each group's primary and launch the other replicas when
+    #: the group is late (True), or submit every replica, primaries first (False, the
+    #: default: work-conserving, a worker that is done runs replicas of groups still open).
+    #: Measured with one of 4 workers frozen 0.9 s of every second (2e6 x 100, 20 blocks
+    #: and 40 servers): True took 17.4 s to 1e-10 against 11.5 s, because a frozen
+    #: primary's group waits for the lateness rule before its replica runs; without
+    #: stragglers at d = 2000 it saved ~0.1 s of scheduler time a round.
+    RESERVE_REPLICAS = False
+
+    #: Replicas at most this much later than a group's least late one are equally good
+    #: primaries; among them the one on the worker with the fewest primaries is chosen. One
+    #: lost race (lateness 0 -> 0.3) takes a server out of the choice.
+    LATENESS_SLACK = 0.1
+    #: Per cover round, a server that did not run is forgiven this factor of its lateness:
+    #: a straggler is tried as a primary again after about 20 rounds (0.3 -> 0.1). Forgiven
+    #: faster (0.8), a frozen worker was retried every other round and held up each of them
+    #: (measured: block-leverage at 4e-3 after 30 s, against sd's 1.8e-9).
+    FORGIVE = 0.95
 
     def _primaries_first(self, order: list[int], cover, holders: dict | None = None
                          ) -> list[int]:
@@ -1140,23 +1167,54 @@ class CodedExecutor:
             primaries.add(best)
         return [j for j in order if j in primaries] + [j for j in order if j not in primaries]
 
-    def _learn_lateness(self, cover, ids, used: list[tuple[int, str]]) -> None:
+    #: A worker whose results took longer than this to gather (a frozen worker finishes
+    #: its tasks in a thaw but serves them only in the next) makes its servers late.
+    GATHER_SLOW = 0.25
+
+    def _gather_by_worker(self, used, futures, pinned_to, holders) -> tuple[list, set]:
+        """Gather a cover round's results worker by worker, timing each.
+
+        A worker frozen most of the time (SIGSTOP, a GC pause, swap) runs its tasks in its
+        moments awake and is then counted first for their groups, but serving the results
+        waits for its next: every round then waited ~1 s for it (measured, one worker of 4
+        frozen 0.9 s of every second). Returns the results in ``used`` order and the servers
+        whose worker was slow to serve, which :meth:`_learn_lateness` counts as late.
+        """
+        by_worker: dict[Any, list[int]] = {}
+        for i, (j, _, key) in enumerate(used):
+            by_worker.setdefault(pinned_to.get(key) or holders.get(j), []).append(i)
+        results: list = [None] * len(used)
+        slow: set[int] = set()
+        for idx in by_worker.values():
+            t0 = time.perf_counter()
+            values = self.client.gather([futures[used[i][2]][1] for i in idx])
+            if time.perf_counter() - t0 > self.GATHER_SLOW:
+                slow.update(used[i][0] for i in idx)
+            for i, v in zip(idx, values):
+                results[i] = v
+        return results, slow
+
+    def _learn_lateness(self, cover, ids, used: list[tuple[int, str]],
+                        slow: set[int] | None = None) -> None:
         """After a cover round: of the servers ``ids`` that ran, the one each group used
         gets less late, the others more (an exponential average of "was not the group's
         first"); where a backup copy won, every server of the group was late. A server of
         the round that did not run (a reserve never launched) is forgiven a little, so a
-        straggler that recovered is tried as a primary again after a few rounds."""
+        straggler that recovered is tried as a primary again after some rounds (see
+        :data:`FORGIVE`). A winner in ``slow`` (its worker was slow to serve the result)
+        counts as late."""
         first = {int(cover[j]): (j, "-backup" in key) for j, key in used}
+        slow = slow or set()
         ran = set(ids)
         for j in ran:
             g = int(cover[j])
             if g in first:
                 winner, by_backup = first[g]
-                was_late = 1.0 if by_backup or winner != j else 0.0
+                was_late = 1.0 if by_backup or winner != j or j in slow else 0.0
                 self._lateness[j] = 0.7 * self._lateness.get(j, 0.0) + 0.3 * was_late
         for j in list(self._lateness):
             if j not in ran and int(cover[j]) in first:
-                self._lateness[j] *= 0.8
+                self._lateness[j] *= self.FORGIVE
 
     def _back_up_groups(self, members, covered, backed_up, done, rule, t_start, kernel,
                         params, round_id, futures, arrivals, holders, reserves=None,
@@ -1173,7 +1231,9 @@ class CodedExecutor:
         that rebuilds the data from its loader (a store read), which beats a worker that is
         frozen, whose data cannot be fetched either.
         """
-        typical = float(np.median(self._cover_seconds)) if self._cover_seconds else None
+        # the fastest recent round: a median would grow with the rounds a straggler slowed,
+        # and a later deadline would slow the next ones more (measured: 4 s rounds)
+        typical = min(self._cover_seconds) if self._cover_seconds else None
         late_after = rule.late_after_progress([t for _, t, _ in done], len(members), typical)
         elapsed = time.perf_counter() - t_start
         if late_after is None or elapsed <= late_after:
@@ -1185,15 +1245,14 @@ class CodedExecutor:
             for g in late_reserves:
                 for j in reserves.pop(g):
                     w = holders.get(j)
-                    w = w if w in params and w in live else None
+                    w = w if w in live else None
                     key = f"{self.name}-r{round_id}-s{j}"
-                    fut = self.client.submit(
+                    fut = self.client.submit(  # its worker fetches a copy of the param
                         _run_server, kernel, self._data[j],
-                        params[w] if w is not None else next(iter(params.values())),
+                        params.get(w) or next(iter(params.values())),
                         round_id, j, 0.0 if delays is None else float(delays[j]),
                         1.0 if slowdown is None else float(slowdown[j]), key=key, pure=False,
-                        workers=None if w is None else [w], allow_other_workers=w is None,
-                        priority=10)
+                        workers=None if w is None else [w], priority=10)
                     futures[fut.key] = (j, fut)
                     launched.add(j)
                     n_launched += 1
