@@ -8,7 +8,10 @@ step / run shape, so one iteration can be tested alone.
 The setup pass reads A and b once (twice if A is ill-conditioned) for the block leverage
 scores, ``A^T A``, ``A^T b`` and ``b^T b``. The last three make the optimal step xi*, the
 residual norm and the exact gradient norm (for the stopping rule) O(d^2) per iteration with no
-further pass over the data.
+further pass over the data. A Gram-free setup (``leverage="sketch"``, for wide A) keeps only a
+sketch's R: every iteration is then an exact round of conjugate gradients
+(:class:`~dask_coded.kernels.gradients.ConjugateGradient`), whose servers also return what the
+line search and the residual need.
 """
 
 from __future__ import annotations
