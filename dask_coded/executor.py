@@ -915,23 +915,14 @@ class CodedExecutor:
         if self._heal(sorted(live)):
             holders = self.placement()
         order = [int(j) for j in self._rng.permutation(ids)]
-        reserve = cover is not None and rule.enabled and self.RESERVE_REPLICAS
-        reserves: dict[int, list[int]] = {}
         if cover is not None:
             order = self._primaries_first(order, cover, holders)
-            if reserve:  # only the primaries now; the other replicas when late
-                for j in order[len(members):]:
-                    reserves.setdefault(int(cover[j]), []).append(j)
-                order = order[:len(members)]
-        # the parameter goes only to workers that run a task now: a scatter to a frozen
-        # worker waits for it to thaw, and a reserve launched later fetches its copy
         needed = sorted({w for j in order if (w := holders.get(j)) in live}) or sorted(live)
         params = self._send_param(param, needed)
 
         arrivals: queue.SimpleQueue = queue.SimpleQueue()
         futures, pinned_to = self._submit_round(kernel, order, holders, params, round_id,
                                                 delays, slowdown)
-        launched = {j for j, _ in futures.values()}
         _watch(client, [f for _, f in futures.values()], arrivals)
 
         done: list[tuple[int, float]] = []
@@ -954,9 +945,7 @@ class CodedExecutor:
             if cover is not None and rule.enabled:
                 pending += self._back_up_groups(members, covered, backed_up, done, rule,
                                                 t_start, kernel, params, round_id, futures,
-                                                arrivals, holders,
-                                                reserves if reserve else None, launched,
-                                                delays, slowdown)
+                                                arrivals, holders)
             try:
                 # wake at least every second to notice a pinned worker that died
                 key, status, t_done = arrivals.get(timeout=min(max(remaining, 0.0), poll))
@@ -1058,7 +1047,7 @@ class CodedExecutor:
             # awake only now and then) is late too, though first for its group
             cut = max(rule.min_wait, 3.0 * float(np.median([t for _, t, _ in used])))
             slow_gather |= {j for j, t, _ in used if t > cut}
-            self._learn_lateness(cover, sorted(launched), [(j, key) for j, _, key in used],
+            self._learn_lateness(cover, ids, [(j, key) for j, _, key in used],
                                  slow=slow_gather)
             self._cover_seconds = [*self._cover_seconds[-4:], time.perf_counter() - t_start]
         return RoundResult(logical_round, np.array(servers, dtype=np.int64), np.array(arrival),
@@ -1085,11 +1074,12 @@ class CodedExecutor:
         a persistent straggler's task no longer holds a worker's thread while faster
         replicas wait behind it; the others run only when a worker is free, and are
         cancelled once their group is in. Without stragglers a cover round so computes
-        about one task per group, not one per replica. With speculation on, :meth:`run_round`
-        submits only the primaries and keeps the other replicas back (``reserves``) for
-        :meth:`_back_up_groups` to launch when their group is late: each task of a round
-        costs the scheduler about a millisecond, and at d = 2000 the replicas' tasks made a
-        cover round 1.5x slower than sd's one task per block.
+        about one task per group, not one per replica. (Submitting only the primaries and
+        launching the other replicas when their group is late was measured and dropped:
+        with one of 4 workers frozen 0.9 s of every second, 2e6 x 100, it took 17.4 s to
+        1e-10 against 11.5-13.9 s, because a frozen primary's group waited for the lateness
+        rule before its replica ran; without stragglers it saved ~0.1 s a round at
+        d = 2000.)
 
         ``order`` is :meth:`run_round`'s: one random permutation of the servers (regrouped
         by :meth:`_primaries_first` for a cover round). Returns ``futures`` (key -> (server,
@@ -1119,24 +1109,10 @@ class CodedExecutor:
         futures = {key: (j, fut) for key, j, fut in zip(keys, order, batch)}
         return futures, pinned_to
 
-    #: Cover rounds submit only each group's primary and launch the other replicas when
-    #: the group is late (True), or submit every replica, primaries first (False, the
-    #: default: work-conserving, a worker that is done runs replicas of groups still open).
-    #: Measured with one of 4 workers frozen 0.9 s of every second (2e6 x 100, 20 blocks
-    #: and 40 servers): True took 17.4 s to 1e-10 against 11.5 s, because a frozen
-    #: primary's group waits for the lateness rule before its replica runs; without
-    #: stragglers at d = 2000 it saved ~0.1 s of scheduler time a round.
-    RESERVE_REPLICAS = False
-
     #: Replicas at most this much later than a group's least late one are equally good
     #: primaries; among them the one on the worker with the fewest primaries is chosen. One
     #: lost race (lateness 0 -> 0.3) takes a server out of the choice.
     LATENESS_SLACK = 0.1
-    #: Per cover round, a server that did not run is forgiven this factor of its lateness:
-    #: a straggler is tried as a primary again after about 20 rounds (0.3 -> 0.1). Forgiven
-    #: faster (0.8), a frozen worker was retried every other round and held up each of them
-    #: (measured: block-leverage at 4e-3 after 30 s, against sd's 1.8e-9).
-    FORGIVE = 0.95
 
     def _primaries_first(self, order: list[int], cover, holders: dict | None = None
                          ) -> list[int]:
@@ -1196,69 +1172,34 @@ class CodedExecutor:
 
     def _learn_lateness(self, cover, ids, used: list[tuple[int, str]],
                         slow: set[int] | None = None) -> None:
-        """After a cover round: of the servers ``ids`` that ran, the one each group used
-        gets less late, the others more (an exponential average of "was not the group's
-        first"); where a backup copy won, every server of the group was late. A server of
-        the round that did not run (a reserve never launched) is forgiven a little, so a
-        straggler that recovered is tried as a primary again after some rounds (see
-        :data:`FORGIVE`). A winner in ``slow`` (its worker was slow to serve the result)
-        counts as late."""
+        """After a cover round: the server each group used gets less late, the others more
+        (an exponential average of "was not the group's first"); where a backup copy won,
+        every server of the group was late. A winner in ``slow`` (far behind the round's
+        arrivals, or its worker slow to serve the result) counts as late too."""
         first = {int(cover[j]): (j, "-backup" in key) for j, key in used}
         slow = slow or set()
-        ran = set(ids)
-        for j in ran:
+        for j in ids:
             g = int(cover[j])
             if g in first:
                 winner, by_backup = first[g]
                 was_late = 1.0 if by_backup or winner != j or j in slow else 0.0
                 self._lateness[j] = 0.7 * self._lateness.get(j, 0.0) + 0.3 * was_late
-        for j in list(self._lateness):
-            if j not in ran and int(cover[j]) in first:
-                self._lateness[j] *= self.FORGIVE
 
     def _back_up_groups(self, members, covered, backed_up, done, rule, t_start, kernel,
-                        params, round_id, futures, arrivals, holders, reserves=None,
-                        launched=None, delays=None, slowdown=None) -> int:
-        """Launch the kept-back replicas, then backup copies, for the groups of a cover
-        round that are late; returns how many tasks were launched (see :meth:`run_round`'s
-        ``speculate``).
+                        params, round_id, futures, arrivals, holders) -> int:
+        """Launch backup copies for the groups of a cover round that are late; returns
+        how many were launched (see :meth:`run_round`'s ``speculate``).
 
-        A group late by ``late_after`` first gets its other replicas (``reserves``, where
-        their data already is: no transfer). Past twice that (``late_after`` without
-        reserves), a backup copy of one server's task on a worker holding none of its
-        replicas, on that server's data (fetched there: a transfer, no read), which beats a
-        server that is slow while its worker is not; past three times that, a second copy
-        that rebuilds the data from its loader (a store read), which beats a worker that is
-        frozen, whose data cannot be fetched either.
+        A group late by ``late_after`` gets a copy of one server's task on a worker holding
+        none of its replicas, on that server's data (fetched there: a transfer, no read),
+        which beats a server that is slow while its worker is not; late by three times
+        that, a second copy that rebuilds the data from its loader (a store read), which
+        beats a worker that is frozen, whose data cannot be fetched either.
         """
-        # the fastest recent round: a median would grow with the rounds a straggler slowed,
-        # and a later deadline would slow the next ones more (measured: 4 s rounds)
         typical = min(self._cover_seconds) if self._cover_seconds else None
         late_after = rule.late_after_progress([t for _, t, _ in done], len(members), typical)
         elapsed = time.perf_counter() - t_start
         if late_after is None or elapsed <= late_after:
-            return 0
-        n_launched = 0
-        late_reserves = [g for g in (reserves or {}) if g not in covered]
-        if late_reserves:
-            live = set(self.workers())
-            for g in late_reserves:
-                for j in reserves.pop(g):
-                    w = holders.get(j)
-                    w = w if w in live else None
-                    key = f"{self.name}-r{round_id}-s{j}"
-                    fut = self.client.submit(  # its worker fetches a copy of the param
-                        _run_server, kernel, self._data[j],
-                        params.get(w) or next(iter(params.values())),
-                        round_id, j, 0.0 if delays is None else float(delays[j]),
-                        1.0 if slowdown is None else float(slowdown[j]), key=key, pure=False,
-                        workers=None if w is None else [w], priority=10)
-                    futures[fut.key] = (j, fut)
-                    launched.add(j)
-                    n_launched += 1
-                    _watch(self.client, [fut], arrivals)
-            return n_launched  # backups only once the replicas had their chance
-        if reserves is not None and elapsed <= 2 * late_after:
             return 0
         due = [g for g in members if g not in covered and (
             backed_up.get(g, 0) == 0 or (backed_up[g] == 1 and elapsed > 3 * late_after))]

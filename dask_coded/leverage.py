@@ -289,12 +289,7 @@ def _resident_sketch(runner: _PassRunner, source: ResidentRows, layout: BlockLay
     calls = [(_sketch_group, ([(*source.rows_loader(start, stop), start)
                                for start, stop in group], sketch_rows, seed, tau))
              for group in source.groups()]
-    shares = runner(calls)
-    sketch = shares[0]
-    for share in shares[1:]:
-        sketch += share
-    r_sketch = kern.r_factor(sketch)
-    del sketch, shares
+    r_sketch = kern.r_factor(kern.combine_gram(runner(calls)))  # CountSketch shares add up
     projection = kern.sketch_projection(r_sketch, jl_dim, seed)
     pairs = runner([(_projected_chunk, (*source.rows_loader(start, stop), start, tau,
                                         projection, True))

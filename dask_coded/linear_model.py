@@ -30,6 +30,7 @@ from .solvers import (
     LstsqResult,
     Problem,
     Settings,
+    check_gram_free,
     resolve_method,
 )
 from .sources import BlockSource
@@ -139,12 +140,6 @@ def resolve_leverage(leverage: Any, method: str, n_cols: int) -> str:
     if leverage == "auto":
         gram_free = cls.iterative and cls.runs_gram_free and n_cols >= GRAM_FREE_MIN_COLS
         return "sketch" if gram_free else "exact"
-    if leverage == "sketch" and not cls.iterative:
-        raise InputError(f"method {method!r} needs the exact setup: leverage='sketch' is for "
-                         "the iterative methods")
-    if leverage == "sketch" and not cls.runs_gram_free:
-        raise InputError(f"method {method!r} needs the exact setup (leverage='exact'): after "
-                         "a sketch setup every round is exact")
     return leverage
 
 
@@ -395,10 +390,8 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
         raise InputError("client='simulate' has no worker processes to throttle or kill")
     method = resolve_method(method, d)
     leverage = resolve_leverage(leverage, method, d)
-    if leverage == "sketch" and settings.step != "optimal":
-        raise InputError(f"step={settings.step!r} needs sigma_max(A) from the exact setup "
-                         "(leverage='exact'); a sketch setup uses the exact line search of "
-                         "its conjugate gradients (step='optimal')")
+    if leverage == "sketch":  # refused before the setup pass reads anything
+        check_gram_free(method, settings.step)
     options = _sketch_options(d, settings.seed) if leverage == "sketch" else {}
     speculate = Speculation.coerce(speculate)
     # in-memory data solved exactly needs no cluster: it is already in this process, and a

@@ -481,6 +481,23 @@ AUTO_DIRECT_MAX_COLS = 4096
 AUTO_ITERATIVE = "block-leverage"
 
 
+def check_gram_free(method: str, step: Any) -> None:
+    """Refuse what a Gram-free (sketch) setup cannot run: a method whose own rounds are not
+    exact (every iteration is an exact round there), or a step rule that needs
+    ``sigma_max(A)``."""
+    cls = METHODS[method]
+    if not cls.iterative:
+        raise InputError(f"method {method!r} needs the exact setup: leverage='sketch' is for "
+                         "the iterative methods")
+    if not cls.runs_gram_free:
+        raise InputError(f"method {method!r} needs the exact setup (leverage='exact'): after "
+                         "a sketch setup every round is exact")
+    if step != "optimal":
+        raise InputError(f"step={step!r} needs sigma_max(A) from the exact setup "
+                         "(leverage='exact'); a sketch setup uses the exact line search of "
+                         "its conjugate gradients (step='optimal')")
+
+
 def resolve_method(method: str, n_cols: int) -> str:
     """``auto`` -> ``direct`` or :data:`AUTO_ITERATIVE` by the column count; others as is."""
     if method != "auto":
@@ -629,13 +646,7 @@ class CodedSolver:
 
     def _setup_gram_free(self) -> None:
         s = self.problem.summary
-        if not self.method.runs_gram_free:
-            raise InputError(f"method {self.method.name!r} needs the exact setup "
-                             "(leverage='exact'): after a sketch setup every round is exact")
-        if self.settings.step != "optimal":
-            raise InputError(f"step={self.settings.step!r} needs sigma_max(A) from the "
-                             "exact setup (leverage='exact'); a sketch setup uses the exact "
-                             "line search of its conjugate gradients (step='optimal')")
+        check_gram_free(self.method.name, self.settings.step)
         # the exact gradient at x0 = 0 is -2 A^T b (the setup pass's): the first round moves
         known = (-2.0 * s.atb if s.atb is not None and not np.any(self.x) else None)
         self._g0_norm = (float(np.linalg.norm(known)) or 1.0) if known is not None else None

@@ -273,26 +273,6 @@ def test_cover_round_backs_up_a_group_whose_replicas_all_straggle(executor):
     np.testing.assert_array_equal(np.vstack(result.values), 3.0)
 
 
-def test_reserve_replicas_run_only_for_late_groups(executor, monkeypatch):
-    """With RESERVE_REPLICAS a cover round submits one primary per group; a group whose
-    primary straggles gets its other replica launched, which answers for it."""
-    monkeypatch.setattr(CodedExecutor, "RESERVE_REPLICAS", True)
-    cover = [0, 0, 1, 1, 2, 2]
-    clean = executor.run_round(scaled, 2.0, q=1, cover=cover, speculate={"min_wait": 0.2})
-    assert sorted(j // 2 for j in clean.servers) == [0, 1, 2] and clean.backups == 0
-    primary = {j // 2: j for j in clean.servers}[0]
-    executor._lateness[primary ^ 1] = 0.5  # so the primary stays group 0's primary
-    delays = np.zeros(6)
-    delays[primary] = 4.0  # group 0's primary straggles; its replica is fine
-    t0 = time.perf_counter()
-    result = executor.run_round(scaled, 3.0, q=1, cover=cover, delays=delays,
-                                speculate={"min_wait": 0.2})
-    assert time.perf_counter() - t0 < 3.0
-    used = {j // 2: j for j in result.servers}
-    assert used[0] == (primary ^ 1) and result.backups == 0  # the reserve, not a backup
-    np.testing.assert_array_equal(np.vstack(result.values), 3.0)
-
-
 def test_placement_backs_up_a_late_load(cluster_client):
     ex = CodedExecutor(cluster_client, seed=0)
     delays = np.zeros(4)
