@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-import dask.array as da
 import numpy as np
 
 from .errors import InputError
@@ -38,43 +36,6 @@ def check_pair(a: Any, b: Any | None, where: str = "") -> None:
             raise InputError(f"A and b have different numbers of rows: {a.shape[0]} and "
                              f"{b.shape[0]}{suffix}")
         check_dtype(b, "b")
-
-
-def as_row_chunked(a: Any, b: Any | None = None, *, chunk_rows: int | None = None
-                   ) -> tuple[da.Array, da.Array | None]:
-    """Turn numpy arrays, dask arrays or a Zarr path into row-chunked dask arrays.
-
-    A path (str or PathLike) is opened with :func:`dask_coded.open_dataset`; then ``b`` must be
-    None and the store's ``b`` is returned.
-    """
-    if isinstance(a, (str, os.PathLike)):
-        if b is not None:
-            raise InputError("pass either a dataset path or arrays A and b, not both")
-        from .io import open_dataset
-
-        return open_dataset(a)
-    if not hasattr(a, "ndim") or not hasattr(a, "dtype"):
-        try:
-            a = np.asarray(a)
-        except Exception:
-            raise InputError(f"A must be an array or a dataset path, "
-                             f"got {type(a).__name__}") from None
-    if b is not None and not hasattr(b, "ndim"):
-        try:
-            b = np.asarray(b)
-        except Exception:
-            raise InputError(f"b must be an array, got {type(b).__name__}") from None
-    check_pair(a, b)
-    if not isinstance(a, da.Array):
-        if chunk_rows is None:
-            chunk_rows = max(a.shape[1], DEFAULT_CHUNK_BYTES // (8 * a.shape[1]))
-        a = da.from_array(np.asarray(a), chunks=(chunk_rows, -1))
-    elif a.chunks[1] != (a.shape[1],):
-        a = a.rechunk({1: -1})
-    if b is not None:
-        b = da.asarray(b).rechunk({0: a.chunks[0]}) if isinstance(b, da.Array) else \
-            da.from_array(np.asarray(b), chunks=(a.chunks[0],))
-    return a, b
 
 
 #: Most servers a call may ask for explicitly (their arrays would not fit in memory beyond).

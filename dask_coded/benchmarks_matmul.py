@@ -14,7 +14,7 @@ Two tables:
    the sleepers of an earlier run). The operands are Zarr stores, read by the workers.
 
 Between the two, a comparison table (:func:`comparison_table`): per m, the worst-subset relative
-error of eps-MatDot (tuned real and complex points, and the paper's rule, eq. 17), of exact
+error of eps-MatDot (tuned real and complex points, and the paper's rule, MatDot eq. 17), of exact
 MatDot from 2m - 1 results, and of codes found by :func:`~dask_coded.kernels.optcodes.optimize_code`
 at k = m and k = 2m - 2, with a small optimisation budget that the header states.
 

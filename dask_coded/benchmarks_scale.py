@@ -11,7 +11,7 @@ time to a target error (``||x - x*|| / ||x*||``), and its ratio to sd's:
 - ``repetition``: exact repetition coding, ``method="uniform"``: every block on two
   servers, a round waits for the first replica of every block (a maximum of K minima of 2);
 - ``block-leverage``: the same cover rounds with replicas by block leverage scores (the
-  expansion network of eq. 17; m servers, K blocks);
+  expansion network of GC eq. 17; m servers, K blocks);
 - ``block-leverage-q``: the seed's own iteration, unpreconditioned: eq. 26 rounds over the
   first q = 0.75 m servers (the q-th order statistic of m draws), variance reduced around
   an anchor cover round every 5 (preconditioned by the exact R, the first anchor round

@@ -133,7 +133,8 @@ def _entropy(p: np.ndarray) -> float:
               show_default=True)
 @click.option("--survival", type=float, help="phi(T), the straggling probability at the deadline.")
 @click.option("--expansion", type=click.Choice(["optimal", "paper"]), default="optimal",
-              show_default=True, help="Replica rule: exact optimum of eq. 21, or eq. 19 + Alg. 2.")
+              show_default=True,
+              help="Replica rule: exact optimum of GC eq. 21, or eq. 19 + Alg. 2.")
 @click.option("--beta", "with_beta", is_flag=True,
               help="With --method sketch: also compute the exact scores and report beta.")
 @click.option("--plot", type=click.Path(), help="Save a PNG of Pi (and r_i).")
@@ -159,9 +160,9 @@ def leverage_cmd(path: str | None, n_blocks: int, n_servers: int | None, method:
     if workers is not None and workers < 1:
         raise InputError(f"--workers must be >= 1, got {workers}")
     if survival is not None:
-        from .expansion import _resolve_survival
+        from .expansion import resolve_survival
 
-        _resolve_survival(survival, None)
+        resolve_survival(survival, None)
     if expansion == "paper" and survival is None:
         raise InputError("--expansion paper needs --survival (eq. 19)")
     data_path = Path(path) if path else _ensure_default_dataset()
@@ -233,7 +234,8 @@ def leverage_cmd(path: str | None, n_blocks: int, n_servers: int | None, method:
 #: The file whose presence marks a folder as a ``solve`` output that a rerun may replace.
 REPORT = "report.json"
 HISTORY_COLUMNS = ("iteration", "time", "round_seconds", "servers_used", "timed_out", "step",
-                   "residual_norm", "gradient_norm", "error")
+                   "exact_round", "backups", "convergence", "residual_norm", "gradient_norm",
+                   "error")
 
 
 def _jsonable(value):
@@ -312,13 +314,12 @@ def _time_to(result, target: float) -> float | None:
 def _time_read_pass(client, path) -> float:
     """Wall time of one plain read pass of the store's A and b (``A.sum()``, ``b.sum()``),
     the floor for any exact solve."""
-    import dask
-
+    from .executor import compute
     from .io import open_dataset
 
     a, b = open_dataset(path)
     t0 = time.perf_counter()
-    client.compute(dask.delayed(sum)([a.sum(), b.sum()])).result()
+    compute(client, a.sum(), b.sum())
     return time.perf_counter() - t0
 
 
@@ -334,7 +335,9 @@ def _write_history_csv(path: Path, history: dict) -> None:
             for col in HISTORY_COLUMNS:
                 values = history.get(col) or []
                 v = values[i] if i < len(values) else ""
-                if isinstance(v, (bool, np.bool_)):
+                if v is None:  # a sampled round measures no convergence
+                    v = ""
+                elif isinstance(v, (bool, np.bool_)):
                     v = int(v)
                 elif isinstance(v, (float, np.floating)):
                     v = repr(float(v))
@@ -573,13 +576,13 @@ def _matmul_operand(op, name: str) -> None:
 def _check_matmul_inputs(cfg) -> None:
     """The stored operands (and the code file) are readable and their shapes fit ``m``."""
     from .io import matrix_info
-    from .matmul import _load_code
+    from .matmul import load_code
 
     (_, inner), _ = matrix_info(cfg.a.path, "a")
     (inner_b, _), _ = matrix_info(cfg.b.path, "b")
     if inner != inner_b:
         raise InputError(f"a has {inner} columns and b has {inner_b} rows: A B is not defined")
-    m = _load_code(cfg.code).m if cfg.code.endswith(".npz") else cfg.m
+    m = load_code(cfg.code).m if cfg.code.endswith(".npz") else cfg.m
     if m > inner:
         raise InputError(f"m={m} exceeds the inner dimension N={inner}")
 

@@ -202,6 +202,14 @@ def embedded_client():
         return client
 
 
+@contextlib.contextmanager
+def client_context(client=None):
+    """The given client, the current default client, or the shared embedded cluster."""
+    if client is None:
+        client = current_client()
+    yield embedded_client() if client is None else client
+
+
 def embedded_has_processes() -> bool:
     """Whether the shared embedded cluster runs worker processes (see :func:`spawn_safe`)."""
     return bool(_EMBEDDED.get("processes", spawn_safe()))

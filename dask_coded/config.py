@@ -312,7 +312,7 @@ class SolverConfig:
     ``step`` is a rule name or a positive number (a fixed step of that many
     ``2 / sigma_max^2``); ``reference`` is ``"auto"``, None, or the path of a ``.npy`` file
     holding the solution to measure the error against; ``runtime`` is a runtime model
-    mapping ``{distribution: NAME, <parameters>}`` giving q(T) from ``deadline`` (eq. 12).
+    mapping ``{distribution: NAME, <parameters>}`` giving q(T) from ``deadline`` (GC eq. 12).
     """
 
     method: str = "auto"
@@ -681,7 +681,7 @@ class MatmulConfig:
 
     @classmethod
     def from_dict(cls, data: Any, *, source: str | os.PathLike | None = None) -> MatmulConfig:
-        from .matmul import CODES, POINTS
+        from .codes import CODES, POINTS
 
         data = _mapping("the config", data)
         _check_keys("", data, MATMUL_KEYS)

@@ -32,7 +32,7 @@ class ExpansionNetwork:
     replicas : ndarray of int, shape (K,)
         r_i, summing to ``n_servers``; blocks with Pi_i = 0 (all-padding blocks) get none.
     method : str
-        "optimal" (exact optimum of eq. 21 at R = m) or "paper" (eq. 19, then Algorithm 2).
+        "optimal" (exact optimum of GC eq. 21 at R = m) or "paper" (eq. 19, then Algorithm 2).
     q : int or None
         Servers summed per round (eq. 26); from the deadline when not given: q(T) = floor(F(T) m).
     survival : float or None
@@ -122,7 +122,7 @@ class ExpansionNetwork:
         return out
 
 
-def _resolve_survival(survival: Any, deadline: float | None) -> tuple[float | None, float | None]:
+def resolve_survival(survival: Any, deadline: float | None) -> tuple[float | None, float | None]:
     """phi(T) from a number, or from a runtime model evaluated at the deadline (eq. 12)."""
     if survival is None:
         if deadline is not None:
@@ -192,7 +192,7 @@ def expansion_network(Pi: Any, n_servers: int, *, survival: Any = None,
     if n_servers < min_replicas * int(held.sum()):
         raise InputError(f"n_servers={n_servers} is too few: {int(held.sum())} blocks with "
                          f"nonzero score need {min_replicas} replica(s) each")
-    phi, deadline = _resolve_survival(survival, deadline)
+    phi, deadline = resolve_survival(survival, deadline)
     if q is None and phi is not None:
         q = max(1, int(np.floor((1.0 - phi) * n_servers)))  # q(T) = floor(F(T) m), eq. 12
     if q is not None:

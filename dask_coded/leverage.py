@@ -37,8 +37,9 @@ import numpy as np
 from dask.delayed import Delayed, delayed
 from scipy import linalg
 
-from ._validation import as_row_chunked, check_flag, check_seed
+from ._validation import check_flag, check_seed
 from .errors import InputError
+from .io import as_row_chunked
 from .kernels import direct
 from .kernels import leverage as kern
 from .kernels.blocks import BlockLayout

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from ._validation import (
-    as_row_chunked,
     check_client,
     check_flag,
     check_positive,
@@ -18,9 +17,10 @@ from ._validation import (
     check_servers,
     float_array,
 )
-from .cluster import current_client, embedded_client
+from .cluster import client_context, current_client
 from .errors import InputError
 from .executor import ON_SHORT, CodedExecutor, Speculation, retry_after_scheduler_loss
+from .io import as_row_chunked
 from .kernels.blocks import BlockLayout, chunk_aligned_blocks
 from .leverage import LeverageResult, compute_block_leverage
 from .solvers import (
@@ -171,14 +171,6 @@ def _resident_setup(staged: CodedExecutor, source: BlockSource, layout: BlockLay
     return summary, resident
 
 
-@contextlib.contextmanager
-def _client_context(client):
-    """The given client, the current default client, or the shared embedded cluster."""
-    if client is None:
-        client = current_client()
-    yield embedded_client() if client is None else client
-
-
 def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None = None,
           n_servers: int | None = None, q: int | None = None, deadline: float | None = None,
           on_short: str = "wait", runtime: Any = None, stragglers: Any = None,
@@ -208,7 +200,7 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
         matrices and one per block. In-memory numpy data given no client is solved in
         this process on threads, without a cluster.
         ``"block-leverage"`` (the GC seed's scheme: replicas from the block leverage scores,
-        encoding of eq. 23, the sum of the q fastest servers of eq. 26), ``"uniform"`` (equal
+        encoding of GC eq. 23, the sum of the q fastest servers of eq. 26), ``"uniform"`` (equal
         replicas), ``"sd"`` (uncoded steepest descent, waits for every block),
         ``"gaussian"``/``"srht"`` (a fresh block sketch each iteration),
         ``"weighted-leverage"`` (Appendix E), or the non-iterative ``"gaussian-solve"``,
@@ -406,7 +398,7 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
             raise InputError("throttled or killed workers need worker processes, which this "
                              "script cannot spawn: put its calls under "
                              "`if __name__ == \"__main__\":`, or pass client=")
-    with (contextlib.nullcontext(None) if local else _client_context(client)) as cl, \
+    with (contextlib.nullcontext(None) if local else client_context(client)) as cl, \
             contextlib.ExitStack() as cleanup:
         needs_solution = METHODS[method].needs_solution
         if setup is not None and (setup.layout != layout or setup.n_cols != d or (

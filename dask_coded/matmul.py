@@ -4,7 +4,7 @@
 (:func:`dask_coded.kernels.matdot.split_inner`, zero padding when ``m`` does not divide
 ``N``). The output is cut into tiles of at most ``tile x tile``; each tile is one coded job:
 ``P`` servers each hold one encoded block of the tile's rows of ``A`` and columns of ``B``
-(eq. 14 / eq. 24), built on the workers by a loader that reads only those rows and columns,
+(MatDot eq. 14 / eq. 24), built on the workers by a loader that reads only those rows and columns,
 and return their product (eq. 7). The coded executor gathers the first arrivals and the
 code's decoder turns them into the tile.
 
@@ -36,14 +36,14 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_client, check_seed, check_servers, float_array
+from .cluster import client_context
+from .codes import CODES, CodePlan, relative
 from .errors import InputError
 from .executor import SchedulerLost
 from .kernels import matdot as md
 from .kernels import optcodes as oc
 from .kernels._checks import count as _count
-
-CODES = ("matdot", "eps-matdot", "optimized", "uncoded")
-POINTS = ("tuned", "paper")
+from .kernels._checks import positive as _positive
 
 #: Budget of one server's encoded blocks (its share of A's rows and B's columns of a tile).
 SERVER_BYTES = 64 * 2**20
@@ -147,43 +147,31 @@ def _read(src: tuple, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarra
     return np.asarray(obj)[rows[0]:rows[1], cols[0]:cols[1]]
 
 
-def _encode_read(src: tuple, fixed: tuple[int, int], inner: int, r: int, coef: np.ndarray,
+def _encode_read(src: tuple, fixed: tuple[int, int], inner: int, coef: np.ndarray,
                  axis: int, name: str, label: str) -> tuple[np.ndarray, float]:
-    """``sum_j coef[j] X_j`` over the ``m`` inner blocks of width ``r``, read block by block.
-
-    ``X`` is A's rows ``fixed`` (``axis=1``: blocks of columns) or B's columns ``fixed``
-    (``axis=0``: blocks of rows). Only the blocks with a nonzero coefficient are read (one of
-    ``m`` for the uncoded baseline). Zero padding of the last block (when ``m r > N``) is
-    implicit: a short block is added into the first columns (rows) of the sum (eq. 14 /
-    eq. 24 on the padded blocks of :func:`split_inner`). Also returns the squared Frobenius
-    norm of what was read.
-    """
-    width = fixed[1] - fixed[0]
-    out = np.zeros((width, r) if axis == 1 else (r, width), dtype=np.float64)
+    """One server's encoded block of A's rows ``fixed`` (``axis=1``) or B's columns
+    ``fixed`` (``axis=0``), read block by block by
+    :func:`~dask_coded.kernels.matdot.encode_streamed` (MatDot eq. 14 / eq. 24 on
+    split_inner's padded blocks). Checks each block it reads for NaN/Inf, and also returns
+    the squared Frobenius norm of what was read."""
     sq = 0.0
-    for j, c in enumerate(coef):
-        lo = j * r
-        if lo >= inner or c == 0:
-            continue
-        hi = min(lo + r, inner)
-        if axis == 1:
-            x = _read(src, fixed, (lo, hi))
-        else:
-            x = _read(src, (lo, hi), fixed)
+
+    def read(lo: int, hi: int) -> np.ndarray:
+        nonlocal sq
+        x = _read(src, fixed, (lo, hi)) if axis == 1 else _read(src, (lo, hi), fixed)
         if not np.all(np.isfinite(x)):
             what = "rows" if axis == 1 else "columns"
             raise InputError(f"{name} contains NaN or Inf in the block of {what} {label}")
         x = x.astype(np.float64, copy=False)
         sq += float(np.vdot(x, x))
-        if axis == 1:
-            out[:, :hi - lo] += c * x
-        else:
-            out[:hi - lo, :] += c * x
+        return x
+
+    out = md.encode_streamed(coef, read, inner, fixed[1] - fixed[0], axis=axis)
     return out, sq
 
 
 def _load_server(a_src: tuple, b_src: tuple, a_rows: tuple[int, int], b_cols: tuple[int, int],
-                 inner: int, r: int, alpha: np.ndarray, beta: np.ndarray,
+                 inner: int, alpha: np.ndarray, beta: np.ndarray,
                  label: str) -> tuple[np.ndarray, np.ndarray, float]:
     """Build one server's encoded pair ``(A~, B~)`` of one tile, on its worker.
 
@@ -192,38 +180,15 @@ def _load_server(a_src: tuple, b_src: tuple, a_rows: tuple[int, int], b_cols: tu
     MatDot codes, ``||A_tile||_F ||B_tile||_F``; a bound's scale).
     """
     rows_label, cols_label = label.split("|")
-    a_enc, sa = _encode_read(a_src, a_rows, inner, r, alpha, 1, "A", rows_label)
-    b_enc, sb = _encode_read(b_src, b_cols, inner, r, beta, 0, "B", cols_label)
+    a_enc, sa = _encode_read(a_src, a_rows, inner, alpha, 1, "A", rows_label)
+    b_enc, sb = _encode_read(b_src, b_cols, inner, beta, 0, "B", cols_label)
     return a_enc, b_enc, float(np.sqrt(sa * sb))
 
 
 def _server_product(data: tuple, param: Any) -> tuple[np.ndarray, float]:
-    """What a server computes: ``C~ = A~ B~`` (eq. 7), with the tile's norm product."""
+    """What a server computes: ``C~ = A~ B~`` (MatDot eq. 7), with the tile's norm product."""
     a_enc, b_enc, norm_ab = data
-    return a_enc @ b_enc, norm_ab
-
-
-def _hold(block: np.ndarray) -> np.ndarray:
-    """A task that yields the block embedded in its own spec (rerunnable, unlike a scatter)."""
-    return block
-
-
-def _submit_embedded(client, block: np.ndarray, name: str):
-    """Submit :func:`_hold` with ``block`` in its arguments: one copy in the graph.
-
-    Distributed warns about any graph over ``large-graph-warning-threshold`` (10 MB), meant
-    for data repeated across many tasks; here the block is sent once, on purpose, so the
-    threshold is raised for this one submission only.
-    """
-    import uuid
-
-    import dask
-    from dask.utils import parse_bytes
-
-    limit = parse_bytes(dask.config.get("distributed.admin.large-graph-warning-threshold"))
-    with dask.config.set({"distributed.admin.large-graph-warning-threshold":
-                          max(limit, 2 * block.nbytes + 2**20)}):
-        return client.submit(_hold, block, key=f"{name}-{uuid.uuid4().hex[:8]}", pure=False)
+    return md.server_products(a_enc, b_enc), norm_ab
 
 
 # ---------------------------------------------------------------------------- validation
@@ -264,32 +229,22 @@ class _Operand:
             raise InputError(f"{name} has dtype {dtype}; convert it to float64 first")
         self.shape = (int(self.x.shape[0]), int(self.x.shape[1]))
 
-    def tile_source(self, client, rows: tuple[int, int], cols: tuple[int, int]):
+    def tile_source(self, executor, rows: tuple[int, int], cols: tuple[int, int]):
         """``(src, rows, cols)`` for the loaders of one tile.
 
         A store is read by each loader itself (only its rows/cols); an in-memory or dask
-        operand's tile slice is put on the cluster once, as a *task* that yields it, and the
-        loaders take it from there.
-
-        The slice must survive the death of the worker holding it, or the tile's servers
-        lost with that worker could not be rebuilt. A scattered key has no task to rerun, and
-        extra scattered replicas (``broadcast=True``) are trimmed by the Active Memory
-        Manager; so a numpy slice is embedded, once, in the spec of a task
-        (:func:`_hold`) that the scheduler keeps and reruns on another worker when the result
-        is lost. A dask slice is computed from its graph, which is rerunnable likewise.
+        operand's tile slice is put on the cluster once by the executor (``stage``, freed
+        with the tile's servers), and the loaders take it from there.
         """
         if self.kind == "store":
             return ("store", self.path), rows, cols
         part = self.x[rows[0]:rows[1], cols[0]:cols[1]]
-        if self.kind == "numpy":
-            part = np.ascontiguousarray(part)
-            fut = _submit_embedded(client, part, f"matmul-{self.name}-tile-{rows[0]}-{cols[0]}")
-        else:
-            fut = client.compute(part)
-        return ("array", fut), (0, rows[1] - rows[0]), (0, cols[1] - cols[0])
+        handle = executor.stage(part, f"matmul-{self.name}-tile-{rows[0]}-{cols[0]}")
+        return ("array", handle), (0, rows[1] - rows[0]), (0, cols[1] - cols[0])
 
 
-def _load_code(code: Any) -> oc.OptimizedCode:
+def load_code(code: Any) -> oc.OptimizedCode:
+    """An :class:`~dask_coded.kernels.optcodes.OptimizedCode`, or the one saved at a path."""
     if isinstance(code, oc.OptimizedCode):
         return code
     path = Path(code)
@@ -358,12 +313,6 @@ def optimize_code(m: int, k: int, n_servers: int, *, restarts: int = 20,
 def _default_tile(r: int) -> int:
     """Tile side keeping a server's encoded pair (``2 * tile * r`` floats) under the budget."""
     return max(16, SERVER_BYTES // (16 * max(r, 1)))
-
-
-def _client_context(client):
-    from .linear_model import _client_context as ctx
-
-    return ctx(client)
 
 
 # ---------------------------------------------------------------------------- the product
@@ -439,7 +388,7 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
     opt = None
     if isinstance(code, (oc.OptimizedCode, os.PathLike)) or (
             isinstance(code, str) and code.endswith(".npz")):
-        opt = _load_code(code)
+        opt = load_code(code)
         code = "optimized"
     if not isinstance(code, str) or code not in CODES:
         raise InputError(f"unknown code {code!r}; choose one of {', '.join(CODES)} "
@@ -447,6 +396,7 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
     if code == "optimized" and opt is None:
         raise InputError("code='optimized' needs the code itself: pass an OptimizedCode or "
                          "the path of its .npz as code")
+    the_code = CODES[code]
     if opt is not None:
         if m is not None and _count("m", m) != opt.m:
             raise InputError(f"m={m} does not match the optimized code's m={opt.m}")
@@ -462,58 +412,14 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
                          "differ, so A B is not defined")
     if m > inner:
         raise InputError(f"m={m} exceeds the inner dimension N={inner}")
-    defaults = {"matdot": 2 * m + 1, "eps-matdot": m + 2, "uncoded": m,
-                "optimized": opt.P if opt is not None else m}
-    P = defaults[code] if n_servers is None else check_servers(
+    P = the_code.default_servers(m, opt) if n_servers is None else check_servers(
         "n_servers", _count("n_servers", n_servers))
-    if m > P:
-        raise InputError(f"m={m} exceeds n_servers={P}")
-    if code == "matdot" and P < 2 * m - 1:
-        raise InputError(f"matdot needs n_servers >= 2m-1={2 * m - 1} for m={m}, got {P}")
-    if code == "optimized" and P != opt.P:
-        raise InputError(f"n_servers={P} does not match the optimized code's P={opt.P}")
-    if code == "uncoded":
-        P = m  # the baseline: one server per block pair
+    P = the_code.check_servers(m, P, opt)
     if eps is not None:
-        eps = md._positive("eps", eps)
+        eps = _positive("eps", eps)
     if deadline is not None:
-        deadline = md._positive("deadline", deadline)
-    # ------------------------------------------------------------------ coefficients
-    pts = None
-    expected = None
-    if code in ("matdot", "eps-matdot"):
-        if isinstance(points, str):
-            if points not in POINTS:
-                raise InputError(f"unknown points {points!r}; choose one of "
-                                 f"{', '.join(POINTS)} or give {P} real points")
-            if points == "paper":
-                if eps is None:
-                    raise InputError("points='paper' needs eps (eq. 17)")
-                pts = md.paper_points(P, m, eps)
-            elif code == "matdot":
-                pts = md.exact_points(P, "real")
-            else:
-                design = md.tuned_design(P, m)
-                pts, expected = design.points, float(design.expected_error)
-        else:
-            try:
-                pts = np.asarray(points)
-            except (TypeError, ValueError):
-                pts = np.asarray(None)
-            if pts.shape != (P,) or pts.dtype.kind not in "iuf" \
-                    or not np.all(np.isfinite(pts)) or len(np.unique(pts)) != P:
-                raise InputError(f"points must be {P} distinct finite real numbers, "
-                                 f"got {' '.join(repr(points).split())}"[:300])
-            pts = pts.astype(np.float64)
-        if code == "eps-matdot" and eps is not None:
-            md.check_epsilon(eps, m, P=P)
-        alpha, beta = md.matdot_coefficients(pts, m)
-    elif code == "optimized":
-        alpha, beta = opt.alpha, opt.beta
-    else:
-        alpha = beta = np.eye(m)
-    threshold = {"matdot": 2 * m - 1, "eps-matdot": m, "uncoded": m,
-                 "optimized": opt.k if opt is not None else m}[code]
+        deadline = _positive("deadline", deadline)
+    plan = the_code.plan(m, P, points=points, eps=eps, optimized=opt)
     if delays is not None:
         delays = float_array(delays, "delays")
         if delays.shape != (P,) or not np.all(np.isfinite(delays)) or np.any(delays < 0):
@@ -534,9 +440,10 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
     tiles = [(row_cuts[i], row_cuts[i + 1], col_cuts[j], col_cuts[j + 1])
              for i in range(len(row_cuts) - 1) for j in range(len(col_cuts) - 1)]
 
-    result = MatmulResult(C=None, code=code, m=m, n_servers=P, recovery_threshold=threshold,
-                          points=pts, expected_error=expected)
-    with _client_context(client) as cl:
+    result = MatmulResult(C=None, code=code, m=m, n_servers=P,
+                          recovery_threshold=plan.threshold, points=plan.points,
+                          expected_error=plan.expected_error)
+    with client_context(client) as cl:
         from .executor import CodedExecutor
 
         # one executor per tile: place() reuses its keys, and a key cancelled by the previous
@@ -549,13 +456,13 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
             chunks = (min(n, tile), min(k, tile))
             with atomic_matrix(out, (n, k), "float64", chunks=chunks,
                                overwrite=overwrite) as target:
-                _run_tiles(executors, result, tiles, a_op, b_op, inner, r, alpha, beta, code,
-                           opt, pts, deadline, scenario, delays, target, callback=callback)
+                _run_tiles(executors, result, tiles, a_op, b_op, inner, plan, deadline,
+                           scenario, delays, target, callback=callback)
             result.C = open_written_matrix(out)
         else:
             c = np.empty((n, k), dtype=np.float64)
-            _run_tiles(executors, result, tiles, a_op, b_op, inner, r, alpha, beta, code,
-                       opt, pts, deadline, scenario, delays, c, callback=callback)
+            _run_tiles(executors, result, tiles, a_op, b_op, inner, plan, deadline,
+                       scenario, delays, c, callback=callback)
             result.C = c
     result.tiles = tiles
     result.error_estimate = float(max(result.tile_errors)) if result.tile_errors else 0.0
@@ -564,9 +471,8 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
 
 
 def _run_tiles(executors: list, result: MatmulResult, tiles: list, a_op: _Operand,
-               b_op: _Operand, inner: int, r: int, alpha: np.ndarray, beta: np.ndarray,
-               code: str, opt, pts, deadline, scenario, delays, target, *,
-               callback=None) -> None:
+               b_op: _Operand, inner: int, plan: CodePlan, deadline, scenario, delays,
+               target, *, callback=None) -> None:
     """One coded job per tile (:func:`_tile_rounds`), under the scenario's real faults.
 
     Tile ``t`` is round ``t`` of the scenario: its ``throttle`` workers are slowed for the
@@ -585,31 +491,29 @@ def _run_tiles(executors: list, result: MatmulResult, tiles: list, a_op: _Operan
 
         throttles = start_throttles(cl, scenario)
     try:
-        _tile_rounds(executors, result, tiles, a_op, b_op, inner, r, alpha, beta, code, opt,
-                     pts, deadline, scenario, delays, target, callback=callback)
+        _tile_rounds(executors, result, tiles, a_op, b_op, inner, plan, deadline, scenario,
+                     delays, target, callback=callback)
     finally:
         if throttles is not None:
             throttles.stop()
 
 
 def _tile_rounds(executors: list, result: MatmulResult, tiles: list, a_op: _Operand,
-                 b_op: _Operand, inner: int, r: int, alpha: np.ndarray, beta: np.ndarray,
-                 code: str, opt, pts, deadline, scenario, delays, target, *,
-                 callback=None) -> None:
+                 b_op: _Operand, inner: int, plan: CodePlan, deadline, scenario, delays,
+                 target, *, callback=None) -> None:
     """One coded job per tile: place the encoded blocks, run one round, decode, store."""
-    m = alpha.shape[1]
-    P = alpha.shape[0]
-    u = md.unit_roundoff(np.float64)
+    P = plan.n_servers
     cl = executors[0].client
     for t, (r0, r1, c0, c1) in enumerate(tiles):
         for attempt in range(MAX_RECOVERIES + 1):
             executor = executors[t]
             try:
-                a_src, a_rows, _ = a_op.tile_source(cl, (r0, r1), (0, inner))
-                b_src, _, b_cols = b_op.tile_source(cl, (0, inner), (c0, c1))
+                a_src, a_rows, _ = a_op.tile_source(executor, (r0, r1), (0, inner))
+                b_src, _, b_cols = b_op.tile_source(executor, (0, inner), (c0, c1))
                 label = f"{r0}:{r1}|{c0}:{c1}"
-                executor.place([(_load_server, (a_src, b_src, a_rows, b_cols, inner, r,
-                                                alpha[j], beta[j], label)) for j in range(P)])
+                executor.place([(_load_server, (a_src, b_src, a_rows, b_cols, inner,
+                                                plan.alpha[j], plan.beta[j], label))
+                                for j in range(P)])
                 if scenario is not None and scenario.kills_at(t) and attempt == 0:
                     from .stragglers import apply_round_faults
 
@@ -619,52 +523,16 @@ def _tile_rounds(executors: list, result: MatmulResult, tiles: list, a_op: _Oper
                 if delays is not None:
                     d = delays if d is None else d + delays
                 slow = None if scenario is None else scenario.slowdown(P)
-                kwargs: dict[str, Any] = {"delays": d, "slowdown": slow,
-                                          "max_wait": ROUND_MAX_WAIT}
-                if code == "eps-matdot":
-                    if deadline is None:
-                        kwargs.update(q=m)
-                    else:
-                        kwargs.update(q=min(2 * m - 1, P), q_min=m, deadline=deadline,
-                                      on_short="proceed")
-                elif code == "matdot":
-                    kwargs.update(q=2 * m - 1)
-                elif code == "optimized":
-                    kwargs.update(q=opt.k)
-                else:
-                    kwargs.update(q=m)
-                rr = executor.run_round(_server_product, None, **kwargs)
+                rr = executor.run_round(_server_product, None, delays=d, slowdown=slow,
+                                        max_wait=ROUND_MAX_WAIT,
+                                        **plan.wait_policy(deadline))
                 executor.release()
-                for src in (a_src, b_src):
-                    if src[0] == "array":
-                        src[1].release()
-                prods = np.stack([v[0] for v in rr.values])
-                norms = [float(v[1]) for v in rr.values]
-                norm_ab = max(norms)
-                servers = rr.servers
-                if code == "eps-matdot":
-                    c_hat, err_abs = md.decode_anytime(prods, pts[servers], m)
-                elif code == "matdot":
-                    sel = pts[servers]
-                    c_hat, cond = md.decode_exact(prods, sel, m, return_cond=True)
-                    scale = float(np.max(np.linalg.norm(prods.reshape(len(sel), -1), axis=1)))
-                    err_abs = md.ROUND_FACTOR * u * cond * scale
-                elif code == "optimized":
-                    c_hat = oc.decode_linear(opt, dict(zip(servers.tolist(), prods)), servers)
-                    bound = oc.theorem5_bound(opt, servers, norm_ab, 1.0, sharp=True)
-                    _, dvec = opt.decoder(servers)
-                    rounding = md.ROUND_FACTOR * u * float(np.abs(dvec).sum()) * float(
-                        np.max(np.linalg.norm(prods.reshape(len(servers), -1), axis=1)))
-                    err_abs = bound + rounding
-                else:
-                    c_hat = prods.sum(axis=0)
-                    err_abs = md.ROUND_FACTOR * u * sum(norms)  # m rounded partial products
-                norm_c = float(np.linalg.norm(c_hat))
-                rel = err_abs / norm_c if norm_c > 0 else (0.0 if err_abs == 0 else math.inf)
+                c_hat, err_abs = plan.decode(np.stack([v[0] for v in rr.values]), rr.servers,
+                                             [float(v[1]) for v in rr.values])
                 target[r0:r1, c0:c1] = c_hat
-                result.servers_used.append(servers)
+                result.servers_used.append(rr.servers)
                 result.arrival_times.append(rr.arrival)
-                result.tile_errors.append(float(rel))
+                result.tile_errors.append(relative(err_abs, c_hat))
                 result.round_seconds.append(float(rr.seconds))
                 result.timed_out.append(bool(rr.timed_out))
             except SchedulerLost:

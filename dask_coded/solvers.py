@@ -180,7 +180,7 @@ class SteepestDescent(Method):
 class ReplicatedMethod(Method):
     """Blocks replicated over ``n_servers`` servers by an expansion network; sum the first q.
 
-    The gradient estimate is eq. 26, unbiased by Theorem 2 when the q fastest servers are a
+    The gradient estimate is GC eq. 26, unbiased by Theorem 2 when the q fastest servers are a
     uniformly random subset (homogeneous servers). Where they are not (a persistent
     straggler is rarely among the first q), ``reweight`` divides each server's term by its
     observed inclusion rate relative to q / m (Horvitz-Thompson), so that its block keeps

@@ -1,7 +1,7 @@
 """Where a server's block comes from: a store, an in-memory array, or a dask array.
 
 Each source yields picklable loader calls ``(function, args)`` that the coded executor runs on
-a worker to build that server's encoded block (eq. 23-24). Because the loader is the task, a
+a worker to build that server's encoded block (GC eq. 23-24). Because the loader is the task, a
 block lost with its worker is rebuilt elsewhere from the same source.
 """
 
@@ -124,7 +124,7 @@ class BlockSource:
 
         A store path is read by the workers themselves; in-memory numpy arrays are sliced
         (each slice travels with its task); anything else goes by its dask arrays ``a``,
-        ``b_arr`` (as :func:`~dask_coded._validation.as_row_chunked` made them).
+        ``b_arr`` (as :func:`~dask_coded.io.as_row_chunked` made them).
         """
         if isinstance(A, (str, os.PathLike)):
             return cls(A, None, layout)

@@ -15,7 +15,7 @@ from tests.conftest import assert_one_line_error, run
 
 PNG = b"\x89PNG\r\n\x1a\n"
 COLUMNS = ["iteration", "time", "round_seconds", "servers_used", "timed_out", "step",
-           "residual_norm", "gradient_norm", "error"]
+           "exact_round", "backups", "convergence", "residual_norm", "gradient_norm", "error"]
 
 #: A tiny noise-free problem: 3000 x 5, K = 10 blocks on m = 20 servers, two workers.
 TINY = {
@@ -111,6 +111,12 @@ def test_history_csv(solved):
         assert [int(r["iteration"]) for r in rows] == list(range(1, len(rows) + 1))
         times = [float(r["time"]) for r in rows]
         assert times == sorted(times)
+        # the preconditioned default's rounds are exact, each measuring its convergence
+        assert all(r["exact_round"] == "1" for r in rows)
+        if report["methods"][method]["stop_reason"] == "tol":
+            assert float(rows[-1]["convergence"]) <= TINY["solver"]["tol"]
+        assert all(r["convergence"] == "" or float(r["convergence"]) >= 0 for r in rows)
+        assert all(int(r["backups"]) >= 0 for r in rows)
         assert float(rows[-1]["error"]) == pytest.approx(
             report["methods"][method]["final_error"])
 

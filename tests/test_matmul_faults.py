@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from dask_coded import InputError, matmul
+from dask_coded.executor import CodedExecutor
 from dask_coded.io import write_matrix
 from dask_coded.stragglers import kill_workers
 
@@ -54,7 +55,8 @@ def test_in_memory_tile_slice_survives_its_worker(cl):
     """The slice the loaders read is a rerunnable task: killing its only holder loses
     nothing (a scattered slice would be forgotten with it)."""
     A = np.random.default_rng(0).standard_normal((8, 6))
-    src, rows, cols = matmul_module._Operand(A, "A").tile_source(cl, (2, 6), (0, 6))
+    executor = CodedExecutor(cl, name="slice")
+    src, rows, cols = matmul_module._Operand(A, "A").tile_source(executor, (2, 6), (0, 6))
     assert src[0] == "array" and rows == (0, 4) and cols == (0, 6)
     fut = src[1]
     fut.result(timeout=10)
@@ -63,7 +65,8 @@ def test_in_memory_tile_slice_survives_its_worker(cl):
     assert kill_workers(cl, 1, exclude=others) == [holder]
     np.testing.assert_array_equal(fut.result(timeout=10), A[2:6])
     assert holder not in cl.who_has([fut])[fut.key]
-    fut.release()
+    del fut
+    executor.release()  # frees the staged slice
 
 
 def test_eps_matdot_survives_kills_at_first_and_middle_tile(cl):

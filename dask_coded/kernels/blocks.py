@@ -1,4 +1,4 @@
-"""Row blocks of a tall matrix (the paper's eq. 1) and their padding (footnote 1).
+"""Row blocks of a tall matrix (GC eq. 1) and their padding (footnote 1).
 
 Pure numpy; no dask. A tall ``A`` with ``n_rows`` rows is cut into ``n_blocks`` blocks of
 ``tau = ceil(n_rows / n_blocks)`` rows. When ``n_blocks`` does not divide ``n_rows`` the last

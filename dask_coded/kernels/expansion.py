@@ -2,7 +2,7 @@
 
 Pure numpy/scipy; no dask. Block ``i`` of ``K`` is given to ``r_i`` servers so that sampling a
 responding server uniformly samples block ``i`` with the *induced* probability
-``Pi-bar_i = r_i / R``, ``R = sum r_i`` (eq. 15), which should emulate the block leverage
+``Pi-bar_i = r_i / R``, ``R = sum r_i`` (GC eq. 15), which should emulate the block leverage
 score distribution ``Pi``. The functions here choose the replica counts ``r``:
 
 * :func:`replicas_from_survival` -- the paper's closed form ``r^_i = round(rho_i)`` (eq. 19)

@@ -1,7 +1,7 @@
 """Server-side kernels of the coded gradient solvers, and the step-size rules.
 
 Pure numpy; no dask. A server holds an :class:`EncodedBlock`: the rows of one block of
-(A, b), already multiplied by the block's encoding weight (eq. 23), so its partial gradient is
+(A, b), already multiplied by the block's encoding weight (GC eq. 23), so its partial gradient is
 the encoded partial gradient of eq. 25 and the sum over the q fastest servers is eq. 26.
 """
 

@@ -1,4 +1,4 @@
-"""Block leverage scores (the paper's eq. 5) from per-block d x d summaries.
+"""Block leverage scores (GC eq. 5) from per-block d x d summaries.
 
 Pure numpy; no dask. The out-of-core pass (``dask_coded.leverage``) maps the chunk kernels
 below over the row chunks of ``A`` and combines their small results; nothing here ever sees

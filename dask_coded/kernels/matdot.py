@@ -2,9 +2,9 @@
 
 Pure numpy; no dask. ``A`` (n x N) is cut into ``m`` column blocks and ``B`` (N x k) into ``m``
 row blocks, so ``C = sum_i A_i B_i`` (:func:`split_inner`). Server ``l`` of ``P`` stores one
-encoded block of each (1/m of each matrix, eq. 14) and returns their product, an evaluation of
-the matrix polynomial ``p_C(x) = p_A(x) p_B(x)`` of degree ``2m - 2`` whose ``x^(m-1)``
-coefficient is ``C`` (eq. 15).
+encoded block of each (1/m of each matrix, MatDot eq. 14) and returns their product, an
+evaluation of the matrix polynomial ``p_C(x) = p_A(x) p_B(x)`` of degree ``2m - 2`` whose
+``x^(m-1)`` coefficient is ``C`` (eq. 15).
 
 * :func:`decode_exact` -- Construction 1: interpolate ``p_C`` from any ``2m - 1`` results.
 * epsilon-MatDot -- Construction 2: decode from any ``m`` results with evaluation points close
@@ -55,6 +55,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -81,6 +82,7 @@ __all__ = [
     "encode",
     "encode_a",
     "encode_b",
+    "encode_streamed",
     "exact_points",
     "expected_error",
     "linear_encode",
@@ -300,6 +302,41 @@ def linear_encode(coefficients: ArrayLike, blocks: ArrayLike) -> NDArray:
     if coef.ndim != 2 or coef.shape[1] != blk.shape[0]:
         raise InputError(f"coefficients {coef.shape} do not match {blk.shape[0]} blocks")
     return np.tensordot(coef, blk, axes=(1, 0))  # f_i(V_1..V_m) = sum_j gamma_ij V_j (eq. 6)
+
+
+def encode_streamed(coefficients: ArrayLike, read: Callable[[int, int], NDArray], inner: int,
+                    width: int, *, axis: int) -> NDArray:
+    """One server's encoded block ``sum_j coefficients[j] X_j`` (eq. 6), read block by block.
+
+    The out-of-core form of :func:`linear_encode` on :func:`split_inner`'s blocks: ``X`` is
+    ``width`` rows of A (``axis=1``: its inner blocks are blocks of columns) or ``width``
+    columns of B (``axis=0``: blocks of rows), and ``read(lo, hi)`` returns its inner
+    indices ``lo:hi`` (float64). Only blocks with a nonzero coefficient are read (one of
+    ``m`` for an uncoded server). The last block, shorter when ``m`` does not divide
+    ``inner``, is added into the first columns (rows) of the sum: split_inner's zero padding,
+    without the zeros.
+
+    Returns
+    -------
+    ndarray, shape (width, r) for ``axis=1``, (r, width) for ``axis=0``; ``r = ceil(inner / m)``
+    """
+    coef = np.asarray(coefficients)
+    if coef.ndim != 1 or axis not in (0, 1):
+        raise InputError(f"coefficients must be one server's row (got shape {coef.shape}) "
+                         f"and axis 0 or 1 (got {axis})")
+    r = -(-inner // len(coef))  # split_inner's block width
+    out = np.zeros((width, r) if axis == 1 else (r, width), dtype=np.float64)
+    for j, c in enumerate(coef):
+        lo = j * r
+        if lo >= inner or c == 0:
+            continue
+        hi = min(lo + r, inner)
+        x = read(lo, hi)
+        if axis == 1:
+            out[:, :hi - lo] += c * x  # f_l = sum_j gamma_lj V_j (eq. 6), padding implicit
+        else:
+            out[:hi - lo, :] += c * x
+    return out
 
 
 def _check_servers(points: NDArray, m: int) -> None:

@@ -1,7 +1,7 @@
 """Approximate codes for ``C = A B`` found by alternating minimisation (seed 000, Section IV).
 
 Pure numpy; no dask. A linear code gives server ``i`` of ``P`` the encodings
-``A~_i = sum_j alpha[i, j] A_j`` and ``B~_i = sum_j beta[i, j] B_j`` (eq. 24, the blocks of
+``A~_i = sum_j alpha[i, j] A_j`` and ``B~_i = sum_j beta[i, j] B_j`` (MatDot eq. 24, the blocks of
 :func:`dask_coded.kernels.matdot.split_inner`); the server returns ``C~_i = A~_i B~_i`` and the
 decoder for the responding set ``S_p`` (``k`` servers) returns ``sum_{i in S_p} d_i^(p) C~_i``.
 Since ``C~_i = sum_{j,l} alpha_ij beta_il A_j B_l``, the decoded matrix is

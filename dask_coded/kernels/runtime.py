@@ -3,7 +3,7 @@
 Pure numpy; no dask. A *mother* runtime distribution ``F(t) = Pr[T_0 <= t]`` describes how long
 one machine takes for the whole job. A server that does only a fraction of the job finishes
 according to a rescaled copy of ``F`` (:meth:`RuntimeModel.scaled`), its erasure (straggling)
-probability at a deadline ``T`` is the survival function ``phi(T) = 1 - F~(T)`` (eq. 12), and the
+probability at a deadline ``T`` is the survival function ``phi(T) = 1 - F~(T)`` (GC eq. 12), and the
 central server expects about ``q(T) = floor(F~(T) m)`` of its ``m`` servers to have answered by
 then (:meth:`RuntimeModel.q`).
 

@@ -49,6 +49,34 @@ def test_split_inner_reassembles_the_product(inner, m):
                                atol=1e-15)
 
 
+@pytest.mark.parametrize(("inner", "m"), [(12, 3), (7, 3), (11, 4), (5, 5)])
+def test_streamed_encoder_is_linear_encode_of_split_inner(inner, m):
+    """The encoder the workers run (block by block, padding implicit) equals the in-memory
+    reference on split_inner's padded blocks, for every server, zero coefficients read never."""
+    a, b, _ = operands(2, inner=inner)
+    pts = md.exact_points(2 * m + 1)
+    alpha, beta = md.matdot_coefficients(pts, m)
+    alpha[0, 1] = 0.0  # a block with a zero coefficient must not be read
+    a_blk, b_blk = md.split_inner(a, b, m)
+    want_a, want_b = md.linear_encode(alpha, a_blk), md.linear_encode(beta, b_blk)
+    for server in range(len(pts)):
+        reads = []
+
+        def read_a(lo, hi, reads=reads):
+            reads.append((lo, hi))
+            return a[:, lo:hi]
+
+        got_a = md.encode_streamed(alpha[server], read_a, inner, a.shape[0], axis=1)
+        got_b = md.encode_streamed(beta[server], lambda lo, hi: b[lo:hi], inner, b.shape[1],
+                                   axis=0)
+        np.testing.assert_allclose(got_a, want_a[server], rtol=0, atol=1e-14)
+        np.testing.assert_allclose(got_b, want_b[server], rtol=0, atol=1e-14)
+        r = math.ceil(inner / m)
+        assert len(reads) == sum(1 for j in range(m) if j * r < inner and alpha[server, j] != 0)
+    with pytest.raises(InputError, match="axis"):
+        md.encode_streamed(alpha[0], lambda lo, hi: a[:, lo:hi], inner, a.shape[0], axis=2)
+
+
 def test_padding_does_not_change_the_decoded_product():
     a, b, c = operands(3, inner=7)  # 3 does not divide 7: two zero columns / rows
     pts = md.exact_points(7)
