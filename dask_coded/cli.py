@@ -575,8 +575,8 @@ def _matmul_operand(op, name: str) -> None:
 
 def _check_matmul_inputs(cfg) -> None:
     """The stored operands (and the code file) are readable and their shapes fit ``m``."""
+    from .codes import load_code
     from .io import matrix_info
-    from .matmul import load_code
 
     (_, inner), _ = matrix_info(cfg.a.path, "a")
     (inner_b, _), _ = matrix_info(cfg.b.path, "b")

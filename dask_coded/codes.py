@@ -14,7 +14,9 @@ Pure numpy (the kernels do the arithmetic): no dask import.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -257,3 +259,28 @@ def relative(err_abs: float, c_hat: np.ndarray) -> float:
     """An absolute error estimate relative to ``||C_hat||_F`` (0 / 0 is 0, x / 0 is inf)."""
     norm_c = float(np.linalg.norm(c_hat))
     return err_abs / norm_c if norm_c > 0 else (0.0 if err_abs == 0 else math.inf)
+
+
+def load_code(code: Any) -> oc.OptimizedCode:
+    """An :class:`~dask_coded.kernels.optcodes.OptimizedCode`, or the one saved at a path."""
+    if isinstance(code, oc.OptimizedCode):
+        return code
+    path = Path(code)
+    if not path.is_file():
+        raise InputError(f"no optimized code file at {path}")
+    return oc.OptimizedCode.load(path)
+
+
+def resolve_code(code: Any) -> tuple[Code, oc.OptimizedCode | None]:
+    """The registry's code for ``code`` (a name, an OptimizedCode or the path of its
+    ``.npz``), and the optimized code itself when one was given."""
+    if isinstance(code, (oc.OptimizedCode, os.PathLike)) or (
+            isinstance(code, str) and code.endswith(".npz")):
+        return CODES["optimized"], load_code(code)
+    if not isinstance(code, str) or code not in CODES:
+        raise InputError(f"unknown code {code!r}; choose one of {', '.join(CODES)} "
+                         "(or pass an OptimizedCode or its .npz path)")
+    if code == "optimized":
+        raise InputError("code='optimized' needs the code itself: pass an OptimizedCode or "
+                         "the path of its .npz as code")
+    return CODES[code], None

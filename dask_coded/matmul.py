@@ -37,7 +37,7 @@ import numpy as np
 
 from ._validation import check_client, check_seed, check_servers, float_array
 from .cluster import client_context
-from .codes import CODES, CodePlan, relative
+from .codes import CodePlan, relative, resolve_code
 from .errors import InputError
 from .executor import SchedulerLost
 from .kernels import matdot as md
@@ -243,16 +243,6 @@ class _Operand:
         return ("array", handle), (0, rows[1] - rows[0]), (0, cols[1] - cols[0])
 
 
-def load_code(code: Any) -> oc.OptimizedCode:
-    """An :class:`~dask_coded.kernels.optcodes.OptimizedCode`, or the one saved at a path."""
-    if isinstance(code, oc.OptimizedCode):
-        return code
-    path = Path(code)
-    if not path.is_file():
-        raise InputError(f"no optimized code file at {path}")
-    return oc.OptimizedCode.load(path)
-
-
 def _scenario(stragglers: Any):
     from .stragglers import StragglerScenario
 
@@ -385,18 +375,8 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
     """
     t_start = time.perf_counter()
     # ------------------------------------------------------------------ the code
-    opt = None
-    if isinstance(code, (oc.OptimizedCode, os.PathLike)) or (
-            isinstance(code, str) and code.endswith(".npz")):
-        opt = load_code(code)
-        code = "optimized"
-    if not isinstance(code, str) or code not in CODES:
-        raise InputError(f"unknown code {code!r}; choose one of {', '.join(CODES)} "
-                         "(or pass an OptimizedCode or its .npz path)")
-    if code == "optimized" and opt is None:
-        raise InputError("code='optimized' needs the code itself: pass an OptimizedCode or "
-                         "the path of its .npz as code")
-    the_code = CODES[code]
+    the_code, opt = resolve_code(code)
+    code = the_code.name
     if opt is not None:
         if m is not None and _count("m", m) != opt.m:
             raise InputError(f"m={m} does not match the optimized code's m={opt.m}")
