@@ -336,6 +336,43 @@ def _submit_embedded(client, block: np.ndarray, name: str):
         return client.submit(_hold, block, key=f"{name}-{uuid.uuid4().hex[:8]}", pure=False)
 
 
+def round_faults(client, scenario, round_id: int, n: int, *, kills: bool = True,
+                 rng: np.random.Generator | None = None) -> tuple[list[str], dict]:
+    """A straggler scenario's round ``round_id`` for ``n`` servers (or tasks).
+
+    The one place the scenarios of :mod:`dask_coded.stragglers` are applied: kills the
+    workers scheduled for just before the round (with ``kills`` and a real ``client``;
+    victims from ``rng``, default the scenario's seeded choice for the round), and returns
+    the killed addresses with the model's ``{"delays": ..., "slowdown": ...}`` as
+    :meth:`CodedExecutor.run_round`, :meth:`~CodedExecutor.map_tasks` and
+    :meth:`~CodedExecutor.place` take them (``{}`` for no scenario).
+    """
+    if scenario is None or scenario.is_empty:
+        return [], {}
+    killed: list[str] = []
+    if kills and client is not None:
+        from .stragglers import apply_round_faults
+
+        killed = apply_round_faults(client, scenario, round_id, rng)
+    return killed, {"delays": scenario.delays(round_id, n), "slowdown": scenario.slowdown(n)}
+
+
+@contextlib.contextmanager
+def throttled(client, scenario):
+    """Throttle the scenario's worker processes while the block runs (yields the
+    :class:`~dask_coded.stragglers.Throttle`, or None when nothing is throttled)."""
+    throttles = None
+    if scenario is not None and not scenario.is_empty and client is not None:
+        from .stragglers import start_throttles
+
+        throttles = start_throttles(client, scenario)
+    try:
+        yield throttles
+    finally:
+        if throttles is not None:
+            throttles.stop()
+
+
 def compute(client, *collections) -> list:
     """Compute dask collections on ``client`` and return their values (futures stay here)."""
     return client.compute(list(collections), sync=True)

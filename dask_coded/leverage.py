@@ -173,15 +173,14 @@ class _PassRunner:
             values = list(dask.compute(*[delayed(fn)(*args) for fn, args in calls],
                                        scheduler="threads"))
         else:
-            from .executor import CodedExecutor
+            from .executor import CodedExecutor, round_faults
 
-            delays = slowdown = None
-            if self.stragglers is not None:  # the model's stragglers, pass p as round p - 1
-                delays = self.stragglers.delays(self.passes - 1, len(calls))
-                slowdown = self.stragglers.slowdown(len(calls))
+            # the model's stragglers, pass p as round p - 1 (kills are the solver's)
+            _, extras = round_faults(self.client, self.stragglers, self.passes - 1,
+                                     len(calls), kills=False)
             result = CodedExecutor(self.client, name=self.label).map_tasks(
                 calls, label=f"setup-p{self.passes}", speculate=self.speculate,
-                avoid=self.slow_workers, delays=delays, slowdown=slowdown)
+                avoid=self.slow_workers, **extras)
             # a worker that lost a race in one pass is given no first copies in the next
             self.slow_workers = sorted(set(self.slow_workers) | set(result.slow_workers))
             self.backups += result.backups

@@ -19,7 +19,14 @@ from ._validation import (
 )
 from .cluster import client_context, current_client
 from .errors import InputError
-from .executor import ON_SHORT, CodedExecutor, Speculation, retry_after_scheduler_loss
+from .executor import (
+    ON_SHORT,
+    CodedExecutor,
+    Speculation,
+    retry_after_scheduler_loss,
+    round_faults,
+    throttled,
+)
 from .io import as_row_chunked
 from .kernels.blocks import BlockLayout, chunk_aligned_blocks
 from .leverage import LeverageResult, compute_block_leverage
@@ -158,11 +165,8 @@ def _resident_setup(staged: CodedExecutor, source: BlockSource, layout: BlockLay
     chunk tasks of a setup pass that reads the store (:func:`compute_block_leverage`).
     """
     blocks = [int(i) for i in np.flatnonzero(layout.real_rows_per_block() > 0)]
-    delays = slowdown = None
-    if scenario is not None and not scenario.is_empty:
-        delays, slowdown = scenario.delays(0, len(blocks)), scenario.slowdown(len(blocks))
-    staged.place([source.loader(i, 1.0) for i in blocks], speculate=speculate, delays=delays,
-                 slowdown=slowdown)
+    _, extras = round_faults(client, scenario, 0, len(blocks), kills=False)
+    staged.place([source.loader(i, 1.0) for i in blocks], speculate=speculate, **extras)
     resident = dict(zip(blocks, staged.data))
     where = staged.placement()
     holders = {block: where.get(j) for j, block in enumerate(blocks)}
@@ -408,13 +412,9 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
         if setup is not None and needs_solution and setup.solution is None:
             setup = None  # an iterative method's pass: read again, this time solving
         throttles = None
-        if needs_solution and scenario is not None and not scenario.is_empty and cl is not None:
-            from .stragglers import start_throttles
-
+        if needs_solution:
             # direct's solve is its setup pass: real stragglers must be running during it
-            throttles = start_throttles(cl, scenario)
-            if throttles is not None:
-                cleanup.callback(throttles.stop)
+            throttles = cleanup.enter_context(throttled(cl, scenario))
         t0 = time.perf_counter()
         source = BlockSource.create(A, np.asarray(b) if isinstance(A, np.ndarray) else b, a,
                                     b_arr, layout)
@@ -479,13 +479,9 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
         if state is not None:
             solver.restore(state)
         setup_seconds = time.perf_counter() - t0
-        if (scenario is not None and not scenario.is_empty and cl is not None
-                and throttles is None):
-            from .stragglers import start_throttles
-
-            throttles = start_throttles(cl, scenario)
-            if throttles is not None:
-                cleanup.callback(throttles.stop)
+        if (throttles is None and scenario is not None and not scenario.is_empty
+                and cl is not None):
+            cleanup.enter_context(throttled(cl, scenario))
             solver.start_clock()  # the throttles' start-up is not solve time
         t1 = time.perf_counter()
         try:

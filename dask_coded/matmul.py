@@ -39,7 +39,7 @@ from ._validation import check_client, check_seed, check_servers, float_array
 from .cluster import client_context
 from .codes import CodePlan, relative, resolve_code
 from .errors import InputError
-from .executor import SchedulerLost
+from .executor import SchedulerLost, round_faults, throttled
 from .kernels import matdot as md
 from .kernels import optcodes as oc
 from .kernels._checks import count as _count
@@ -465,17 +465,9 @@ def _run_tiles(executors: list, result: MatmulResult, tiles: list, a_op: _Operan
     if late:
         raise InputError(f"kill at round {late[0]}, but the product has {len(tiles)} tile(s), "
                          f"rounds 0 to {len(tiles) - 1} (tile t is round t)")
-    throttles = None
-    if scenario is not None:
-        from .stragglers import start_throttles
-
-        throttles = start_throttles(cl, scenario)
-    try:
+    with throttled(cl, scenario):
         _tile_rounds(executors, result, tiles, a_op, b_op, inner, plan, deadline, scenario,
                      delays, target, callback=callback)
-    finally:
-        if throttles is not None:
-            throttles.stop()
 
 
 def _tile_rounds(executors: list, result: MatmulResult, tiles: list, a_op: _Operand,
@@ -494,18 +486,13 @@ def _tile_rounds(executors: list, result: MatmulResult, tiles: list, a_op: _Oper
                 executor.place([(_load_server, (a_src, b_src, a_rows, b_cols, inner,
                                                 plan.alpha[j], plan.beta[j], label))
                                 for j in range(P)])
-                if scenario is not None and scenario.kills_at(t) and attempt == 0:
-                    from .stragglers import apply_round_faults
-
-                    # victims seeded by (scenario seed, tile): reruns kill the same workers
-                    result.killed_workers += apply_round_faults(cl, scenario, t)
-                d = None if scenario is None else scenario.delays(t, P)
+                # victims seeded by (scenario seed, tile): a redone tile kills no more
+                killed, extras = round_faults(cl, scenario, t, P, kills=attempt == 0)
+                result.killed_workers += killed
                 if delays is not None:
-                    d = delays if d is None else d + delays
-                slow = None if scenario is None else scenario.slowdown(P)
-                rr = executor.run_round(_server_product, None, delays=d, slowdown=slow,
-                                        max_wait=ROUND_MAX_WAIT,
-                                        **plan.wait_policy(deadline))
+                    extras["delays"] = delays + extras.get("delays", 0.0)
+                rr = executor.run_round(_server_product, None, max_wait=ROUND_MAX_WAIT,
+                                        **extras, **plan.wait_policy(deadline))
                 executor.release()
                 c_hat, err_abs = plan.decode(np.stack([v[0] for v in rr.values]), rr.servers,
                                              [float(v[1]) for v in rr.values])

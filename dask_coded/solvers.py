@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError
-from .executor import CodedExecutor, RoundResult, SchedulerLost, Speculation
+from .executor import CodedExecutor, RoundResult, SchedulerLost, Speculation, round_faults
 from .expansion import ExpansionNetwork, expansion_network
 from .kernels import gradients as gk
 from .kernels.blocks import BlockLayout
@@ -736,16 +736,11 @@ class CodedSolver:
         self.start_clock()
 
     def _round_extras(self, round_id: int) -> dict:
-        sc = self.scenario
-        if sc is None or sc.is_empty:
-            return {}
-        if self.executor.client is not None:  # a simulated executor has no workers to kill
-            from .stragglers import apply_round_faults
-
-            self.killed_workers += apply_round_faults(self.executor.client, sc, round_id,
-                                                      self._fault_rng)
-        m = self.executor.n_servers
-        return {"delays": sc.delays(round_id, m), "slowdown": sc.slowdown(m)}
+        # a simulated executor has no client: no workers to kill
+        killed, extras = round_faults(self.executor.client, self.scenario, round_id,
+                                      self.executor.n_servers, rng=self._fault_rng)
+        self.killed_workers += killed
+        return extras
 
     def step(self) -> RoundResult:
         """One iteration: a round on the executor, a gradient estimate, a step.
