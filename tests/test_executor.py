@@ -262,12 +262,14 @@ def test_cover_round_takes_one_result_per_group(executor):
 
 
 def test_cover_round_backs_up_a_group_whose_replicas_all_straggle(executor):
+    late = 5.0
     delays = np.zeros(6)
-    delays[[0, 1]] = 5.0  # both replicas of group 0
+    delays[[0, 1]] = late  # both replicas of group 0
     t0 = time.perf_counter()
     result = executor.run_round(scaled, 3.0, q=1, cover=[0, 0, 1, 1, 2, 2], delays=delays,
                                 speculate={"min_wait": 0.2})
-    assert time.perf_counter() - t0 < 3.0  # the backup answered, not the 5 s stragglers
+    # not a speed test: a round that waited for its stragglers would take >= 5 s
+    assert time.perf_counter() - t0 < late
     assert sorted(j // 2 for j in result.servers) == [0, 1, 2]
     assert result.backups >= 1 and result.backups_won == 1
     np.testing.assert_array_equal(np.vstack(result.values), 3.0)
