@@ -36,7 +36,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -405,6 +405,37 @@ def _watch(client, futures: list, arrivals: queue.SimpleQueue) -> None:
         await asyncio.gather(*(track(f) for f in futures))
 
     client.loop.add_callback(watch_all)
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """What the solvers need of an executor: :class:`CodedExecutor` on a cluster, and
+    :class:`dask_coded.simulate.SimulatedExecutor` in simulated time.
+
+    ``client`` is None for an executor without a cluster (no workers to kill or throttle).
+    """
+
+    client: Any
+    rounds_run: int
+
+    @property
+    def n_servers(self) -> int: ...
+
+    def place(self, loaders: Sequence[tuple[Callable, tuple]], workers=None,
+              **options: Any) -> None: ...
+
+    def placement(self) -> dict: ...
+
+    def run_round(self, kernel: Callable, param: Any, *, q: int,
+                  **options: Any) -> RoundResult: ...
+
+    def settle(self, timeout: float = 5.0) -> None: ...
+
+    def release(self) -> None: ...
+
+    def get_state(self) -> dict: ...
+
+    def set_state(self, state: dict) -> None: ...
 
 
 class CodedExecutor:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dask_coded.errors import InputError
-from dask_coded.executor import CodedExecutor, ServersLost, StragglerTimeout
+from dask_coded.executor import CodedExecutor, Executor, ServersLost, StragglerTimeout
 
 
 def make_block(j: int) -> np.ndarray:
@@ -252,6 +252,14 @@ def test_scheduler_lost_while_placing_is_recovered():
             assert ex.recoveries == 1
     finally:
         cluster.close()
+
+
+def test_both_executors_satisfy_the_protocol(executor):
+    from dask_coded.simulate import SimulatedExecutor
+
+    assert isinstance(executor, Executor)
+    assert isinstance(SimulatedExecutor(seed=0), Executor)
+    assert not isinstance(object(), Executor)
 
 
 def test_cover_round_takes_one_result_per_group(executor):
