@@ -460,6 +460,7 @@ class CodedExecutor:
         self.name = f"{name}-{uuid.uuid4().hex[:6]}"
         self._data: list = []
         self._staged: list = []  # operand slices the loaders read (stage())
+        self._relays: list = []  # the copies' relays of their sources (place())
         self._assigned: list[str] = []
         self._loaders: list = []
         self._copy_of: list | None = None
@@ -485,12 +486,12 @@ class CodedExecutor:
 
     def _check_connected(self, what: str) -> None:
         if not self.connected:
-            self._data = []  # the futures died with the connection
+            self._data, self._relays = [], []  # the futures died with the connection
             raise SchedulerLost(f"{what}: lost the connection to the scheduler "
                                 f"{self.client.scheduler.address}; all server data with it")
         if any(f.status == "cancelled" for f in self._data):
             # reconnected already, but a client cancels every future when its scheduler goes
-            self._data = []
+            self._data, self._relays = [], []
             raise SchedulerLost(f"{what}: the scheduler {self.client.scheduler.address} "
                                 "restarted; all server data was lost with it")
 
@@ -611,7 +612,11 @@ class CodedExecutor:
                 self._relay_from[j] = src
                 fut = self.client.submit(_same, relay, key=key, workers=[w],
                                          allow_other_workers=False, pure=False)
-                del relay  # freed once the copy has it
+                if relay is not origin:
+                    # held until the data is released: a key cancelled with dependents
+                    # nobody wants trips the scheduler's cancel (assert ts.who_wants), which
+                    # breaks the client's stream
+                    self._relays.append(relay)
             self._strict.add(j)
             self._data.append(fut)
         if wait:
@@ -774,14 +779,18 @@ class CodedExecutor:
         the tasks that copied it too (a cancel reaches a future's dependents); released,
         each key is freed once nothing needs it, and the copies keep the arrays.
         """
-        for f in self._data:
+        for f in [*self._data, *self._relays]:
             f.release()
         self._data = []
+        self._relays = []
 
     def _release_data(self) -> None:
         if self._data and self.connected:
             self.client.cancel(self._data)
         self._data = []
+        for fut in self._relays:
+            fut.release()
+        self._relays = []
 
     def release(self) -> None:
         """Forget all server data and staged operands (they are freed on the workers)."""
