@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -51,6 +53,21 @@ def solved(tmp_path_factory):
     proc = run("solve", "run.yaml", "--no-progress", cwd=root)
     assert proc.returncode == 0, proc.stderr
     return root, proc
+
+
+def test_readme_main_job_prints_no_traceback(tmp_path):
+    """The README's main command, `dask-coded solve configs/quickstart.yaml`, as shipped.
+
+    A scheduler-side exception shows only as a logged traceback, with exit code 0: copies'
+    relays released early made cancelling their sources trip distributed's
+    ``assert ts.who_wants`` here (and not in the smaller solves above)."""
+    (tmp_path / "configs").mkdir()
+    shutil.copy(Path(__file__).parents[1] / "configs" / "quickstart.yaml", tmp_path / "configs")
+    proc = run("solve", "configs/quickstart.yaml", "--no-progress", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert "block-leverage" in proc.stdout and (tmp_path / "out" / "quickstart"
+                                                / "report.json").is_file()
 
 
 def test_solve_writes_every_output(solved):

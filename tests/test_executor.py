@@ -254,6 +254,26 @@ def test_scheduler_lost_while_placing_is_recovered():
         cluster.close()
 
 
+def _scheduler_clients(dask_scheduler) -> list:
+    return list(dask_scheduler.clients)
+
+
+def test_releasing_copies_keeps_the_client_connected(cluster_client):
+    """Releasing data whose copies are still in flight cancels the sources, their relays
+    and the copies; the client stays connected and usable. (The relay bug this guards
+    against, ``assert ts.who_wants`` in the scheduler's cancel, showed in the README's main
+    job but not here: ``test_readme_main_job_prints_no_traceback`` catches it.)"""
+    ex = CodedExecutor(cluster_client, seed=0)
+    # released at once, while the copies (and so their relays) are still pending, as a
+    # solve's placement that does not wait for its copies can be
+    ex.place([(make_block, (j,)) for j in range(4)], copy_of=[None, 0, None, 2],
+             wait=False, delays=np.full(4, 1.0))  # the sources load for 1 s
+    ex.release()
+    time.sleep(0.5)
+    assert cluster_client.id in cluster_client.run_on_scheduler(_scheduler_clients)
+    assert cluster_client.submit(make_block, 0).result(timeout=10).sum() == 4.0
+
+
 def test_both_executors_satisfy_the_protocol(executor):
     from dask_coded.simulate import SimulatedExecutor
 
