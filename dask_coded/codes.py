@@ -82,8 +82,6 @@ class Code:
     """One code: subclasses fill the hooks; instances are stateless (one per name)."""
 
     name: ClassVar[str]
-    #: Whether ``points`` configure the code (MatDot's evaluation points).
-    uses_points: ClassVar[bool] = False
 
     def default_servers(self, m: int, optimized: oc.OptimizedCode | None) -> int:
         raise NotImplementedError
@@ -108,35 +106,53 @@ class Code:
         raise NotImplementedError
 
 
-def _matdot_points(code: Code, m: int, P: int, points: Any, eps: float | None
-                   ) -> tuple[np.ndarray, float | None]:
-    """Evaluation points from a rule name or ``P`` given points, and eps-MatDot's model
-    error of tuned points."""
-    if isinstance(points, str):
-        if points not in POINTS:
-            raise InputError(f"unknown points {points!r}; choose one of "
-                             f"{', '.join(POINTS)} or give {P} real points")
-        if points == "paper":
-            if eps is None:
-                raise InputError("points='paper' needs eps (MatDot eq. 17)")
-            return md.paper_points(P, m, eps), None
-        return code.tuned_points(m, P)
-    try:
-        pts = np.asarray(points)
-    except (TypeError, ValueError):
-        pts = np.asarray(None)
-    if pts.shape != (P,) or pts.dtype.kind not in "iuf" \
-            or not np.all(np.isfinite(pts)) or len(np.unique(pts)) != P:
-        raise InputError(f"points must be {P} distinct finite real numbers, "
-                         f"got {' '.join(repr(points).split())}"[:300])
-    return pts.astype(np.float64), None
+class _PolynomialCode(Code):
+    """MatDot's two constructions: server ``l`` holds ``p_A(x_l)`` and ``p_B(x_l)`` at its
+    evaluation point ``x_l`` (MatDot eq. 14); they differ in points, threshold and decoder."""
+
+    def tuned_points(self, m: int, P: int) -> tuple[np.ndarray, float | None]:
+        """The default ``points="tuned"`` and their model error (or None)."""
+        raise NotImplementedError
+
+    def threshold(self, m: int) -> int:
+        raise NotImplementedError
+
+    def check_eps(self, eps: float | None, m: int, P: int) -> None:
+        """Refuse an ``eps`` the code cannot promise (nothing to refuse by default)."""
+
+    def plan(self, m, n_servers, *, points="tuned", eps=None, optimized=None):
+        pts, expected = self._points(m, n_servers, points, eps)
+        self.check_eps(eps, m, n_servers)
+        alpha, beta = md.matdot_coefficients(pts, m)  # MatDot eq. 14
+        return CodePlan(self, m, n_servers, alpha, beta, self.threshold(m), pts, expected)
+
+    def _points(self, m: int, P: int, points: Any, eps: float | None
+                ) -> tuple[np.ndarray, float | None]:
+        """Evaluation points from a rule name or ``P`` given points."""
+        if isinstance(points, str):
+            if points not in POINTS:
+                raise InputError(f"unknown points {points!r}; choose one of "
+                                 f"{', '.join(POINTS)} or give {P} real points")
+            if points == "paper":
+                if eps is None:
+                    raise InputError("points='paper' needs eps (MatDot eq. 17)")
+                return md.paper_points(P, m, eps), None
+            return self.tuned_points(m, P)
+        try:
+            pts = np.asarray(points)
+        except (TypeError, ValueError):
+            pts = np.asarray(None)
+        if pts.shape != (P,) or pts.dtype.kind not in "iuf" \
+                or not np.all(np.isfinite(pts)) or len(np.unique(pts)) != P:
+            raise InputError(f"points must be {P} distinct finite real numbers, "
+                             f"got {' '.join(repr(points).split())}"[:300])
+        return pts.astype(np.float64), None
 
 
-class MatDot(Code):
+class MatDot(_PolynomialCode):
     """Exact MatDot (MatDot Construction 1): any ``2m - 1`` results give ``A B``."""
 
     name = "matdot"
-    uses_points = True
 
     def default_servers(self, m, optimized):
         return 2 * m + 1
@@ -148,13 +164,11 @@ class MatDot(Code):
                              f"got {n_servers}")
         return n_servers
 
-    def tuned_points(self, m: int, P: int) -> tuple[np.ndarray, float | None]:
+    def tuned_points(self, m, P):
         return md.exact_points(P, "real"), None  # Chebyshev points of (-1, 1)
 
-    def plan(self, m, n_servers, *, points="tuned", eps=None, optimized=None):
-        pts, expected = _matdot_points(self, m, n_servers, points, eps)
-        alpha, beta = md.matdot_coefficients(pts, m)  # MatDot eq. 14
-        return CodePlan(self, m, n_servers, alpha, beta, 2 * m - 1, pts, expected)
+    def threshold(self, m):
+        return 2 * m - 1
 
     def decode(self, plan, products, servers, norms):
         c_hat, cond = md.decode_exact(products, plan.points[servers], plan.m,
@@ -164,7 +178,7 @@ class MatDot(Code):
         return c_hat, err
 
 
-class EpsMatDot(MatDot):
+class EpsMatDot(_PolynomialCode):
     """epsilon-approximate MatDot (MatDot Construction 2), anytime.
 
     Any ``m`` results give ``A B`` to a relative error ``eps``; with a deadline a round
@@ -177,19 +191,16 @@ class EpsMatDot(MatDot):
     def default_servers(self, m, optimized):
         return m + 2
 
-    def check_servers(self, m, n_servers, optimized):
-        return Code.check_servers(self, m, n_servers, optimized)
-
     def tuned_points(self, m, P):
         design = md.tuned_design(P, m)  # radius tuned for float64 round-off
         return design.points, float(design.expected_error)
 
-    def plan(self, m, n_servers, *, points="tuned", eps=None, optimized=None):
-        pts, expected = _matdot_points(self, m, n_servers, points, eps)
+    def threshold(self, m):
+        return m
+
+    def check_eps(self, eps, m, P):
         if eps is not None:
-            md.check_epsilon(eps, m, P=n_servers)  # refuse what float64 cannot reach
-        alpha, beta = md.matdot_coefficients(pts, m)  # MatDot eq. 14 at eq. 17's radius
-        return CodePlan(self, m, n_servers, alpha, beta, m, pts, expected)
+            md.check_epsilon(eps, m, P=P)  # refuse what float64 cannot reach
 
     def wait_policy(self, plan, deadline):
         if deadline is None:

@@ -574,7 +574,7 @@ class CodedExecutor:
         workers = list(workers) if workers is not None else self._await_workers(
             "placing the servers' data")
         self._n_placed_workers = len(workers)
-        self._resident_at = {}
+        self._resident_at = {}  # filled by _assign for resident data
         self._assigned = self._assign(workers, resident)
         self._strict = set()
         self._relay_from = {}
@@ -659,7 +659,6 @@ class CodedExecutor:
         holders = self.client.who_has([f for f in resident if f is not None])
         seen: dict[str, int] = {}
         out = []
-        self._resident_at = {}
         for j in range(n):
             fut = resident[j]
             held = sorted(holders.get(fut.key, ())) if fut is not None else []
