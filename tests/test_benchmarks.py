@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from dask_coded.benchmarks import (
@@ -13,6 +10,7 @@ from dask_coded.benchmarks import (
     run_solve_benchmark,
 )
 from dask_coded.errors import InputError
+from tests.conftest import assert_one_line_error, cli
 
 
 def test_first_time_at_or_below_takes_the_first_recorded_time():
@@ -40,13 +38,9 @@ def test_bad_arguments_fail_before_any_work(tmp_path, kwargs, match):
 
 
 def test_cli_error_is_one_line(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "dask_coded.cli", "benchmark", "solve",
-                           "--methods", "sd,bogus", "--path", str(tmp_path / "s.zarr")],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("dask-coded: error: ")
-    assert "bogus" in lines[0]
+    proc = cli("benchmark", "solve", "--methods", "sd,bogus", "--path", str(tmp_path / "s.zarr"))
+    assert_one_line_error(proc, "bogus")
+    assert not (tmp_path / "s.zarr").exists()
 
 
 def _row_cells(line: str) -> list[str]:

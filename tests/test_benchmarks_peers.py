@@ -13,8 +13,6 @@ from dask_coded.cli import cli
 from dask_coded.errors import InputError
 from dask_coded.solvers import METHODS as LIBRARY_METHODS
 
-from .conftest import assert_one_line_error, run
-
 
 def test_peers_rows_errors_and_ratios(tmp_path):
     methods = ["read", "normal-eq", "dask-lstsq"]
@@ -75,13 +73,6 @@ def test_bad_flags_are_one_line_errors_and_write_nothing(tmp_path, args, match):
     assert len(lines) == 1 and lines[0].startswith("dask-coded: error: "), result.stderr
     assert match in lines[0], lines[0]
     assert list(tmp_path.iterdir()) == []  # no store folder, no JSON
-
-
-def test_cli_error_is_one_line_in_a_subprocess(tmp_path):
-    proc = run("benchmark", "peers", "--methods", "read,bogus", "--data-dir",
-               str(tmp_path / "data"))
-    assert_one_line_error(proc, "unknown method 'bogus'")
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_json_path_that_is_a_folder_is_refused(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 from dask_coded.benchmarks_scale import run_scale_study
 from dask_coded.errors import InputError
-from tests.conftest import assert_one_line_error, run
+from tests.conftest import assert_one_line_error, cli
 
 
 @pytest.mark.parametrize("gram_free", [False, True])
@@ -47,4 +47,4 @@ def test_scale_bad_input(kwargs, match):
 
 
 def test_scale_cli_bad_servers_is_one_line():
-    assert_one_line_error(run("benchmark", "scale", "--servers", "10,x"), "--servers must be")
+    assert_one_line_error(cli("benchmark", "scale", "--servers", "10,x"), "--servers must be")

@@ -1,4 +1,5 @@
-"""The dask-coded command line, run as a user runs it: a subprocess on a real store."""
+"""The dask-coded command line on a real store: jobs in a subprocess, as a user runs them;
+input errors in this process (they fail before any cluster starts)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 import dask_coded as dc
-from tests.conftest import assert_one_line_error, run
+from tests.conftest import assert_one_line_error, cli, run
 
 
 def test_main_job_on_embedded_default(tmp_path):
@@ -70,7 +71,7 @@ def small_store(tmp_path_factory):
 def test_errors_are_one_line(tmp_path, small_store, args, match):
     subs = {"missing": str(tmp_path / "missing"), "store": str(small_store),
             "out": str(tmp_path / "out.zarr")}
-    proc = run(*[a.format(**subs) for a in args])
+    proc = cli(*[a.format(**subs) for a in args])
     assert_one_line_error(proc, match)
     assert not (tmp_path / "out.zarr").exists()
 
@@ -88,5 +89,5 @@ def test_nan_in_store_names_block(tmp_path):
 def test_bad_yaml_spec(tmp_path):
     spec = tmp_path / "bad.yaml"
     spec.write_text("kind: [unclosed\n")
-    assert_one_line_error(run("make-dataset", str(tmp_path / "o.zarr"), "--spec", str(spec)),
+    assert_one_line_error(cli("make-dataset", str(tmp_path / "o.zarr"), "--spec", str(spec)),
                           "is not valid YAML")

@@ -13,7 +13,7 @@ import yaml
 
 import dask_coded as dc
 from dask_coded.plotting import plot_convergence
-from tests.conftest import assert_one_line_error, run
+from tests.conftest import assert_one_line_error, cli, run
 
 PNG = b"\x89PNG\r\n\x1a\n"
 COLUMNS = ["iteration", "time", "round_seconds", "servers_used", "timed_out", "step",
@@ -176,7 +176,7 @@ def _with(**changes) -> dict:
 def test_config_errors_are_one_line_and_write_nothing(tmp_path, config, args, match):
     cfg_path = tmp_path / "run.yaml"
     cfg_path.write_text(config if isinstance(config, str) else yaml.safe_dump(config))
-    proc = run("solve", "run.yaml", "--no-progress", *args, cwd=tmp_path)
+    proc = cli("solve", "run.yaml", "--no-progress", *args, cwd=tmp_path)
     assert_one_line_error(proc, match)
     assert not (tmp_path / "out").exists()
     assert not (tmp_path / "data").exists()
@@ -186,7 +186,7 @@ def test_refuses_to_replace_a_foreign_folder(tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     write_config(tmp_path, TINY)
-    proc = run("solve", "run.yaml", "--output", "mine", cwd=tmp_path)
+    proc = cli("solve", "run.yaml", "--output", "mine", cwd=tmp_path)
     assert_one_line_error(proc, "holds no report.json")
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
     assert not (tmp_path / "data").exists()
