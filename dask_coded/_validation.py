@@ -42,35 +42,6 @@ def check_pair(a: Any, b: Any | None, where: str = "") -> None:
 MAX_SERVERS = 1_000_000
 
 
-def check_flag(name: str, value: Any) -> bool:
-    """``value`` as a bool, if it is one (numpy's included); else a one-line InputError."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise InputError(f"{name} must be True or False, got {value!r}"[:200])
-    return bool(value)
-
-
-def check_seed(seed: Any, name: str = "seed") -> int | None:
-    """None, or an integer >= 0 (what numpy's SeedSequence takes)."""
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"{name} must be an integer >= 0, got {seed!r}")
-    return int(seed)
-
-
-def check_positive(name: str, value: Any, *, finite: bool = True,
-                   optional: bool = True) -> float | None:
-    """None (when optional), or a real number > 0 (finite unless ``finite=False``)."""
-    if value is None and optional:
-        return None
-    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer,
-                                                                        np.floating))
-    if not ok or not value > 0 or (finite and not np.isfinite(value)):
-        raise InputError(f"{name} must be a {'finite ' if finite else ''}number > 0, "
-                         f"got {value!r}")
-    return float(value)
-
-
 def check_client(client: Any, *, simulate: bool = False) -> None:
     """None, a distributed.Client (or ``"simulate"`` where allowed)."""
     if client is None or (simulate and client == "simulate"):

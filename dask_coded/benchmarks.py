@@ -291,6 +291,7 @@ def run_solve_benchmark(*, n_rows: int = 2_000_000, n_cols: int = 100,
     from .errors import InputError
     from .executor import ServersLost, StragglerTimeout
     from .io import open_dataset
+    from .kernels import checks
     from .leverage import compute_block_leverage
     from .linear_model import lstsq
     from .solvers import METHODS
@@ -300,16 +301,10 @@ def run_solve_benchmark(*, n_rows: int = 2_000_000, n_cols: int = 100,
             ("blocks", n_blocks, True), ("servers", n_servers, True), ("q", q, True),
             ("workers", n_workers, False), ("threads", threads, False),
             ("repeats", repeats, False)):
-        if value is None and optional:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InputError(f"{name} must be an integer >= 1, got {value!r}")
-    if not (isinstance(time_budget, (int, float)) and time_budget > 0):
-        raise InputError(f"time_budget must be > 0 seconds, got {time_budget!r}")
-    if deadline is not None and not deadline > 0:
-        raise InputError(f"deadline must be > 0 seconds, got {deadline!r}")
-    if not tol >= 0:
-        raise InputError(f"tol must be >= 0, got {tol!r}")
+        checks.integer(name, value, 1, optional=optional)
+    checks.positive("time_budget", time_budget, finite=False)
+    checks.positive("deadline", deadline, finite=False, optional=True)
+    checks.real("tol", tol, low=0, finite=False)
     methods = _check_names("method", list(methods or SOLVE_ITERATIVE + SOLVE_ONE_SHOT),
                            tuple(METHODS))
     if "sd" not in methods:

@@ -33,6 +33,7 @@ from .benchmarks import (
     first_time_at_or_below,
 )
 from .errors import InputError
+from .kernels import checks
 
 #: Rows, in the order each repeat runs them. Peers first, then dask_coded's methods.
 PEERS = ("read", "normal-eq", "dask-lstsq", "dask-ml-newton", "dask-ml-lbfgs")
@@ -89,12 +90,6 @@ def _line(cells: list[str]) -> str:
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
-
-
-def _check_int(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _store_path(data_dir: Path, n_rows: int, n_cols: int, chunk_rows: int,
@@ -282,27 +277,20 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
         ``rows`` (one per store, scenario and method; ``skipped`` or ``failed`` where it did
         not run), ``environment``, ``notes``, ``stores``, ``seconds``.
     """
-    n_rows = _check_int("rows", n_rows)
-    n_cols = _check_int("cols", n_cols)
-    chunk_rows = _check_int("chunk_rows", chunk_rows)
-    ill_rows = _check_int("ill_rows", ill_rows)
-    wide_rows = _check_int("wide_rows", wide_rows)
-    wide_cols = _check_int("wide_cols", wide_cols)
-    wide_chunk_rows = _check_int("wide_chunk_rows", wide_chunk_rows)
-    n_workers = _check_int("workers", n_workers)
-    for name, value, low in (("noise", noise, 0.0), ("target", target, None)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not math.isfinite(value) or value < 0 or (low is None and value == 0):
-            raise InputError(f"{name} must be a finite number {'>= 0' if low == 0 else '> 0'}"
-                             f", got {value!r}")
-    repeats = _check_int("repeats", repeats, 2)  # a median of one is no median
-    seed = _check_int("seed", seed, 0)
-    if not (isinstance(condition, (int, float)) and not isinstance(condition, bool)
-            and 1 <= condition < 1e15):
-        raise InputError(f"condition must be a number in [1, 1e15), got {condition!r}")
-    if not (isinstance(time_budget, (int, float)) and not isinstance(time_budget, bool)
-            and math.isfinite(time_budget) and time_budget > 0):
-        raise InputError(f"time_budget must be > 0 seconds, got {time_budget!r}")
+    n_rows = checks.integer("rows", n_rows, 1)
+    n_cols = checks.integer("cols", n_cols, 1)
+    chunk_rows = checks.integer("chunk_rows", chunk_rows, 1)
+    ill_rows = checks.integer("ill_rows", ill_rows, 1)
+    wide_rows = checks.integer("wide_rows", wide_rows, 1)
+    wide_cols = checks.integer("wide_cols", wide_cols, 1)
+    wide_chunk_rows = checks.integer("wide_chunk_rows", wide_chunk_rows, 1)
+    n_workers = checks.integer("workers", n_workers, 1)
+    checks.real("noise", noise, low=0)
+    checks.positive("target", target)
+    repeats = checks.integer("repeats", repeats, 2)  # a median of one is no median
+    seed = checks.integer("seed", seed, 0)
+    checks.real("condition", condition, low=1, high=1e15, strict_high=True)
+    checks.positive("time_budget", time_budget)
     for name, n, d in (("rows", n_rows, n_cols), ("ill_rows", ill_rows, n_cols),
                        ("wide_rows", wide_rows, wide_cols)):
         if n < d:

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
+from .kernels import checks
 
 CONTENDERS = {
     "sd": {"method": "sd"},
@@ -94,10 +95,10 @@ def run_scale_study(*, servers: tuple[int, ...] = (100, 1000, 10000),
         raise InputError(f"unknown model(s) {', '.join(unknown)}; choose of "
                          f"{', '.join(MODELS)}")
     for m in servers:
-        if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 4 or m % 2:
-            raise InputError(f"servers must be even integers >= 4, got {m!r}")
-    if not (isinstance(target, (int, float)) and 0 < target < 1):
-        raise InputError(f"target must be in (0, 1), got {target!r}")
+        if not checks.is_integer(m) or m < 4 or m % 2:
+            shown = int(m) if checks.is_integer(m) else checks.type_name(m)
+            raise InputError(f"servers must be even integers >= 4, got {shown}")
+    checks.fraction("target", target, open_low=True, open_high=True)
     if json_path is not None and Path(json_path).is_dir():
         raise InputError(f"--json {json_path} is a folder; give a file path")
     started = time.perf_counter()

@@ -18,6 +18,7 @@ import yaml
 
 from ._atomic import write_text
 from .errors import InputError
+from .kernels import checks
 
 #: The embedded default dataset of the README's main job: small, coherent (non-uniform scores).
 DEFAULT_DATASET = Path("data") / "quickstart.zarr"
@@ -155,10 +156,8 @@ def leverage_cmd(path: str | None, n_blocks: int, n_servers: int | None, method:
     from .kernels.expansion import distortion, misestimation_factor
     from .leverage import compute_block_leverage
 
-    if n_servers is not None and n_servers < 1:
-        raise InputError(f"--servers must be >= 1, got {n_servers}")
-    if workers is not None and workers < 1:
-        raise InputError(f"--workers must be >= 1, got {workers}")
+    checks.integer("--servers", n_servers, 1, optional=True)
+    checks.integer("--workers", workers, 1, optional=True)
     if survival is not None:
         from .expansion import resolve_survival
 

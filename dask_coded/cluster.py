@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import InputError
+from .kernels import checks
 
 
 def _one_line(exc: BaseException) -> str:
@@ -118,9 +119,8 @@ def connect(scheduler: str | None = None, *, n_workers: int | None = None,
         finally:
             client.close()
         return
-    n_workers = default_workers() if n_workers is None else n_workers
-    if n_workers < 1:
-        raise InputError(f"n_workers must be >= 1, got {n_workers}")
+    n_workers = checks.integer("n_workers",
+                               default_workers() if n_workers is None else n_workers, 1)
     tls = {} if security is None else {"security": security, "protocol": "tls://"}
     try:
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,

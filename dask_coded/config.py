@@ -31,12 +31,11 @@ resolve against the current working directory, not the config file's folder: run
 from the folder you mean.
 
 Every mistake is an :class:`~dask_coded.errors.InputError` of one line naming the key
-(``solver.deadline must be a number > 0, got 0``), raised before any cluster is started.
+(``solver.deadline must be > 0, got 0``), raised before any cluster is started.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -46,6 +45,7 @@ from typing import Any
 import yaml
 
 from .errors import InputError
+from .kernels import checks
 
 #: Top-level keys of a run config.
 SECTIONS = ("dataset", "cluster", "solver", "compare", "stragglers", "output")
@@ -61,15 +61,11 @@ MAX_SERVERS = 1_000_000
 
 def _mapping(key: str, value: Any) -> Mapping:
     if not isinstance(value, Mapping):
-        raise InputError(f"{key} must be a mapping, got {_kind(value)}")
+        raise InputError(f"{key} must be a mapping, got {checks.type_name(value)}")
     for k in value:
         if not isinstance(k, str):
             raise InputError(f"{key} has a key that is not a string: {k!r}")
     return value
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
 
 
 def _check_keys(key: str, value: Mapping, allowed: tuple[str, ...]) -> None:
@@ -80,56 +76,28 @@ def _check_keys(key: str, value: Mapping, allowed: tuple[str, ...]) -> None:
                          f"{' of ' + key if key else ''}: {', '.join(allowed)}")
 
 
-def _int(key: str, value: Any, low: int, *, optional: bool = False,
-         high: int | None = None) -> int | None:
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"{key} must be an integer >= {low}, got {value!r}")
-    if value < low:
-        raise InputError(f"{key} must be an integer >= {low}, got {value}")
-    if high is not None and value > high:
-        raise InputError(f"{key} must be an integer <= {high}, got {value}")
-    return int(value)
-
-
-def _number(key: str, value: Any, *, low: float = 0.0, strict: bool = True,
-            optional: bool = False) -> float | None:
-    if value is None and optional:
-        return None
-    bound = f"> {low:g}" if strict else f">= {low:g}"
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise InputError(f"{key} must be a number {bound}, got {value!r}")
-    if not math.isfinite(value):
-        raise InputError(f"{key} must be a finite number {bound}, got {value!r}")
-    if value <= low if strict else value < low:
-        raise InputError(f"{key} must be a number {bound}, got {value!r}")
-    return float(value)
-
-
-def _flag(key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise InputError(f"{key} must be true or false, got {value!r}"[:200])
-    return value
+def _shown(value: Any) -> str:
+    """A string value for a message, cut at 200 characters; any other value by its type."""
+    return repr(value)[:200] if isinstance(value, str) else checks.type_name(value)
 
 
 def _str(key: str, value: Any, *, optional: bool = False) -> str | None:
     if value is None and optional:
         return None
     if not isinstance(value, str) or not value:
-        raise InputError(f"{key} must be a non-empty string, got {value!r}")
+        raise InputError(f"{key} must be a non-empty string, got {_shown(value)}")
     return value
 
 
 def _choice(key: str, value: Any, choices: tuple[str, ...] | list[str]) -> str:
     if not isinstance(value, str) or value not in choices:
-        raise InputError(f"unknown {key} {value!r}; choose one of {', '.join(choices)}")
+        raise InputError(f"unknown {key} {_shown(value)}; choose one of {', '.join(choices)}")
     return value
 
 
 def _path(key: str, value: Any) -> Path:
     if not isinstance(value, (str, os.PathLike)) or not str(value):
-        raise InputError(f"{key} must be a path, got {value!r}")
+        raise InputError(f"{key} must be a path, got {_shown(value)}")
     return Path(value)
 
 
@@ -183,8 +151,7 @@ class DatasetConfig:
             gen = _mapping("dataset.generate", value["generate"])
             for name in ("noise", "condition", "df", "coherence", "hot_fraction"):
                 v = gen.get(name)
-                if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
-                    raise InputError(f"dataset.generate.{name} must be a number, got {v!r}")
+                checks.real(f"dataset.generate.{name}", v, finite=False, optional=True)
             try:
                 spec = make_spec(**gen)
             except InputError as exc:
@@ -241,10 +208,8 @@ class SecurityConfig:
             if not path.is_file():
                 raise InputError(f"{key} {path} is not a file")
             files[name] = str(path)
-        req = value.get("require_encryption", True)
-        if not isinstance(req, bool):
-            raise InputError(f"cluster.security.require_encryption must be true or false, "
-                             f"got {req!r}")
+        req = checks.flag("cluster.security.require_encryption",
+                          value.get("require_encryption", True))
         return cls(**files, require_encryption=req)
 
     def to_security(self):
@@ -292,12 +257,12 @@ class ClusterConfig:
             raise InputError(f"cluster.security is given, so cluster.scheduler must be a "
                              f"tls:// address, got {scheduler!r}")
         return cls(scheduler=scheduler,
-                   workers=_int("cluster.workers", value.get("workers"), 1, optional=True,
-                                high=MAX_WORKERS),
-                   threads_per_worker=_int("cluster.threads_per_worker",
-                                           value.get("threads_per_worker", 1), 1,
-                                           high=MAX_THREADS),
-                   timeout=_number("cluster.timeout", value.get("timeout", 10.0)),
+                   workers=checks.integer("cluster.workers", value.get("workers"), 1,
+                                          optional=True, high=MAX_WORKERS),
+                   threads_per_worker=checks.integer("cluster.threads_per_worker",
+                                                     value.get("threads_per_worker", 1), 1,
+                                                     high=MAX_THREADS),
+                   timeout=checks.positive("cluster.timeout", value.get("timeout", 10.0)),
                    security=security)
 
     def client_security(self):
@@ -355,25 +320,25 @@ class SolverConfig:
         d = cls()
         get = value.get
         method = _choice("solver.method", get("method", d.method), ["auto", *METHODS])
-        n_blocks = _int("solver.n_blocks", get("n_blocks"), 1, optional=True)
-        n_servers = _int("solver.n_servers", get("n_servers"), 1, optional=True,
-                         high=MAX_SERVERS)
-        q = _int("solver.q", get("q"), 1, optional=True)
+        n_blocks = checks.integer("solver.n_blocks", get("n_blocks"), 1, optional=True)
+        n_servers = checks.integer("solver.n_servers", get("n_servers"), 1, optional=True,
+                                   high=MAX_SERVERS)
+        q = checks.integer("solver.q", get("q"), 1, optional=True)
         if q is not None and n_servers is not None and q > n_servers:
             raise InputError(f"solver.q={q} is larger than solver.n_servers={n_servers}")
         if n_servers is not None and n_blocks is not None and n_servers < n_blocks:
             raise InputError(f"solver.n_servers={n_servers} is fewer than solver.n_blocks="
                              f"{n_blocks}: every block needs a server")
-        deadline = _number("solver.deadline", get("deadline"), optional=True)
+        deadline = checks.positive("solver.deadline", get("deadline"), optional=True)
         on_short = _choice("solver.on_short", get("on_short", d.on_short), ON_SHORT)
         step = get("step", d.step)
         if isinstance(step, str):
             step = _choice("solver.step", step, STEPS)
         else:
-            if isinstance(step, bool) or not isinstance(step, (int, float)):
+            if not checks.is_real(step):
                 raise InputError(f"solver.step must be one of {', '.join(STEPS)} or a number "
-                                 f"> 0, got {step!r}")
-            step = _number("solver.step", step)
+                                 f"> 0, got {checks.type_name(step)}")
+            step = checks.positive("solver.step", step)
         reference = get("reference", d.reference)
         if reference is not None and reference != "auto":
             reference = _path("solver.reference", reference)
@@ -386,20 +351,24 @@ class SolverConfig:
             _runtime_model(runtime)  # validate now
         return cls(method=method, n_blocks=n_blocks, n_servers=n_servers, q=q,
                    deadline=deadline, on_short=on_short, step=step,
-                   step_scale=_number("solver.step_scale", get("step_scale", d.step_scale)),
-                   max_iter=_int("solver.max_iter", get("max_iter", d.max_iter), 1),
-                   tol=_number("solver.tol", get("tol", d.tol), strict=False),
-                   time_budget=_number("solver.time_budget", get("time_budget"), optional=True),
-                   sketch_rows=_int("solver.sketch_rows", get("sketch_rows"), 1, optional=True),
-                   seed=_int("solver.seed", get("seed", d.seed), 0),
+                   step_scale=checks.positive("solver.step_scale",
+                                              get("step_scale", d.step_scale)),
+                   max_iter=checks.integer("solver.max_iter", get("max_iter", d.max_iter), 1),
+                   tol=checks.real("solver.tol", get("tol", d.tol), low=0),
+                   time_budget=checks.positive("solver.time_budget", get("time_budget"),
+                                               optional=True),
+                   sketch_rows=checks.integer("solver.sketch_rows", get("sketch_rows"), 1,
+                                              optional=True),
+                   seed=checks.integer("solver.seed", get("seed", d.seed), 0),
                    reference=reference, runtime=runtime,
-                   reconnect_timeout=_number("solver.reconnect_timeout",
-                                             get("reconnect_timeout", d.reconnect_timeout)),
-                   anchor_every=_int("solver.anchor_every", get("anchor_every"), 1,
-                                     optional=True),
+                   reconnect_timeout=checks.positive("solver.reconnect_timeout",
+                                                     get("reconnect_timeout",
+                                                         d.reconnect_timeout)),
+                   anchor_every=checks.integer("solver.anchor_every", get("anchor_every"), 1,
+                                               optional=True),
                    leverage=_choice("solver.leverage", get("leverage", d.leverage),
                                     LEVERAGE),
-                   **{k: _flag(f"solver.{k}", get(k, getattr(d, k)))
+                   **{k: checks.flag(f"solver.{k}", get(k, getattr(d, k)))
                       for k in ("precondition", "variance_reduction", "reweight")})
 
     def lstsq_kwargs(self) -> dict:
@@ -479,9 +448,11 @@ class OutputConfig:
         out_dir = default if value.get("dir") is None else _path("output.dir", value["dir"])
         every = value.get("checkpoint_every", cls.checkpoint_every)
         ck_dir = value.get("checkpoint_dir")
-        return cls(dir=out_dir, target_error=_number("output.target_error",
-                                                     value.get("target_error"), optional=True),
-                   checkpoint_every=_int("output.checkpoint_every", every, 1, optional=True),
+        return cls(dir=out_dir, target_error=checks.positive("output.target_error",
+                                                             value.get("target_error"),
+                                                             optional=True),
+                   checkpoint_every=checks.integer("output.checkpoint_every", every, 1,
+                                                   optional=True),
                    checkpoint_dir=None if ck_dir is None
                    else _path("output.checkpoint_dir", ck_dir))
 
@@ -534,7 +505,7 @@ class RunConfig:
         elif isinstance(compare, str):
             compare = (compare,)
         elif not isinstance(compare, list):
-            raise InputError(f"compare must be a list of methods, got {_kind(compare)}")
+            raise InputError(f"compare must be a list of methods, got {checks.type_name(compare)}")
         compare = tuple(_choice(f"compare[{i}] method", m, ["auto", *METHODS])
                         for i, m in enumerate(compare))
         seen = {solver.method}
@@ -590,7 +561,7 @@ def load_config(path: str | os.PathLike) -> RunConfig:
         raise InputError(f"{p} is empty: a run config needs at least dataset.path")
     if not isinstance(data, Mapping):
         raise InputError(f"{p} must hold a mapping of sections ({', '.join(SECTIONS)}), "
-                         f"got {_kind(data)}")
+                         f"got {checks.type_name(data)}")
     return RunConfig.from_dict(data, source=p)
 
 
@@ -651,8 +622,8 @@ class MatrixConfig:
         _check_keys(f"{key}.generate", gen, ("n", "seed"))
         if gen.get("n") is None:
             raise InputError(f"{key}.generate.n is required")
-        spec = {"n": _int(f"{key}.generate.n", gen["n"], 1),
-                "seed": _int(f"{key}.generate.seed", gen.get("seed", 0), 0)}
+        spec = {"n": checks.integer(f"{key}.generate.n", gen["n"], 1),
+                "seed": checks.integer(f"{key}.generate.seed", gen.get("seed", 0), 0)}
         return cls(path=path, generate=spec)
 
     def to_dict(self) -> dict:
@@ -696,16 +667,16 @@ class MatmulConfig:
         data_dir = Path("data") / stem
         a = MatrixConfig.parse("a", data.get("a"), data_dir / "A.zarr")
         b = MatrixConfig.parse("b", data.get("b"), data_dir / "B.zarr")
-        m = _int("m", data.get("m", 2), 1)
-        n_servers = _int("n_servers", data.get("n_servers"), 1, optional=True,
-                         high=MAX_SERVERS)
+        m = checks.integer("m", data.get("m", 2), 1)
+        n_servers = checks.integer("n_servers", data.get("n_servers"), 1, optional=True,
+                                   high=MAX_SERVERS)
         _check_matmul_sizes(code, m, n_servers, a, b)
         return cls(a=a, b=b, code=code, m=m, n_servers=n_servers,
-                   eps=_number("eps", data.get("eps"), optional=True),
-                   deadline=_number("deadline", data.get("deadline"), optional=True),
+                   eps=checks.positive("eps", data.get("eps"), optional=True),
+                   deadline=checks.positive("deadline", data.get("deadline"), optional=True),
                    points=_choice("points", data.get("points", "tuned"), POINTS),
-                   tile=_int("tile", data.get("tile"), 1, optional=True),
-                   seed=_int("seed", data.get("seed"), 0, optional=True),
+                   tile=checks.integer("tile", data.get("tile"), 1, optional=True),
+                   seed=checks.integer("seed", data.get("seed"), 0, optional=True),
                    stragglers=stragglers, cluster=ClusterConfig.parse(data.get("cluster")),
                    output=OutputConfig.parse(output, Path("out") / stem),
                    source=None if source is None else Path(source))

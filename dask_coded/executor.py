@@ -41,6 +41,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from .errors import InputError
+from .kernels import checks
 
 ON_SHORT = ("wait", "proceed", "fail")
 
@@ -108,8 +109,7 @@ def check_round(q: int, n_servers: int, deadline: float | None, on_short: str,
     if on_short not in ON_SHORT:
         raise InputError(f"unknown on_short policy {on_short!r}; choose one of "
                          f"{', '.join(ON_SHORT)}")
-    if deadline is not None and not deadline > 0:
-        raise InputError(f"deadline must be > 0 seconds, got {deadline!r}")
+    checks.positive("deadline", deadline, finite=False, optional=True)
     if not 1 <= q <= n_servers:
         raise InputError(f"q must be between 1 and the {n_servers} servers of the round, "
                          f"got {q}")
@@ -961,8 +961,9 @@ class CodedExecutor:
                             # whoever ran the copies it beat is slow: later passes avoid it
                             slow.update(started[k][1] for k in copies[i][:-1]
                                         if k in started and k != key)
-                        client.cancel([futures[k][1] for k in copies[i] if k != key],
-                                      force=False)
+                        losers = [futures[k][1] for k in copies[i] if k != key]
+                        if losers:  # most tasks have no copy: skip the round trip
+                            client.cancel(losers, force=False)
                         continue
                     if status == "error":
                         exc = fut.exception()

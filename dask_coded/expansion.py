@@ -15,6 +15,7 @@ import scipy.sparse
 
 from ._validation import float_array
 from .errors import InputError
+from .kernels import checks
 from .kernels import expansion as kern
 from .kernels.runtime import RuntimeModel
 
@@ -131,18 +132,14 @@ def resolve_survival(survival: Any, deadline: float | None) -> tuple[float | Non
     if isinstance(survival, RuntimeModel) or callable(survival):
         if deadline is None:
             raise InputError("a runtime model needs a deadline T to give phi(T)")
-        if isinstance(deadline, bool) or not isinstance(deadline, (int, float, np.integer,
-                                                                   np.floating)) \
-                or not deadline > 0:
-            raise InputError(f"deadline must be > 0, got {deadline!r}")
+        checks.positive("deadline", deadline, finite=False)
         fn = survival.survival if isinstance(survival, RuntimeModel) else survival
         phi = float(np.asarray(fn(deadline)))
+    elif checks.is_real(survival):
+        phi = float(survival)
     else:
-        try:
-            phi = float(survival)
-        except (TypeError, ValueError):
-            raise InputError(f"survival must be a number phi(T) or a runtime model, "
-                             f"got {type(survival).__name__}") from None
+        raise InputError(f"survival must be a number phi(T) or a runtime model, "
+                         f"got {checks.type_name(survival)}")
     if not 0 < phi < 1:
         raise InputError(f"survival phi(T) must be in (0, 1), got {phi:g} "
                          "(0: nobody straggles; 1: nobody answers by the deadline)")
@@ -178,16 +175,10 @@ def expansion_network(Pi: Any, n_servers: int, *, survival: Any = None,
     ExpansionNetwork
     """
     scores = kern.check_distribution(float_array(Pi, "Pi"))
-    if isinstance(min_replicas, bool) or not isinstance(min_replicas, (int, np.integer)) \
-            or min_replicas < 0:
-        raise InputError(f"min_replicas must be an integer >= 0, got {min_replicas!r}")
+    min_replicas = checks.integer("min_replicas", min_replicas, 0)
     if method not in METHODS:
         raise InputError(f"unknown expansion method {method!r}; choose one of {', '.join(METHODS)}")
-    if isinstance(n_servers, bool) or not isinstance(n_servers, (int, np.integer)):
-        raise InputError(f"n_servers must be an integer, got {n_servers!r}")
-    n_servers = int(n_servers)
-    if n_servers < 1:
-        raise InputError(f"n_servers must be >= 1, got {n_servers}")
+    n_servers = checks.integer("n_servers", n_servers, 1)
     held = scores > 0
     if n_servers < min_replicas * int(held.sum()):
         raise InputError(f"n_servers={n_servers} is too few: {int(held.sum())} blocks with "
@@ -196,8 +187,9 @@ def expansion_network(Pi: Any, n_servers: int, *, survival: Any = None,
     if q is None and phi is not None:
         q = max(1, int(np.floor((1.0 - phi) * n_servers)))  # q(T) = floor(F(T) m), eq. 12
     if q is not None:
-        if isinstance(q, bool) or not isinstance(q, (int, np.integer)) or not 1 <= q <= n_servers:
-            raise InputError(f"q must be an integer in 1..n_servers={n_servers}, got {q!r}")
+        if not checks.is_integer(q) or not 1 <= q <= n_servers:
+            shown = int(q) if checks.is_integer(q) else checks.type_name(q)
+            raise InputError(f"q must be an integer in 1..n_servers={n_servers}, got {shown}")
         q = int(q)
     sub = scores[held]
     paper = None

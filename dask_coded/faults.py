@@ -46,6 +46,7 @@ import numpy as np
 
 from .errors import InputError
 from .executor import ServersLost, StragglerTimeout
+from .kernels import checks
 
 #: Fault name -> what it does.
 FAULTS = {
@@ -418,10 +419,8 @@ def run_suite(faults: Sequence[str] | None = None, apis: Sequence[str] = APIS, *
     for a in apis:
         if a not in APIS:
             raise InputError(f"unknown api {a!r}; choose among {', '.join(APIS)}")
-    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
-        raise InputError(f"runs must be an integer >= 1, got {runs!r}")
-    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 2:
-        raise InputError(f"n_workers must be an integer >= 2, got {n_workers!r}")
+    checks.integer("runs", runs, 1)
+    checks.integer("n_workers", n_workers, 2)
     with contextlib.ExitStack() as stack:
         # schedulers and workers are killed on purpose: their comms closing is not news
         import distributed  # noqa: F401  (creates its loggers, to quiet them)

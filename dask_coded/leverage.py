@@ -37,10 +37,9 @@ import numpy as np
 from dask.delayed import Delayed, delayed
 from scipy import linalg
 
-from ._validation import check_flag, check_seed
 from .errors import InputError
 from .io import as_row_chunked
-from .kernels import direct
+from .kernels import checks, direct
 from .kernels import leverage as kern
 from .kernels.blocks import BlockLayout
 from .sources import BlockSource, ResidentRows
@@ -369,25 +368,21 @@ def compute_block_leverage(A: Any, n_blocks: int, *, method: str = "exact",
         raise InputError(f"unknown leverage method {method!r}; choose one of {', '.join(METHODS)}")
     if algorithm not in ("auto", "gram", "qr"):
         raise InputError(f"unknown algorithm {algorithm!r}; choose auto, gram or qr")
-    check_flag("solve", solve)
+    checks.flag("solve", solve)
     a, b_arr = as_row_chunked(A, b)  # a store path brings the store's b
     layout = BlockLayout.create(a.shape[0], n_blocks)
     d = a.shape[1]
     if d > a.shape[0]:
         raise InputError(f"A must be tall (rows >= columns), got {a.shape[0]} x {d}")
     if method == "sketch":
-        for name, value in (("sketch_rows", sketch_rows), ("jl_dim", jl_dim)):
-            if value is not None and (isinstance(value, bool)
-                                      or not isinstance(value, (int, np.integer))):
-                raise InputError(f"{name} must be an integer, got {value!r}")
-        check_seed(seed)
-        sketch_rows = default_sketch_rows(d) if sketch_rows is None else int(sketch_rows)
+        sketch_rows = checks.integer("sketch_rows", sketch_rows, optional=True)
+        jl_dim = checks.integer("jl_dim", jl_dim, 1, optional=True)
+        checks.seed(seed)
+        sketch_rows = default_sketch_rows(d) if sketch_rows is None else sketch_rows
         if sketch_rows < d:
             raise InputError(f"sketch_rows must be at least d = {d}, got {sketch_rows}")
         if jl_dim is None:
             jl_dim = default_jl_dim(d)
-        elif jl_dim < 1:
-            raise InputError(f"jl_dim must be >= 1, got {jl_dim}")
         if solve:
             raise InputError("solve=True needs method='exact' (the sketch gives no exact "
                              "solution)")

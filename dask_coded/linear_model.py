@@ -9,14 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import (
-    check_client,
-    check_flag,
-    check_positive,
-    check_seed,
-    check_servers,
-    float_array,
-)
+from ._validation import check_client, check_servers, float_array
 from .cluster import client_context, current_client
 from .errors import InputError
 from .executor import (
@@ -28,6 +21,7 @@ from .executor import (
     throttled,
 )
 from .io import as_row_chunked
+from .kernels import checks
 from .kernels.blocks import BlockLayout, chunk_aligned_blocks
 from .leverage import LeverageResult, compute_block_leverage
 from .solvers import (
@@ -77,14 +71,6 @@ def default_blocks(A: Any, a) -> int:
     return min(DEFAULT_BLOCKS, n_rows)
 
 
-def _positive_int(name: str, value: Any, allow_none: bool = True) -> int | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
-
-
 def check_method(method: Any) -> str:
     """A key of :data:`~dask_coded.solvers.METHODS`, or ``"auto"``."""
     if not isinstance(method, str) or (method != "auto" and method not in METHODS):
@@ -99,37 +85,35 @@ def _settings(method: str, n_servers, q, deadline, on_short, runtime, step, step
               variance_reduction: bool = True, anchor_every: int | None = None,
               reweight: bool = True) -> Settings:
     check_method(method)
-    flags = {name: check_flag(name, value) for name, value in (
+    flags = {name: checks.flag(name, value) for name, value in (
         ("precondition", precondition), ("variance_reduction", variance_reduction),
         ("reweight", reweight))}
-    anchor_every = _positive_int("anchor_every", anchor_every)
-    n_servers = _positive_int("n_servers", n_servers)
+    anchor_every = checks.integer("anchor_every", anchor_every, 1, optional=True)
+    n_servers = checks.integer("n_servers", n_servers, 1, optional=True)
     if n_servers is not None:
         check_servers("n_servers", n_servers)
-    q = _positive_int("q", q)
+    q = checks.integer("q", q, 1, optional=True)
     if q is not None and n_servers is not None and q > n_servers:
         raise InputError(f"q={q} is larger than n_servers={n_servers}")
-    if deadline is not None and (isinstance(deadline, bool) or not (
-            isinstance(deadline, (int, float)) and deadline > 0)):
-        raise InputError(f"deadline must be a number of seconds > 0, got {deadline!r}")
+    deadline = checks.positive("deadline", deadline, finite=False, optional=True)
     if not isinstance(on_short, str) or on_short not in ON_SHORT:
         raise InputError(f"unknown on_short policy {on_short!r}; choose one of "
                          f"{', '.join(ON_SHORT)}")
-    if isinstance(step, (int, float)) and not isinstance(step, bool):
-        if not step > 0:
+    if checks.is_real(step):
+        step_scale = checks.real("step", step)
+        if not step_scale > 0:
             raise InputError(f"step must be > 0 (a multiple of 2 / sigma_max(A)^2), got {step}")
-        step, step_scale = "fixed", float(step)
+        step = "fixed"
     elif not isinstance(step, str) or step not in STEPS:
         raise InputError(f"unknown step rule {step!r}; choose one of {', '.join(STEPS)} "
                          "or give a positive number")
-    step_scale = check_positive("step_scale", step_scale, optional=False)
-    max_iter = _positive_int("max_iter", max_iter, allow_none=False)
-    if isinstance(tol, bool) or not (isinstance(tol, (int, float)) and tol >= 0):
-        raise InputError(f"tol must be a number >= 0, got {tol!r}")
-    time_budget = check_positive("time_budget", time_budget, finite=False)
-    sketch_rows = _positive_int("sketch_rows", sketch_rows)
-    reconnect_timeout = check_positive("reconnect_timeout", reconnect_timeout, optional=False)
-    if check_seed(seed) is None:
+    step_scale = checks.positive("step_scale", step_scale)
+    max_iter = checks.integer("max_iter", max_iter, 1)
+    tol = checks.real("tol", tol, low=0, finite=False)
+    time_budget = checks.positive("time_budget", time_budget, finite=False, optional=True)
+    sketch_rows = checks.integer("sketch_rows", sketch_rows, 1, optional=True)
+    reconnect_timeout = checks.positive("reconnect_timeout", reconnect_timeout)
+    if checks.seed(seed) is None:
         seed = int(np.random.SeedSequence().entropy % (2**32))
     return Settings(n_servers=n_servers, q=q, deadline=deadline, on_short=on_short,
                     runtime=runtime, step=step, step_scale=float(step_scale),
@@ -352,7 +336,7 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
             raise InputError(f"x0 must have shape ({d},), got {x0.shape}")
         if not np.all(np.isfinite(x0)):
             raise InputError("x0 holds NaN or Inf")
-    checkpoint_every = _positive_int("checkpoint_every", checkpoint_every, allow_none=False)
+    checkpoint_every = checks.integer("checkpoint_every", checkpoint_every, 1)
     if resume and checkpoint is None:
         raise InputError("resume=True needs checkpoint= (the file to resume from)")
     if checkpoint is not None:
@@ -586,7 +570,7 @@ class CodedLinearRegression:
 
     @staticmethod
     def _design(X: Any, fit_intercept: bool):
-        if not check_flag("fit_intercept", fit_intercept):
+        if not checks.flag("fit_intercept", fit_intercept):
             return X
         import dask.array as da
 

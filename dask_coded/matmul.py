@@ -35,15 +35,14 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_client, check_seed, check_servers, float_array
+from ._validation import check_client, check_servers, float_array
 from .cluster import client_context
 from .codes import CodePlan, relative, resolve_code
 from .errors import InputError
 from .executor import SchedulerLost, round_faults, throttled
+from .kernels import checks
 from .kernels import matdot as md
 from .kernels import optcodes as oc
-from .kernels._checks import count as _count
-from .kernels._checks import positive as _positive
 
 #: Budget of one server's encoded blocks (its share of A's rows and B's columns of a tile).
 SERVER_BYTES = 64 * 2**20
@@ -279,10 +278,10 @@ def optimize_code(m: int, k: int, n_servers: int, *, restarts: int = 20,
     -------
     OptimizedCode
     """
-    m = _count("m", m)
-    k = _count("k", k)
-    n_servers = check_servers("n_servers", _count("n_servers", n_servers))
-    seed = check_seed(seed)
+    m = checks.integer("m", m, 1)
+    k = checks.integer("k", k, 1)
+    n_servers = check_servers("n_servers", checks.integer("n_servers", n_servers, 1))
+    seed = checks.seed(seed)
     if save is not None and (not isinstance(save, (str, os.PathLike)) or not str(save)
                              or Path(save).is_dir()):
         raise InputError(f"save must be a file path (not a folder), got {save!r}")
@@ -378,12 +377,12 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
     the_code, opt = resolve_code(code)
     code = the_code.name
     if opt is not None:
-        if m is not None and _count("m", m) != opt.m:
+        if m is not None and checks.integer("m", m, 1) != opt.m:
             raise InputError(f"m={m} does not match the optimized code's m={opt.m}")
         m = opt.m
     if m is None:
         raise InputError("m (the number of inner blocks) is required")
-    m = _count("m", m)
+    m = checks.integer("m", m, 1)
     a_op = _Operand(A, "A")
     b_op = _Operand(B, "B")
     (n, inner), (inner_b, k) = a_op.shape, b_op.shape
@@ -393,12 +392,10 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
     if m > inner:
         raise InputError(f"m={m} exceeds the inner dimension N={inner}")
     P = the_code.default_servers(m, opt) if n_servers is None else check_servers(
-        "n_servers", _count("n_servers", n_servers))
+        "n_servers", checks.integer("n_servers", n_servers, 1))
     P = the_code.check_servers(m, P, opt)
-    if eps is not None:
-        eps = _positive("eps", eps)
-    if deadline is not None:
-        deadline = _positive("deadline", deadline)
+    eps = checks.positive("eps", eps, optional=True)
+    deadline = checks.positive("deadline", deadline, optional=True)
     plan = the_code.plan(m, P, points=points, eps=eps, optimized=opt)
     if delays is not None:
         delays = float_array(delays, "delays")
@@ -407,8 +404,8 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
                              f"{delays.shape}")
     scenario = _scenario(stragglers)
     r = -(-inner // m)  # ceil(N / m): split_inner's block width, the rest zero-padded
-    tile = _default_tile(r) if tile is None else _count("tile", tile)
-    seed = check_seed(seed)
+    tile = _default_tile(r) if tile is None else checks.integer("tile", tile, 1)
+    seed = checks.seed(seed)
     check_client(client)
     if out is not None:
         if not isinstance(out, (str, os.PathLike)) or not str(out):

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import numbers
 import os
 import signal
 import socket
@@ -41,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError
+from .kernels import checks
 from .kernels.runtime import RUNTIME_MODELS, Empirical, RuntimeModel, runtime_model
 
 __all__ = [
@@ -68,39 +68,6 @@ _READY = b"ready\n"
 # ---------------------------------------------------------------------------- validation
 
 
-def _real(key: str, value: Any) -> float:
-    """``value`` as a finite float, or InputError naming ``key``."""
-    # bool is an int subclass; ``factor: true`` in a YAML file is a mistake, not 1.0.
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InputError(f"{key} must be a number, got {type(value).__name__}")
-    out = float(value)
-    if not math.isfinite(out):
-        raise InputError(f"{key} must be finite, got {out}")
-    return out
-
-
-def _at_least(key: str, value: Any, low: float) -> float:
-    out = _real(key, value)
-    if out < low:
-        raise InputError(f"{key} must be >= {low:g}, got {out:g}")
-    return out
-
-
-def _unit(key: str, value: Any) -> float:
-    out = _real(key, value)
-    if not 0.0 <= out <= 1.0:
-        raise InputError(f"{key} must be in [0, 1], got {out:g}")
-    return out
-
-
-def _integer(key: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InputError(f"{key} must be an integer, got {type(value).__name__}")
-    if value < low:
-        raise InputError(f"{key} must be >= {low}, got {value}")
-    return int(value)
-
-
 def _mapping(key: str, value: Any) -> Mapping:
     if not isinstance(value, Mapping):
         raise InputError(f"{key} must be a mapping, got {type(value).__name__}")
@@ -124,8 +91,7 @@ def _as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
     """A Generator from a Generator, a seed, or None (fresh entropy)."""
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)
-                       and rng >= 0):
+    if rng is None or (checks.is_integer(rng) and rng >= 0):
         return np.random.default_rng(rng)
     raise InputError(f"rng must be a numpy.random.Generator, a seed >= 0 or None, "
                      f"got {rng!r}")
@@ -226,8 +192,8 @@ def _check_kills(value: Any, key: str = "kills") -> tuple[tuple[int, int], ...]:
         except (TypeError, ValueError):
             raise InputError(f"{key}[{i}] must be a (round, n_workers) pair, "
                              f"got {pair!r}") from None
-        out.append((_integer(f"{key}[{i}] round", round_id, 0),
-                    _integer(f"{key}[{i}] n_workers", n, 1)))
+        out.append((checks.integer(f"{key}[{i}] round", round_id, 0),
+                    checks.integer(f"{key}[{i}] n_workers", n, 1)))
     return tuple(sorted(out))
 
 
@@ -270,14 +236,15 @@ class StragglerScenario:
             raise InputError(f"delay_model must be a RuntimeModel or None, "
                              f"got {type(self.delay_model).__name__}")
         # object.__setattr__: the dataclass is frozen; store normalised values.
-        object.__setattr__(self, "slow_fraction", _unit("slow_fraction", self.slow_fraction))
-        object.__setattr__(self, "slow_factor", _at_least("slow_factor", self.slow_factor, 1.0))
+        object.__setattr__(self, "slow_fraction",
+                           checks.fraction("slow_fraction", self.slow_fraction))
+        object.__setattr__(self, "slow_factor", checks.real("slow_factor", self.slow_factor, low=1))
         object.__setattr__(self, "throttle_workers",
-                           _integer("throttle_workers", self.throttle_workers, 0))
+                           checks.integer("throttle_workers", self.throttle_workers, 0))
         object.__setattr__(self, "throttle_factor",
-                           _at_least("throttle_factor", self.throttle_factor, 1.0))
+                           checks.real("throttle_factor", self.throttle_factor, low=1))
         object.__setattr__(self, "kills", _check_kills(self.kills))
-        object.__setattr__(self, "seed", _integer("seed", self.seed, 0))
+        object.__setattr__(self, "seed", checks.integer("seed", self.seed, 0))
 
     # ------------------------------------------------------------------ config
 
@@ -323,13 +290,13 @@ class StragglerScenario:
         if config.get("slow") is not None:
             slow = _mapping("slow", config["slow"])
             _check_keys("slow", slow, ("fraction", "factor"), required=("fraction", "factor"))
-            kwargs["slow_fraction"] = _unit("slow.fraction", slow["fraction"])
-            kwargs["slow_factor"] = _at_least("slow.factor", slow["factor"], 1.0)
+            kwargs["slow_fraction"] = checks.fraction("slow.fraction", slow["fraction"])
+            kwargs["slow_factor"] = checks.real("slow.factor", slow["factor"], low=1)
         if config.get("throttle") is not None:
             thr = _mapping("throttle", config["throttle"])
             _check_keys("throttle", thr, ("workers", "factor"), required=("workers", "factor"))
-            kwargs["throttle_workers"] = _integer("throttle.workers", thr["workers"], 0)
-            kwargs["throttle_factor"] = _at_least("throttle.factor", thr["factor"], 1.0)
+            kwargs["throttle_workers"] = checks.integer("throttle.workers", thr["workers"], 0)
+            kwargs["throttle_factor"] = checks.real("throttle.factor", thr["factor"], low=1)
         if config.get("kill") is not None:
             kill = config["kill"]
             if isinstance(kill, (str, bytes, Mapping)) or not isinstance(kill, Sequence):
@@ -340,11 +307,11 @@ class StragglerScenario:
                 item = _mapping(f"kill[{i}]", item)
                 _check_keys(f"kill[{i}]", item, ("round", "workers"),
                             required=("round", "workers"))
-                pairs.append((_integer(f"kill[{i}].round", item["round"], 0),
-                              _integer(f"kill[{i}].workers", item["workers"], 1)))
+                pairs.append((checks.integer(f"kill[{i}].round", item["round"], 0),
+                              checks.integer(f"kill[{i}].workers", item["workers"], 1)))
             kwargs["kills"] = tuple(pairs)
         if config.get("seed") is not None:
-            kwargs["seed"] = _integer("seed", config["seed"], 0)
+            kwargs["seed"] = checks.integer("seed", config["seed"], 0)
         return cls(**kwargs)
 
     # ------------------------------------------------------------------ model stragglers
@@ -384,15 +351,15 @@ class StragglerScenario:
         ndarray of float64 or None
             Shape ``(n_servers,)``, indexed by server id.
         """
-        round_id = _integer("round_id", round_id, 0)
-        n_servers = _integer("n_servers", n_servers, 1)
+        round_id = checks.integer("round_id", round_id, 0)
+        n_servers = checks.integer("n_servers", n_servers, 1)
         if self.delay_model is None:
             return None
         return self.delay_model.sample(n_servers, self._rng(_DELAY_STREAM, round_id))
 
     def slow_servers(self, n_servers: int) -> np.ndarray:
         """The fixed, sorted ids of the ``ceil(slow_fraction * n_servers)`` slow servers."""
-        n_servers = _integer("n_servers", n_servers, 1)
+        n_servers = checks.integer("n_servers", n_servers, 1)
         if not self._slows:
             return np.empty(0, dtype=np.int64)
         # round(): 0.1 * 30 is 3.0000000000000004 in floating point, whose ceil is 4, not 3.
@@ -426,7 +393,7 @@ class StragglerScenario:
 
     def fault_rng(self, round_id: int) -> np.random.Generator:
         """The seeded generator that picks the workers killed before ``round_id``."""
-        return self._rng(_KILL_STREAM, _integer("round_id", round_id, 0))
+        return self._rng(_KILL_STREAM, checks.integer("round_id", round_id, 0))
 
 
 def _delay_from_config(delay: Any, base_dir: str | os.PathLike | None) -> RuntimeModel:
@@ -810,10 +777,8 @@ def throttle(client: Any, addresses: str | Sequence[str], factor: float, *,
     InputError
         Bad factor or period, no address, or an address that is not a live worker.
     """
-    factor = _at_least("factor", factor, 1.0)
-    period = _real("period", period)
-    if period <= 0:
-        raise InputError(f"period must be > 0 seconds, got {period:g}")
+    factor = checks.real("factor", factor, low=1)
+    period = checks.positive("period", period)
     addrs = [addresses] if isinstance(addresses, str) else list(addresses)
     if not addrs:
         raise InputError("addresses is empty: name at least one worker to throttle")
@@ -872,7 +837,7 @@ def kill_workers(client: Any, n: int, *, rng: np.random.Generator | int | None =
     """
     from distributed.comm import CommClosedError
 
-    n = _integer("n", n, 0)
+    n = checks.integer("n", n, 0)
     rng = _as_rng(rng)
     excluded = {exclude} if isinstance(exclude, str) else set(exclude)
     live = _live_workers(client)

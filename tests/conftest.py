@@ -1,4 +1,5 @@
-"""Shared fixtures: small seeded datasets on disk and a real multi-process LocalCluster."""
+"""Shared fixtures: small seeded datasets on disk, CLI runners, and two real LocalClusters
+(in-process for logic, multi-process where a process is the point)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
 
 
 def cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    """The CLI in this process (click's CliRunner), for cases that fail before any cluster.
+    """The CLI in this process (click's CliRunner): input errors, and commands whose clusters
+    are subprocesses anyway.
 
     The same result shape as :func:`run`, so :func:`assert_one_line_error` reads both; it
     saves the ~1.3 s a fresh interpreter spends importing dask and distributed, which is
@@ -68,14 +70,27 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, match: str) -> None
     assert match in lines[0], lines[0]
 
 
-@pytest.fixture(scope="session")
-def client():
-    """A LocalCluster with two worker processes, one thread each, for the whole session."""
+def _session_cluster(processes: bool):
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=processes,
                            dashboard_address=":0", silence_logs=logging.ERROR)
     c = Client(cluster)
     yield c
     c.close()
     cluster.close()
+
+
+@pytest.fixture(scope="session")
+def client():
+    """Two in-process workers, one thread each, for the whole session: the solver, matmul
+    and leverage logic against a real scheduler and real workers, without the inter-process
+    hop that makes a round cost tens of milliseconds (issue 12)."""
+    yield from _session_cluster(processes=False)
+
+
+@pytest.fixture(scope="session")
+def process_client():
+    """Two worker processes, one thread each: for tests where a real process is the point
+    (SIGSTOP, pids, where a result is decided by which process reports first)."""
+    yield from _session_cluster(processes=True)

@@ -112,7 +112,7 @@ def test_checkpoint_arguments_are_checked(data, tmp_path):
     A, b = data
     with pytest.raises(dc.InputError, match="needs checkpoint="):
         dc.lstsq(A, b, resume=True, **KW)
-    with pytest.raises(dc.InputError, match="checkpoint_every must be an integer >= 1"):
+    with pytest.raises(dc.InputError, match="checkpoint_every must be >= 1, got 0"):
         dc.lstsq(A, b, checkpoint=tmp_path / "c.json", checkpoint_every=0, **KW)
     with pytest.raises(dc.InputError, match="is a folder"):
         dc.lstsq(A, b, checkpoint=tmp_path, **KW)

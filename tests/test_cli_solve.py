@@ -162,10 +162,10 @@ def _with(**changes) -> dict:
 @pytest.mark.parametrize(("config", "args", "match"), [
     (_with(solver__bogus=1), [], "unknown key solver.bogus"),
     (_with(solver__method="newton"), [], "unknown solver.method 'newton'"),
-    (_with(solver__deadline=0), [], "solver.deadline must be a number > 0"),
+    (_with(solver__deadline=0), [], "solver.deadline must be > 0, got 0"),
     (_with(solver__q=30), [], "solver.q=30 is larger than solver.n_servers=20"),
-    (_with(solver__n_servers=0), [], "solver.n_servers must be an integer >= 1"),
-    (_with(solver__step=-0.5), [], "solver.step must be a number > 0"),
+    (_with(solver__n_servers=0), [], "solver.n_servers must be >= 1, got 0"),
+    (_with(solver__step=-0.5), [], "solver.step must be > 0, got -0.5"),
     (_with(dataset__path=KeyError), [], "dataset.path is required"),
     (_with(dataset__generate=KeyError), [], "does not exist; give dataset.generate"),
     ("solver: {method: sd\n", [], "is not valid YAML"),

@@ -114,7 +114,7 @@ def test_numeric_step_reference_npy_and_runtime():
     ({"dataset": {"path": "d", "generate": {"rows": 10}}},
      "dataset.generate: unknown dataset parameter"),
     ({"dataset": {"path": "d", "generate": {"noise": "loud"}}},
-     "dataset.generate.noise must be a number"),
+     "dataset.generate.noise must be a real number, got str"),
     ({"dataset": {"path": "d"}, "solver": {"method": "newton"}}, "unknown solver.method"),
     ({"dataset": {"path": "d"}, "solver": {"deadline": 0}}, "solver.deadline must be"),
     ({"dataset": {"path": "d"}, "solver": {"deadline": -1.5}}, "solver.deadline must be"),

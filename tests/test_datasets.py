@@ -97,7 +97,7 @@ def test_failed_overwrite_keeps_the_old_store(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(("params", "match"), [
     ({"kind": "uniform"}, "unknown dataset kind"),
-    ({"n_rows": 0}, "n_rows must be a positive integer"),
+    ({"n_rows": 0}, "n_rows must be >= 1, got 0"),
     ({"n_rows": 5, "n_cols": 10}, "n_rows >= n_cols"),
     ({"condition": 0.5}, "condition"),
     ({"dtype": "int32"}, "dtype"),

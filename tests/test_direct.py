@@ -68,8 +68,9 @@ def test_rank_deficient_direct_is_one_line(client):
         dc.lstsq(a, a @ np.ones(5), method="direct", client=client)
 
 
-def test_worker_frozen_for_good_does_not_stop_direct(client, stores):
+def test_worker_frozen_for_good_does_not_stop_direct(process_client, stores):
     """SIGSTOP one of the two workers for the whole solve: backups finish its chunks."""
+    client = process_client
     path = stores["well"]
     x0 = read_array(path, "x0")
     pids = client.run(os.getpid)

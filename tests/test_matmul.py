@@ -144,15 +144,15 @@ def test_optimized_code_from_file(client, tmp_path):
     ({"m": 30}, "m=30 exceeds the inner dimension N=24"),
     ({"m": 4, "n_servers": 3}, "m=4 exceeds n_servers=3"),
     ({"code": "matdot", "m": 3, "n_servers": 4}, "matdot needs n_servers >= 2m-1=5"),
-    ({"eps": 0.0}, "eps must be positive"),
-    ({"eps": -1e-3}, "eps must be positive"),
+    ({"eps": 0.0}, r"eps must be > 0, got 0\.0"),
+    ({"eps": -1e-3}, r"eps must be > 0, got -0\.001"),
     ({"eps": 1e-14, "m": 3}, "eps=1e-14 is below what float64 allows for m=3"),
     ({"code": "polynomial"}, "unknown code 'polynomial'"),
     ({"code": "optimized"}, "needs the code itself"),
     ({"A": np.ones((4, 4, 4))}, "A must be 2-D"),
     ({"A": np.ones((4, 24), dtype=complex)}, "A has complex dtype"),
     ({"A": "/nonexistent/A.zarr"}, "no A at /nonexistent/A.zarr"),
-    ({"deadline": 0}, "deadline must be positive"),
+    ({"deadline": 0}, "deadline must be > 0, got 0"),
     ({"points": "random"}, "unknown points 'random'"),
 ])
 def test_bad_inputs(kwargs, match):

@@ -101,8 +101,13 @@ def test_iterative_methods_reach_numpy(method, data, request, client):
     assert err <= tol, (method, data, err, tol, result.history["error"])
 
 
+@pytest.mark.slow
 def test_block_leverage_gradient_is_unbiased(client):
-    """Theorem 2: the mean of eq. 26 over many rounds is the full gradient."""
+    """Theorem 2: the mean of eq. 26 over many rounds is the full gradient.
+
+    Slow (150 rounds, ~10 s) and weak (150 rounds cannot see a 1% bias): the default suite
+    checks the identity it rests on exactly (q r_i w_i^2 = 1, tests/test_expansion.py), and
+    the first-q law on worker processes is tests/test_unbiased.py (slow, chi-square)."""
     a, b = dense_dataset(n_rows=2000, n_cols=4, chunk_rows=1000, kind="coherent", seed=2)
     layout = BlockLayout.create(2000, 10)
     summary = compute_block_leverage(a, 10, b=b)
@@ -201,7 +206,7 @@ def test_estimator(client):
     ({"deadline": 0}, "deadline must be"),
     ({"deadline": -1.0}, "deadline must be"),
     ({"q": 50, "n_servers": 40}, "q=50 is larger than n_servers=40"),
-    ({"n_servers": 0}, "n_servers must be an integer >= 1"),
+    ({"n_servers": 0}, "n_servers must be >= 1, got 0"),
     ({"method": "newton"}, "unknown method 'newton'"),
     ({"step": 0.0}, "step must be > 0"),
     ({"step": -1}, "step must be > 0"),
@@ -245,8 +250,9 @@ def test_gram_free_setup_reaches_numpy(method, data, request, client):
     rounds report are the true ones."""
     a, b, x_star, *spread = request.getfixturevalue(data)
     tol = max(1e-10, 10 * spread[0]) if spread else 1e-10
+    # CG is exact in d = 8 steps; these runs reach tol at 8 (10 at cond 1e8): 15 leaves room.
     result = lstsq(a, b, method=method, leverage="sketch", n_blocks=20, n_servers=40,
-                   max_iter=30, seed=5, reference=x_star, client=client)
+                   max_iter=15, seed=5, reference=x_star, client=client)
     assert result.setup.method == "sketch" and result.setup.gram is None
     assert result.setup.r_factor is not None
     err = np.linalg.norm(result.x - x_star) / np.linalg.norm(x_star)

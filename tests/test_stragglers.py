@@ -138,12 +138,12 @@ def _with(**changes):
      r"^unknown key 'delays'; expected one of delay, slow, throttle, kill, seed$"),
     (_with(slow__share=0.5), r"^unknown key 'slow.share'; expected one of fraction, factor$"),
     ({"slow": {"fraction": 0.5}}, r"^slow.factor is required$"),
-    (_with(slow__fraction="half"), r"^slow.fraction must be a number, got str$"),
+    (_with(slow__fraction="half"), r"^slow.fraction must be a real number, got str$"),
     (_with(slow__fraction=1.5), r"^slow.fraction must be in \[0, 1\], got 1.5$"),
     (_with(slow__factor=0.5), r"^slow.factor must be >= 1, got 0.5$"),
     (_with(throttle__workers=-1), r"^throttle.workers must be >= 0, got -1$"),
     (_with(throttle__workers=1.5), r"^throttle.workers must be an integer, got float$"),
-    (_with(throttle__factor=True), r"^throttle.factor must be a number, got bool$"),
+    (_with(throttle__factor=True), r"^throttle.factor must be a real number, got bool$"),
     (_with(throttle=[1, 10]), r"^throttle must be a mapping, got list$"),
     (_with(kill={"round": 5, "workers": 1}), r"^kill must be a list of \{round, workers\}"),
     (_with(kill=[5]), r"^kill\[0\] must be a mapping, got int$"),
@@ -407,7 +407,7 @@ def test_throttle_validation(own_client):
     w = sorted(own_client.scheduler_info()["workers"])[0]
     with pytest.raises(InputError, match=r"^factor must be >= 1, got 0.5$"):
         st.throttle(own_client, [w], 0.5)
-    with pytest.raises(InputError, match=r"^period must be > 0 seconds, got 0$"):
+    with pytest.raises(InputError, match=r"^period must be > 0, got 0$"):
         st.throttle(own_client, [w], 10, period=0)
     with pytest.raises(InputError, match=r"^'tcp://10.0.0.1:1' is not a live worker"):
         st.throttle(own_client, ["tcp://10.0.0.1:1"], 10)

@@ -192,7 +192,7 @@ def test_embedded_cluster_with_tls():
     ({"ca_file": ".", "cert": "cert.pem"}, "cluster.security.ca_file . is not a file"),
     ({"ca_file": "ca.pem", "cert": "nope.pem"}, "cluster.security.cert nope.pem does not exist"),
     ({"ca_file": "ca.pem", "cert": "cert.pem", "require_encryption": "yes"},
-     "cluster.security.require_encryption must be true or false"),
+     "cluster.security.require_encryption must be True or False, got str"),
     ("ca.pem", "cluster.security must be a mapping"),
 ])
 def test_security_config_errors(tmp_path, monkeypatch, security, match):

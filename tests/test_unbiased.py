@@ -40,7 +40,8 @@ def inclusion_chi2(counts: np.ndarray, rounds: int, q: int) -> float:
 
 
 @pytest.mark.slow
-def test_first_q_are_uniform_and_the_gradient_unbiased_on_a_real_cluster(client):
+def test_first_q_are_uniform_and_the_gradient_unbiased_on_a_real_cluster(process_client):
+    client = process_client  # which worker process reports first is the point
     a, b = dense_dataset(n_rows=2000, n_cols=4, chunk_rows=1000, kind="coherent", seed=2)
     layout = BlockLayout.create(2000, 20)
     problem = Problem(BlockSource(a, b, layout), layout, compute_block_leverage(a, 20, b=b))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
+from . import checks
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,7 @@ class BlockLayout:
     @classmethod
     def create(cls, n_rows: int, n_blocks: int) -> BlockLayout:
         """Validate ``n_blocks`` against ``n_rows`` and build the layout."""
-        if isinstance(n_blocks, bool) or not isinstance(n_blocks, (int, np.integer)):
-            raise InputError(f"n_blocks must be an integer, got {n_blocks!r}")
-        n_blocks = int(n_blocks)
+        n_blocks = checks.integer("n_blocks", n_blocks)
         if n_blocks < 1 or n_blocks > n_rows:
             raise InputError(f"n_blocks must be between 1 and the number of rows {n_rows}, "
                              f"got {n_blocks}")

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..errors import InputError
+from . import checks
 
 KINDS = ("gaussian", "student-t", "coherent")
 
@@ -62,12 +63,8 @@ class DatasetSpec:
             raise InputError(f"unknown dataset kind {self.kind!r}; "
                              f"choose one of {', '.join(KINDS)}")
         for name in ("n_rows", "n_cols", "chunk_rows", "n_hot"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise InputError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) \
-                or self.seed < 0:
-            raise InputError(f"seed must be an integer >= 0, got {self.seed!r}")
+            checks.integer(name, getattr(self, name), 1)
+        checks.integer("seed", self.seed, 0)
         if min(self.chunk_rows, self.n_rows) * self.n_cols > MAX_CHUNK_VALUES:
             raise InputError(f"a chunk of {min(self.chunk_rows, self.n_rows)} x {self.n_cols} "
                              f"values does not fit in memory; lower chunk_rows (at most "
@@ -77,23 +74,14 @@ class DatasetSpec:
                              "would not fit in memory")
         if self.n_rows < self.n_cols:
             raise InputError(f"a tall A needs n_rows >= n_cols, got {self.n_rows} x {self.n_cols}")
-        for name in ("noise", "condition", "df", "coherence", "hot_fraction"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(
-                    value, (int, float, np.integer, np.floating)) or np.isnan(value)):
-                raise InputError(f"{name} must be a number, got {value!r}")
+        checks.real("noise", self.noise, low=0)
+        checks.real("condition", self.condition, low=1, high=1e15, strict_high=True,
+                    optional=True)
+        checks.positive("df", self.df)
+        checks.positive("coherence", self.coherence)
+        checks.fraction("hot_fraction", self.hot_fraction, open_low=True, open_high=True)
         if not isinstance(self.dtype, str) or self.dtype not in ("float32", "float64"):
             raise InputError(f"dtype must be float32 or float64, got {self.dtype!r}")
-        if not (self.noise >= 0 and np.isfinite(self.noise)):
-            raise InputError(f"noise must be finite and >= 0, got {self.noise!r}")
-        if self.condition is not None and not (1 <= self.condition < 1e15):
-            raise InputError(f"condition must be in [1, 1e15), got {self.condition!r}")
-        if not self.df > 0:
-            raise InputError(f"df must be > 0, got {self.df!r}")
-        if not self.coherence > 0:
-            raise InputError(f"coherence must be > 0, got {self.coherence!r}")
-        if not 0 < self.hot_fraction < 1:
-            raise InputError(f"hot_fraction must be in (0, 1), got {self.hot_fraction!r}")
         return self
 
     def to_attrs(self) -> dict:

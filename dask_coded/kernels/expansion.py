@@ -35,6 +35,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from ..errors import InputError
+from . import checks
 
 __all__ = [
     "adjust_replicas",
@@ -117,9 +118,7 @@ def check_distribution(Pi: ArrayLike, *, name: str = "Pi") -> NDArray[np.float64
 
 def _check_phi(phi: Any) -> float:
     """``phi`` as a float in the open interval (0, 1)."""
-    if isinstance(phi, bool) or not isinstance(phi, numbers.Real):
-        raise InputError(f"phi must be a real number, got {type(phi).__name__}")
-    ph = float(phi)
+    ph = checks.real("phi", phi, finite=False)
     # log(phi) divides in eq. 19: phi = 0 gives rho = 0 for every block, phi = 1 infinity.
     if not 0.0 < ph < 1.0:
         raise InputError(
@@ -127,15 +126,6 @@ def _check_phi(phi: Any) -> float:
             "(phi=0 means no server straggles, phi=1 means no server answers)"
         )
     return ph
-
-
-def _check_count(name: str, value: Any, minimum: int) -> int:
-    """An integer parameter (not a bool) that is at least ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InputError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise InputError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def _check_replicas(replicas: ArrayLike, k: int | None) -> NDArray[np.int64]:
@@ -233,7 +223,7 @@ def replicas_from_survival(
     """
     p = check_distribution(Pi)
     ph = _check_phi(phi)
-    lo = _check_count("min_replicas", min_replicas, 0)
+    lo = checks.integer("min_replicas", min_replicas, 0)
     # Cap Pi at the largest double below 1 so that Pi_i == 1 gets a finite count.
     p = np.minimum(p, np.nextafter(1.0, 0.0))
     rho_ = np.log1p(-p) / np.log(ph)  # eq. 19: rho_i = log(1 - Pi_i) / log(phi)
@@ -379,9 +369,9 @@ def adjust_replicas_with_trace(
     """
     p = check_distribution(Pi)
     k = p.size
-    lo = _check_count("min_replicas", min_replicas, 0)
+    lo = checks.integer("min_replicas", min_replicas, 0)
     r = _check_replicas(replicas, k).copy()
-    m = _check_count("n_servers", n_servers, 1)
+    m = checks.integer("n_servers", n_servers, 1)
     if m < k * lo:
         raise InputError(
             f"n_servers={m} is too few to give each of the {k} blocks min_replicas={lo}"
@@ -505,8 +495,8 @@ def optimal_replicas(Pi: ArrayLike, total: int, *, min_replicas: int = 1) -> NDA
     """
     p = check_distribution(Pi)
     k = p.size
-    lo = _check_count("min_replicas", min_replicas, 0)
-    big_r = _check_count("total", total, 1)
+    lo = checks.integer("min_replicas", min_replicas, 0)
+    big_r = checks.integer("total", total, 1)
     if big_r < k * lo:
         raise InputError(
             f"total={big_r} is too small to give each of the {k} blocks min_replicas={lo}"
@@ -577,7 +567,7 @@ def _water_fill(x: NDArray[np.float64], lo: int, hi: NDArray[np.int64],
 def _as_fraction(x: Any, i: int, max_denominator: int, tolerance: float) -> Fraction:
     if isinstance(x, Fraction):
         return x
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+    if not checks.is_real(x):
         raise InputError(f"Pi entry {i} is not a real number ({type(x).__name__})")
     if isinstance(x, numbers.Integral):
         return Fraction(int(x))
@@ -631,15 +621,14 @@ def perfect_emulation(
         ``Pi`` not a distribution, a float not close to a fraction with a small enough
         denominator, or ``R`` beyond int64.
     """
-    maxd = _check_count("max_denominator", max_denominator, 1)
+    maxd = checks.integer("max_denominator", max_denominator, 1)
     arr = np.asarray(Pi, dtype=object)
     if arr.ndim != 1:
         raise InputError(
             f"Pi is not a distribution: expected a 1-D array, got {arr.ndim} dimensions"
         )
-    if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) or tolerance < 0:
-        raise InputError(f"tolerance must be a real number >= 0, got {tolerance!r}")
-    fracs = [_as_fraction(x, i, maxd, float(tolerance)) for i, x in enumerate(arr)]
+    tol = checks.real("tolerance", tolerance, low=0, finite=False)
+    fracs = [_as_fraction(x, i, maxd, tol) for i, x in enumerate(arr)]
     check_distribution(np.array([float(f) for f in fracs]))
     exact_sum = sum(fracs, Fraction(0))
     if exact_sum != 1:
@@ -722,7 +711,7 @@ def encoding_weights(induced: ArrayLike, q: int) -> NDArray[np.float64]:
     ndarray of float64, shape (K,)
     """
     pb = check_distribution(induced, name="induced")
-    qq = _check_count("q", q, 1)
+    qq = checks.integer("q", q, 1)
     if (pb <= 0).any():
         i = int(np.argmax(pb <= 0))
         raise InputError(f"induced entry {i} is {float(pb[i])!r}; every block needs Pi-bar_i > 0")

@@ -63,8 +63,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from ..errors import InputError
-from ._checks import count as _count
-from ._checks import positive as _positive
+from . import checks
 
 __all__ = [
     "ConversePair",
@@ -161,7 +160,7 @@ def check_operands(A: ArrayLike, B: ArrayLike, m: int) -> tuple[NDArray, NDArray
     if a.shape[1] != b.shape[0]:
         raise InputError(f"A {a.shape} and B {b.shape} do not multiply: inner dimensions "
                          f"{a.shape[1]} and {b.shape[0]} differ")
-    m = _count("m", m)
+    m = checks.integer("m", m, 1)
     if m > a.shape[1]:
         raise InputError(f"m={m} exceeds the inner dimension {a.shape[1]} of A @ B")
     return a, b, m
@@ -277,7 +276,7 @@ def matdot_coefficients(points: ArrayLike, m: int) -> tuple[NDArray, NDArray]:
     p_B(lambda_l)`` (eq. 14). The same form as the codes of Section IV (eq. 24).
     """
     pts = _points(points, distinct=False)
-    m = _count("m", m)
+    m = checks.integer("m", m, 1)
     powers = np.arange(m).astype(pts.real.dtype)  # keep float32 points in float32
     alpha = pts[:, None] ** powers  # p_A(x) = sum_i A_i x^(i-1) (eq. 14)
     beta = pts[:, None] ** (m - 1 - powers)  # p_B(x) = sum_j B_j x^(m-j) (eq. 14)
@@ -387,7 +386,7 @@ def exact_points(P: int, kind: PointKind = "real") -> NDArray:
     Any ``2m - 1`` distinct points decode exactly (Construction 1); these keep the interpolation
     well conditioned (on the unit circle the full Vandermonde matrix is a unitary DFT).
     """
-    P = _count("P", P)
+    P = checks.integer("P", P, 1)
     if kind == "complex":
         return np.exp(2j * np.pi * np.arange(P) / P)
     if kind == "real":
@@ -430,7 +429,7 @@ def _monomial_row(points: NDArray, n_coeffs: int, target: int) -> tuple[NDArray,
 def vandermonde_cond(points: ArrayLike, n_coeffs: int) -> float:
     """Condition number of the centred and scaled Vandermonde matrix the exact decoder solves."""
     pts = _points(points)
-    return _monomial_row(pts, _count("n_coeffs", n_coeffs), 0)[1]
+    return _monomial_row(pts, checks.integer("n_coeffs", n_coeffs, 1), 0)[1]
 
 
 def _finish(c_hat: NDArray, real_dtype: np.dtype, real_output: bool) -> NDArray:
@@ -469,7 +468,7 @@ def decode_exact(results: Any, points: ArrayLike, m: int, *, return_cond: bool =
     """
     pts = _points(points)
     res = _results(results, pts)
-    m = _count("m", m)
+    m = checks.integer("m", m, 1)
     K = pts.shape[0]
     if K < 2 * m - 1:
         raise InputError(f"exact MatDot needs 2m-1={2 * m - 1} results for m={m}, got {K}")
@@ -493,10 +492,10 @@ def paper_points(P: int, m: int, eps: float, eta: float = 1.0) -> NDArray:
     so small that float round-off (``~u / |lambda|^(m-1)``) swamps the result; see
     :func:`tuned_points`.
     """
-    P = _count("P", P)
-    m = _count("m", m)
-    eps = _positive("eps", eps)
-    eta = _positive("eta", eta)
+    P = checks.integer("P", P, 1)
+    m = checks.integer("m", m, 1)
+    eps = checks.positive("eps", eps)
+    eta = checks.positive("eta", eta)
     if m > P:
         raise InputError(f"m={m} exceeds the number of servers P={P}")
     upper = min(2.0, 3.0 * eta ** 2 * math.sqrt(2 * m - 1))  # eq. 16
@@ -557,9 +556,9 @@ def point_constants(P: int, m: int, K: int, kind: PointKind = "real") -> tuple[f
     :func:`decode_anytime` uses 1-norms, an upper estimate. With ``K >= 2m - 1`` there is no
     aliasing and the exact least-squares estimator is used.
     """
-    P = _count("P", P)
-    m = _count("m", m)
-    K = _count("K", K, m)
+    P = checks.integer("P", P, 1)
+    m = checks.integer("m", m, 1)
+    K = checks.integer("K", K, m)
     if K > P:
         raise InputError(f"K={K} exceeds the number of servers P={P}")
     unit = _unit_points(P, kind)
@@ -586,9 +585,9 @@ def expected_error(m: int, K: int, rho: float, dtype: DTypeLike = np.float64, *,
     are the generic geometry; :func:`point_constants` gives a point set's worst-subset ones.
     At the best ``rho`` this is ``~u^((K-m+1)/K)``, and ``~u`` at ``K = 2m - 1``, ``rho = 1``.
     """
-    m = _count("m", m)
-    K = _count("K", K, m)
-    rho = _positive("rho", rho)
+    m = checks.integer("m", m, 1)
+    K = checks.integer("K", K, m)
+    rho = checks.positive("rho", rho)
     u = unit_roundoff(dtype)
     rounding = round_const * u / rho ** (m - 1)  # round-off at the x^0 scale / lambda^(m-1)
     if K >= 2 * m - 1:
@@ -664,11 +663,11 @@ def tuned_design(P: int, m: int, dtype: DTypeLike = np.float64, kind: PointKind 
     k : int, optional
         Number of results to tune for, ``m <= k <= P``.
     """
-    P = _count("P", P)
-    m = _count("m", m)
+    P = checks.integer("P", P, 1)
+    m = checks.integer("m", m, 1)
     if m > P:
         raise InputError(f"m={m} exceeds the number of servers P={P}")
-    k = m if k is None else _count("k", k, m)
+    k = m if k is None else checks.integer("k", k, m)
     if k > P:
         raise InputError(f"k={k} exceeds the number of servers P={P}")
     u = unit_roundoff(dtype)
@@ -694,7 +693,7 @@ def achievable_epsilon(m: int, dtype: DTypeLike = np.float64, *, P: int | None =
     ``m + 1``, the best-conditioned case) of the given kind: ``~u^(1/m)``. For real points
     the model is pessimistic by 2-8x (m = 2..8), so this refuses on the safe side.
     """
-    m = _count("m", m)
+    m = checks.integer("m", m, 1)
     return tuned_design(m + 1 if P is None else P, m, dtype, kind).expected_error
 
 
@@ -704,7 +703,7 @@ def check_epsilon(eps: float, m: int, dtype: DTypeLike = np.float64, *, P: int |
 
     Returns the achievable error (:func:`achievable_epsilon`) when it is.
     """
-    eps = _positive("eps", eps)
+    eps = checks.positive("eps", eps)
     best = achievable_epsilon(m, dtype, P=P, kind=kind)
     if eps < best:
         raise InputError(f"eps={_fmt(eps)} is below what {np.dtype(dtype).name} allows for "
@@ -767,8 +766,8 @@ def decode_approx_interp(results: Any, points: ArrayLike, m: int, eta: float, *,
     """
     pts = _points(points)
     res = _results(results, pts)
-    m = _count("m", m)
-    eta = _positive("eta", eta)
+    m = checks.integer("m", m, 1)
+    eta = checks.positive("eta", eta)
     if on_failure not in ("raise", "flag"):
         raise InputError(f"on_failure must be 'raise' or 'flag', got {on_failure!r}")
     K = pts.shape[0]
@@ -816,7 +815,7 @@ def decode_approx_direct(results: Any, points: ArrayLike, m: int, *,
     """
     pts = _points(points)
     res = _results(results, pts)
-    m = _count("m", m)
+    m = checks.integer("m", m, 1)
     K = pts.shape[0]
     if K < m:
         raise InputError(f"epsilon-MatDot needs at least m={m} results, got {K}")
@@ -904,18 +903,18 @@ def decode_anytime(results: Any, points: ArrayLike, m: int, *, norm_ab: float | 
     """
     pts = _points(points)
     res = _results(results, pts)
-    m = _count("m", m)
+    m = checks.integer("m", m, 1)
     K = pts.shape[0]
     if K < m:
         raise InputError(f"epsilon-MatDot needs at least m={m} results, got {K}")
     if norm_ab is not None:
-        norm_ab = _positive("norm_ab", norm_ab)
-    round_factor = _positive("round_factor", round_factor)
+        norm_ab = checks.positive("norm_ab", norm_ab)
+    round_factor = checks.positive("round_factor", round_factor)
     top = min(K, 2 * m - 1)
     if order is None:
         orders = list(range(m, top + 1))
     else:
-        order = _count("order", order, m)
+        order = checks.integer("order", order, m)
         if order > top:
             raise InputError(f"order={order} exceeds min(K, 2m-1)={top} for K={K} results")
         orders = [order]
@@ -996,9 +995,9 @@ def converse_pair(m: int, eta: float = 1.0, n: int | None = None, seed: int | No
         ``m - 1`` seeded points in [-1, 1]). Complex coefficients are refused: a complex server
         stores two real combinations (2/m of ``A``), outside the model of Theorem 4.
     """
-    m = _count("m", m, 2)
-    eta = _positive("eta", eta)
-    n = 4 * m if n is None else _count("n", n)
+    m = checks.integer("m", m, 2)
+    eta = checks.positive("eta", eta)
+    n = 4 * m if n is None else checks.integer("n", n, 1)
     if n % m:
         raise InputError(f"n={n} must be a multiple of m={m} for the n x n pair of Theorem 4")
     rng = np.random.default_rng(seed)

@@ -32,7 +32,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import numbers
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +41,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InputError
-from ._checks import count as _count
+from . import checks
 from .matdot import linear_encode
 
 __all__ = [
@@ -69,9 +68,9 @@ _NPZ_VERSION = 1
 
 def check_code_shape(m: Any, k: Any, P: Any) -> tuple[int, int, int]:
     """Validate ``m >= 1``, ``1 <= k <= P`` and a manageable ``C(P, k)``; return them as ints."""
-    m = _count("m", m)
-    k = _count("k", k)
-    P = _count("P", P)
+    m = checks.integer("m", m, 1)
+    k = checks.integer("k", k, 1)
+    P = checks.integer("P", P, 1)
     if k > P:
         raise InputError(f"k={k} exceeds the number of servers P={P}")
     if math.comb(P, k) > MAX_SUBSETS:
@@ -416,10 +415,9 @@ def optimize_code(m: int, k: int, P: int, *, restarts: int = 20, max_iter: int =
     OptimizedCode
     """
     m, k, P = check_code_shape(m, k, P)
-    restarts = _count("restarts", restarts)
-    max_iter = _count("max_iter", max_iter, 0)
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
-        raise InputError(f"tol must be a non-negative number, got {tol!r}")
+    restarts = checks.integer("restarts", restarts, 1)
+    max_iter = checks.integer("max_iter", max_iter, 0)
+    tol = checks.real("tol", tol, low=0, finite=False)
     subsets = all_subsets(P, k)
     rng = np.random.default_rng(seed)
     starts = [(rng.standard_normal((P, m)), rng.standard_normal((P, m)))
@@ -513,10 +511,8 @@ def theorem5_bound(code: OptimizedCode, subset: Sequence[int], normA: float, nor
     ``sharp=True`` returns that tighter bound. Neither counts floating-point round-off.
     """
     servers = _check_subset(subset, code.P)
-    for name, value in (("normA", normA), ("normB", normB)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                or not math.isfinite(value) or value < 0:
-            raise InputError(f"{name} must be a finite non-negative number, got {value!r}")
+    normA = checks.real("normA", normA, low=0)
+    normB = checks.real("normB", normB, low=0)
     _, d = code.decoder(servers)
     ell = float(subset_losses(code.alpha, code.beta, servers[None, :], d[None, :])[0])  # (29)
     factor = 1.0 if sharp else float(code.m)

@@ -23,7 +23,6 @@ Models:
 from __future__ import annotations
 
 import math
-import numbers
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +32,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
 
 from ..errors import InputError
+from . import checks
 
 __all__ = [
     "RUNTIME_MODELS",
@@ -43,24 +43,6 @@ __all__ = [
     "ShiftedExponential",
     "runtime_model",
 ]
-
-
-def _real(name: str, value: Any) -> float:
-    """``value`` as a finite float, or InputError naming the parameter."""
-    # bool is an int subclass; True as a rate is a mistake, not 1.0.
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InputError(f"{name} must be a real number, got {type(value).__name__}")
-    out = float(value)
-    if not math.isfinite(out):
-        raise InputError(f"{name} must be finite, got {out}")
-    return out
-
-
-def _positive(name: str, value: Any) -> float:
-    out = _real(name, value)
-    if out <= 0:
-        raise InputError(f"{name} must be > 0, got {out}")
-    return out
 
 
 def _times(t: ArrayLike) -> NDArray[np.float64]:
@@ -156,10 +138,7 @@ class RuntimeModel(ABC):
         RuntimeModel
             A model of the same family with rescaled parameters.
         """
-        f = _real("fraction", fraction)
-        if not 0.0 < f <= 1.0:
-            raise InputError(f"fraction must be in (0, 1], got {f}")
-        return self._rescale(f)
+        return self._rescale(checks.fraction("fraction", fraction, open_low=True))
 
     def q(self, deadline: float, n_servers: int) -> int:
         """Expected number of responses by ``deadline``: ``q(T) = floor(F(T) * m)``.
@@ -179,17 +158,10 @@ class RuntimeModel(ABC):
         int
             ``floor(F(T) m)``, in ``[0, m]``.
         """
-        if isinstance(deadline, bool) or not isinstance(deadline, numbers.Real):
-            raise InputError(f"deadline must be a real number, got {type(deadline).__name__}")
-        t = float(deadline)
-        if math.isnan(t):
-            # +inf is allowed (wait for everyone: q = m); NaN has no meaning.
-            raise InputError("deadline is NaN")
-        if isinstance(n_servers, bool) or not isinstance(n_servers, numbers.Integral):
-            raise InputError(f"n_servers must be an integer, got {type(n_servers).__name__}")
-        if n_servers < 1:
-            raise InputError(f"n_servers must be >= 1, got {n_servers}")
-        return math.floor(float(self.cdf(t)) * int(n_servers))  # eq. 12 text: q(T)
+        # +inf is allowed (wait for everyone: q = m); NaN has no meaning.
+        t = checks.real("deadline", deadline, finite=False)
+        m = checks.integer("n_servers", n_servers, 1)
+        return math.floor(float(self.cdf(t)) * m)  # eq. 12 text: q(T)
 
 
 def _check_rng(rng: Any) -> np.random.Generator:
@@ -221,12 +193,9 @@ class ShiftedExponential(RuntimeModel):
     rate: float
 
     def __post_init__(self) -> None:
-        shift = _real("shift", self.shift)
-        if shift < 0:
-            raise InputError(f"shift must be >= 0, got {shift}")
         # object.__setattr__: the dataclass is frozen; store normalised floats.
-        object.__setattr__(self, "shift", shift)
-        object.__setattr__(self, "rate", _positive("rate", self.rate))
+        object.__setattr__(self, "shift", checks.real("shift", self.shift, low=0))
+        object.__setattr__(self, "rate", checks.positive("rate", self.rate))
 
     def cdf(self, t: ArrayLike) -> NDArray[np.float64]:
         """``F(t) = 1 - exp(-rate (t - shift))`` for ``t >= shift``, else 0."""
@@ -261,8 +230,8 @@ class Pareto(RuntimeModel):
     shape: float
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "scale", _positive("scale", self.scale))
-        object.__setattr__(self, "shape", _positive("shape", self.shape))
+        object.__setattr__(self, "scale", checks.positive("scale", self.scale))
+        object.__setattr__(self, "shape", checks.positive("shape", self.shape))
 
     def cdf(self, t: ArrayLike) -> NDArray[np.float64]:
         """``F(t) = 1 - (scale / t) ** shape`` for ``t >= scale``, else 0."""
@@ -366,14 +335,8 @@ class Bimodal(RuntimeModel):
 
     def __post_init__(self) -> None:
         for name in ("base", "jitter", "tail"):
-            value = _real(name, getattr(self, name))
-            if value < 0:
-                raise InputError(f"{name} must be >= 0, got {value}")
-            object.__setattr__(self, name, value)
-        p = _real("tail_prob", self.tail_prob)
-        if not 0.0 <= p <= 1.0:
-            raise InputError(f"tail_prob must be in [0, 1], got {p}")
-        object.__setattr__(self, "tail_prob", p)
+            object.__setattr__(self, name, checks.real(name, getattr(self, name), low=0))
+        object.__setattr__(self, "tail_prob", checks.fraction("tail_prob", self.tail_prob))
 
     def cdf(self, t: ArrayLike) -> NDArray[np.float64]:
         """``(1 - p) F_|N|(t) + p 1[t >= tail]``."""

@@ -183,11 +183,14 @@ def test_check_epsilon_message():
     assert md.achievable_epsilon(1) < 1e-15  # m = 1 is exact from one result
 
 
-@pytest.mark.parametrize("eps", [0.0, -1e-3, float("nan"), float("inf")])
-def test_eps_must_be_positive(eps):
-    with pytest.raises(InputError, match="eps must be positive"):
+@pytest.mark.parametrize(("eps", "match"), [
+    (0.0, r"^eps must be > 0, got 0\.0$"), (-1e-3, r"^eps must be > 0, got -0\.001$"),
+    (float("nan"), r"^eps must be finite, got nan$"),
+    (float("inf"), r"^eps must be finite, got inf$")])
+def test_eps_must_be_positive(eps, match):
+    with pytest.raises(InputError, match=match):
         md.check_epsilon(eps, 3)
-    with pytest.raises(InputError, match="eps must be positive"):
+    with pytest.raises(InputError, match=match):
         md.paper_points(5, 3, eps)
 
 
@@ -389,7 +392,7 @@ def test_converse_pair_validation():
         md.converse_pair(3, alpha=np.ones((3, 3)))
     with pytest.raises(InputError, match="complex"):
         md.converse_pair(2, alpha=np.array([[1.0, 1j]]))
-    with pytest.raises(InputError, match="m must be at least 2"):
+    with pytest.raises(InputError, match="m must be >= 2, got 1"):
         md.converse_pair(1)
 
 
@@ -416,7 +419,7 @@ def test_bad_operands():
     with pytest.raises(InputError, match="complex"):
         md.split_inner(a + 1j, b, 2)
     for m in (0, -1):
-        with pytest.raises(InputError, match="m must be at least 1"):
+        with pytest.raises(InputError, match=f"m must be >= 1, got {m}"):
             md.split_inner(a, b, m)
     for m in (2.0, True, "2"):
         with pytest.raises(InputError, match="m must be an integer"):

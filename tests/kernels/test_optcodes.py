@@ -201,17 +201,17 @@ def test_save_rejects_non_json_metadata(tmp_path):
 def test_bad_parameters():
     with pytest.raises(InputError, match="k=4 exceeds the number of servers P=3"):
         oc.optimize_code(2, 4, 3)
-    with pytest.raises(InputError, match="m must be at least 1"):
+    with pytest.raises(InputError, match="m must be >= 1, got 0"):
         oc.optimize_code(0, 2, 3)
-    with pytest.raises(InputError, match="k must be at least 1"):
+    with pytest.raises(InputError, match="k must be >= 1, got 0"):
         oc.optimize_code(2, 0, 3)
-    with pytest.raises(InputError, match="P must be an integer"):
+    with pytest.raises(InputError, match="P must be an integer, got float"):
         oc.optimize_code(2, 2, 3.0)
-    with pytest.raises(InputError, match="restarts must be at least 1"):
+    with pytest.raises(InputError, match="restarts must be >= 1, got 0"):
         oc.optimize_code(2, 2, 3, restarts=0)
     with pytest.raises(InputError, match="decoding subsets"):
         oc.optimize_code(2, 20, 40)
-    with pytest.raises(InputError, match="tol"):
+    with pytest.raises(InputError, match="tol must be >= 0, got -1"):
         oc.optimize_code(2, 2, 3, tol=-1)
     code = random_code()
     with pytest.raises(InputError, match=r"outside 0\.\.4"):

@@ -165,7 +165,7 @@ def test_call_validation():
         m.q(1.0, 0)
     with pytest.raises(InputError, match=r"^n_servers must be an integer"):
         m.q(1.0, 2.5)
-    with pytest.raises(InputError, match=r"^deadline is NaN"):
+    with pytest.raises(InputError, match=r"^deadline must not be NaN$"):
         m.q(np.nan, 3)
     with pytest.raises(InputError, match=r"^t contains NaN"):
         m.cdf([1.0, np.nan])
