@@ -675,7 +675,7 @@ def benchmark_leverage(n_rows: float, n_cols: int, chunk_rows: int, n_blocks: in
                        condition: float | None, workers: int, repeats: int,
                        path: str | None) -> None:
     """Exact leverage pass against one plain read pass (A.sum()) of the same store."""
-    from .benchmarks import run_leverage_benchmark
+    from .experiments.solve import run_leverage_benchmark
 
     run_leverage_benchmark(n_rows=int(n_rows), n_cols=n_cols, chunk_rows=chunk_rows,
                            n_blocks=n_blocks, kind=kind, condition=condition,
@@ -709,7 +709,7 @@ def benchmark_solve(n_rows: float, n_cols: int, chunk_rows: int, n_blocks: int |
                     threads: int, time_budget: float, methods: str | None,
                     scenarios: str | None, repeats: int, path: str | None) -> None:
     """Time to error 1e-3 and 1e-6 of every lstsq method, with and without stragglers."""
-    from .benchmarks import run_solve_benchmark
+    from .experiments.solve import run_solve_benchmark
 
     run_solve_benchmark(n_rows=int(n_rows), n_cols=n_cols, chunk_rows=chunk_rows,
                         n_blocks=n_blocks, n_servers=n_servers, q=q, deadline=deadline,
@@ -764,7 +764,7 @@ def benchmark_peers(n_rows: float, n_cols: int, chunk_rows: float, ill_rows: flo
                     target: float, json_out: str | None) -> None:
     """dask_coded's least-squares solvers against a read pass, the normal equations, dask
     lstsq and dask-ml, on the same stores and cluster, with and without stragglers."""
-    from .benchmarks_peers import run_peers_benchmark
+    from .experiments.peers import run_peers_benchmark
 
     sizes = {}
     for name, value in (("rows", n_rows), ("chunk-rows", chunk_rows),
@@ -797,7 +797,7 @@ def benchmark_scale(servers: str, models: str | None, target: float, gram_free: 
                     seed: int, json_out: str | None) -> None:
     """sd, exact repetition and block-leverage as the server count grows, in simulated time
     under the paper's runtime model and a heavy-tailed one (no cluster)."""
-    from .benchmarks_scale import run_scale_study
+    from .experiments.scale import run_scale_study
 
     try:
         counts = tuple(int(v) for v in servers.split(","))
@@ -824,7 +824,7 @@ def benchmark_matmul(n: int, m: int, workers: int, threads: int, repeats: int,
                      kernels_only: bool, opt_restarts: int, opt_max_iter: int) -> None:
     """Worst-subset errors of the MatDot family and optimised codes (m = 2..8, P = m + 2),
     and n x n product wall times."""
-    from .benchmarks_matmul import run_matmul_benchmark
+    from .experiments.matmul import run_matmul_benchmark
 
     run_matmul_benchmark(n=n, m=m, n_workers=workers, threads=threads, repeats=repeats,
                          kernels_only=kernels_only, opt_restarts=opt_restarts,
@@ -840,7 +840,7 @@ def benchmark_matmul(n: int, m: int, workers: int, threads: int, repeats: int,
 @click.option("--seed", type=int, default=0, show_default=True)
 def benchmark_fig1(restarts: int, max_iter: int, quick: bool, seed: int) -> None:
     """Fig. 1 of seed 000: best loss (28) of Algorithm 1 per (m, k, P)."""
-    from .benchmarks_matmul import run_fig1_benchmark
+    from .experiments.matmul import run_fig1_benchmark
 
     run_fig1_benchmark(restarts=restarts, max_iter=max_iter, quick=quick, seed=seed,
                        echo=click.echo)
@@ -876,7 +876,7 @@ def benchmark_faults(runs: int, fault_names: str | None, apis: str, n_workers: i
     survived. Memory: a few hundred MiB; time: about 10 s per trial (35 s for
     all-workers-lost, which waits out the executor's no-worker timeout).
     """
-    from .faults import FAULTS, fault_table, run_suite, suite_failures
+    from .experiments.faults import FAULTS, fault_table, run_suite, suite_failures
 
     names = None if fault_names is None else [f for f in fault_names.split(",") if f]
     api_names = [a for a in apis.split(",") if a]

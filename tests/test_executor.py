@@ -235,7 +235,7 @@ def test_scheduler_lost_while_placing_is_recovered():
     from distributed import Client
 
     from dask_coded.executor import SchedulerLost
-    from dask_coded.faults import ProcessCluster
+    from dask_coded.experiments.faults import ProcessCluster
 
     cluster = ProcessCluster(2, 1)
     try:

@@ -194,8 +194,8 @@ def test_cli_quickstart(tmp_path):
 def test_benchmark_kernel_table():
     from click.testing import CliRunner
 
-    from dask_coded.benchmarks_matmul import kernel_table
     from dask_coded.cli import cli
+    from dask_coded.experiments.matmul import kernel_table
 
     rows = kernel_table(range(2, 4))
     for row in rows:

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from dask_coded import faults
 from dask_coded.errors import InputError
 from dask_coded.executor import CodedExecutor
+from dask_coded.experiments import faults
 from tests.conftest import cli
 
 

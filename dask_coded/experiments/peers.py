@@ -23,17 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .benchmarks import (
-    MIN_DEADLINE,
-    _blas_threads,
-    _check_names,
-    _fmt,
-    _median_or_none,
-    _peak_rss_mib,
-    first_time_at_or_below,
-)
-from .errors import InputError
-from .kernels import checks
+from ..errors import InputError
+from ..kernels import checks
+from .common import blas_threads, check_names, fmt, median_or_none, peak_rss_mib
+from .solve import MIN_DEADLINE, first_time_at_or_below
 
 #: Rows, in the order each repeat runs them. Peers first, then dask_coded's methods.
 PEERS = ("read", "normal-eq", "dask-lstsq", "dask-ml-newton", "dask-ml-lbfgs")
@@ -103,8 +96,8 @@ def _ensure_store(path: Path, n_rows: int, n_cols: int, chunk_rows: int,
                   condition: float | None, seed: int, echo: Callable[[str], None],
                   noise: float = 0.0) -> None:
     """Generate the store when absent; check an existing one."""
-    from .datasets import make_dataset
-    from .io import read_attrs
+    from ..datasets import make_dataset
+    from ..io import read_attrs
 
     if path.exists():
         gen = (read_attrs(path).get("dask_coded") or {}).get("generator") or {}
@@ -173,7 +166,7 @@ def _rss_reset() -> float | None:
 def _rss_peak() -> float:
     """Run on a worker: its peak RSS in MiB since the last :func:`_rss_reset`."""
     peak = _proc_status_mib("VmHWM")
-    return _peak_rss_mib() if peak is None else peak
+    return peak_rss_mib() if peak is None else peak
 
 
 def _proc_status_mib(field: str) -> float | None:
@@ -190,13 +183,13 @@ def _proc_status_mib(field: str) -> float | None:
 def _measure_call(client, fn: Callable[[], object], frozen: bool, restart: bool) -> dict:
     """One measurement: the wall time of ``fn`` and the largest worker peak RSS.
 
-    Like :func:`dask_coded.benchmarks._measure`, but the peak is made this call's own by
+    Like :func:`dask_coded.experiments.solve._measure`, but the peak is made this call's own by
     resetting each worker's kernel peak (VmHWM) instead of restarting the workers, unless
     ``restart`` (restarting 4 workers takes 6-10 s on 2 busy cores, more than many of the
     calls measured). With ``frozen``, one worker is throttled from just before the clock
     starts (its start-up not timed) until the clock stops.
     """
-    from .stragglers import throttle
+    from ..stragglers import throttle
 
     if restart:
         client.restart()
@@ -268,8 +261,8 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
     was first at or below ``target`` (default 1e-6). block-leverage and uniform use K = one
     block per row chunk, m = 2 K servers, q = ceil(0.75 m), ``on_short="proceed"`` and a
     deadline of twice the no-straggler sd round times q / K (at least
-    :data:`~dask_coded.benchmarks.MIN_DEADLINE`), calibrated per store by a short uncounted sd
-    solve, as ``benchmark solve`` does.
+    :data:`~dask_coded.experiments.solve.MIN_DEADLINE`), calibrated per store by a short
+    uncounted sd solve, as ``benchmark solve`` does.
 
     Returns
     -------
@@ -295,11 +288,11 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
                        ("wide_rows", wide_rows, wide_cols)):
         if n < d:
             raise InputError(f"{name}={n} is fewer than its columns ({d}): A must be tall")
-    methods = _check_names("method", list(methods or METHODS), METHODS)
+    methods = check_names("method", list(methods or METHODS), METHODS)
     methods.sort(key=METHODS.index)
-    scenarios = _check_names("scenario", list(scenarios or SCENARIOS), tuple(SCENARIOS))
+    scenarios = check_names("scenario", list(scenarios or SCENARIOS), tuple(SCENARIOS))
     scenarios.sort(key=list(SCENARIOS).index)
-    stores = _check_names("store", list(stores or DEFAULT_STORES), STORES)
+    stores = check_names("store", list(stores or DEFAULT_STORES), STORES)
     stores.sort(key=STORES.index)
     data_dir = Path(data_dir)
     if data_dir.exists() and not data_dir.is_dir():
@@ -315,11 +308,11 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
     import dask
     import dask.array as da
 
-    from .cluster import connect
-    from .io import open_dataset, read_array
-    from .leverage import compute_block_leverage
-    from .linear_model import lstsq
-    from .solvers import METHODS as LIBRARY_METHODS
+    from ..cluster import connect
+    from ..io import open_dataset, read_array
+    from ..leverage import compute_block_leverage
+    from ..linear_model import lstsq
+    from ..solvers import METHODS as LIBRARY_METHODS
 
     notes: list[str] = []
     unavailable: dict[str, str] = {}  # method -> why its rows are skipped
@@ -342,7 +335,7 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
              "ill": (ill_rows, n_cols, chunk_rows, float(condition)),
              "wide": (wide_rows, wide_cols, wide_chunk_rows, None)}
     paths = {s: _store_path(data_dir, *specs[s], seed, noise) for s in stores}
-    from .datasets import make_spec
+    from ..datasets import make_spec
 
     for s in stores:  # the generator's own checks (chunk size), before anything is written
         rows_s, cols_s, chunk_s, cond_s = specs[s]
@@ -362,7 +355,7 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
     # run_solve_benchmark (dask/distributed#7312).
     with dask.config.set({"distributed.deploy.lost-worker-timeout": "24h"}), \
             connect(n_workers=n_workers, threads_per_worker=1) as client:
-        blas = sorted(set(client.run(_blas_threads).values()))
+        blas = sorted(set(client.run(blas_threads).values()))
         env = {"workers": n_workers, "threads_per_worker": 1,
                "restart_workers": bool(restart_workers),
                "openblas_threads": ",".join(blas), "cpus": os.cpu_count(),
@@ -538,13 +531,13 @@ def run_peers_benchmark(*, n_rows: int = 1_000_000, n_cols: int = 100,
              "(tol=1e-4, max_iter=100), fit on A, b persisted on the workers first (timed)")
     echo(f"environment: {n_workers} workers x 1 thread, OPENBLAS_NUM_THREADS="
          f"{env.get('openblas_threads')} on the workers, {os.cpu_count()} CPUs, load average "
-         f"now {os.getloadavg()[0]:.2f}; client peak RSS {_peak_rss_mib():.0f} MiB; "
+         f"now {os.getloadavg()[0]:.2f}; client peak RSS {peak_rss_mib():.0f} MiB; "
          f"total {seconds:.0f} s")
     report = {"rows": rows, "environment": env, "notes": notes,
               "stores": {s: str(paths[s]) for s in stores}, "repeats": repeats,
               "time_budget": time_budget, "seconds": seconds}
     if json_path is not None:
-        from ._atomic import write_text
+        from .._atomic import write_text
 
         write_text(json_path, json.dumps(report, indent=1, allow_nan=False))
         echo(f"wrote {json_path}")
@@ -595,7 +588,7 @@ def _scenario_rows(store: str, scen: str, methods: list[str], runs: dict, fails:
             row["setup_seconds"] = med(method, "setup_seconds")
             row["solve_seconds"] = med(method, "solve_seconds")
         if method in ITERATIVE:
-            row["t_target"] = _median_or_none([r.get("t_target") for r in done])
+            row["t_target"] = median_or_none([r.get("t_target") for r in done])
             row["iterations"] = statistics.median(r["iterations"] for r in done)
             row["stop"] = "/".join(sorted({r["stop"] for r in done}))
         out.append(row)
@@ -610,7 +603,7 @@ def _cells(row: dict) -> list[str]:
         why = row.get("skipped") or row.get("failed") or ""
         word = "skipped" if "skipped" in row else "failed"
         return [*head, "-", "-", "-", "-", "-", "-", "-", f"{word}: {why}"]
-    x_dask = _fmt(row["x_dask"], ".2f")
+    x_dask = fmt(row["x_dask"], ".2f")
     if row.get("x_dask_from_none") and row["x_dask"] is not None:
         x_dask += "*"
     note = []
@@ -618,7 +611,7 @@ def _cells(row: dict) -> list[str]:
         note.append(f"stop {row['stop']}, {row['iterations']:g} it")
     if row.get("failures"):
         note.append(f"{len(row['failures'])} failed: {row['failures'][0]}")
-    return [*head, f"{row['wall_seconds']:.2f}", _fmt(row["x_read"], ".2f"), x_dask,
-            _fmt(row["error"], ".1e"), f"{row['peak_mib']:.0f}", f"{row['load']:.2f}",
-            _fmt(row.get("t_target"), ".2f") if row["method"] in ITERATIVE else "-",
+    return [*head, f"{row['wall_seconds']:.2f}", fmt(row["x_read"], ".2f"), x_dask,
+            fmt(row["error"], ".1e"), f"{row['peak_mib']:.0f}", f"{row['load']:.2f}",
+            fmt(row.get("t_target"), ".2f") if row["method"] in ITERATIVE else "-",
             "; ".join(note)]

@@ -6,8 +6,8 @@ import math
 
 from click.testing import CliRunner
 
-from dask_coded.benchmarks_matmul import FIG1_GRID, run_fig1_benchmark, run_matmul_benchmark
 from dask_coded.cli import cli
+from dask_coded.experiments.matmul import FIG1_GRID, run_fig1_benchmark, run_matmul_benchmark
 
 
 def _table(lines: list[str], header_start: str) -> list[list[str]]:
@@ -44,7 +44,7 @@ def test_matmul_kernel_tables_small():
 
 
 def test_matmul_comparison_dash_when_k_exceeds_p():
-    from dask_coded.benchmarks_matmul import comparison_table
+    from dask_coded.experiments.matmul import comparison_table
 
     (row,) = comparison_table(range(5, 6), restarts=1, max_iter=2)
     assert row["opt k=2m-2"] == "-"  # k = 8 > P = 7

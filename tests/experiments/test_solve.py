@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from dask_coded.benchmarks import (
+from dask_coded.errors import InputError
+from dask_coded.experiments.solve import (
     SOLVE_THRESHOLDS,
     first_time_at_or_below,
     run_solve_benchmark,
 )
-from dask_coded.errors import InputError
 from tests.conftest import assert_one_line_error, cli
 
 

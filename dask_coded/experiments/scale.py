@@ -33,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
-from .kernels import checks
+from ..errors import InputError
+from ..kernels import checks
 
 CONTENDERS = {
     "sd": {"method": "sd"},
@@ -85,9 +85,9 @@ def run_scale_study(*, servers: tuple[int, ...] = (100, 1000, 10000),
     dict
         ``rows`` (m, model, contender, rounds, simulated seconds, ratio to sd), ``seconds``.
     """
-    from .kernels.datagen import DatasetSpec, generate_chunk
-    from .kernels.runtime import runtime_model
-    from .linear_model import lstsq
+    from ..kernels.datagen import DatasetSpec, generate_chunk
+    from ..kernels.runtime import runtime_model
+    from ..linear_model import lstsq
 
     models = list(models or MODELS)
     unknown = sorted(set(models) - set(MODELS))
@@ -152,7 +152,7 @@ def run_scale_study(*, servers: tuple[int, ...] = (100, 1000, 10000),
     report = {"rows": rows, "target": target, "n_cols": n_cols, "seconds": seconds,
               "models": {k: MODELS[k] for k in models}}
     if json_path is not None:
-        from ._atomic import write_text
+        from .._atomic import write_text
 
         write_text(json_path, json.dumps(report, indent=1, allow_nan=False))
         echo(f"wrote {json_path}")

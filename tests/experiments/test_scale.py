@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from dask_coded.benchmarks_scale import run_scale_study
 from dask_coded.errors import InputError
+from dask_coded.experiments.scale import run_scale_study
 from tests.conftest import assert_one_line_error, cli
 
 

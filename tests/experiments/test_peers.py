@@ -8,9 +8,9 @@ import math
 import pytest
 from click.testing import CliRunner
 
-from dask_coded.benchmarks_peers import run_peers_benchmark
 from dask_coded.cli import cli
 from dask_coded.errors import InputError
+from dask_coded.experiments.peers import run_peers_benchmark
 from dask_coded.solvers import METHODS as LIBRARY_METHODS
 
 
@@ -84,7 +84,7 @@ def test_json_path_that_is_a_folder_is_refused(tmp_path):
 def test_missing_dask_ml_is_a_note_not_a_crash(monkeypatch):
     import sys
 
-    from dask_coded import benchmarks_peers
+    from dask_coded.experiments import peers as benchmarks_peers
 
     monkeypatch.setitem(sys.modules, "dask_ml", None)  # import dask_ml now fails
     monkeypatch.setitem(sys.modules, "dask_ml.linear_model", None)

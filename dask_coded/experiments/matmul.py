@@ -33,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .kernels import matdot as md
-from .kernels import optcodes as oc
+from ..kernels import matdot as md
+from ..kernels import optcodes as oc
 
 
 def kernel_table(ms: range = range(2, 9), *, size: int = 24, seed: int = 0) -> list[dict]:
@@ -178,8 +178,8 @@ def cluster_table(n: int = 4096, m: int = 4, *, n_workers: int = 2, threads: int
     """Wall times of an ``n x n`` product: dask vs the coded products, with/without stragglers."""
     from distributed import Client, LocalCluster
 
-    from .io import generate_matrix, open_matrix
-    from .matmul import matmul
+    from ..io import generate_matrix, open_matrix
+    from ..matmul import matmul
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -44,9 +44,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
-from .executor import ServersLost, StragglerTimeout
-from .kernels import checks
+from ..errors import InputError
+from ..executor import ServersLost, StragglerTimeout
+from ..kernels import checks
 
 #: Fault name -> what it does.
 FAULTS = {
@@ -201,8 +201,8 @@ MATMUL_EPS = 1e-3
 
 
 def _make_problems(folder: Path, seed: int) -> _Problems:
-    from .datasets import make_dataset
-    from .io import open_dataset
+    from ..datasets import make_dataset
+    from ..io import open_dataset
 
     store = folder / "faults.zarr"
     make_dataset(store, kind="coherent", n_rows=20_000, n_cols=10, chunk_rows=2_000,
@@ -232,7 +232,7 @@ class _Injector:
             return
         self.fired = True
         if self.fault == "slow-mid-run":
-            from .stragglers import throttle
+            from ..stragglers import throttle
 
             workers = sorted(self.client.scheduler_info()["workers"])
             victim = workers[np.random.default_rng(self.seed).integers(len(workers))]
@@ -300,7 +300,7 @@ def _is_clear(exc: BaseException) -> bool:
 
 
 def _run_lstsq(problems: _Problems, client, stragglers, callback, seed: int):
-    from .linear_model import lstsq
+    from ..linear_model import lstsq
 
     result = lstsq(str(problems.store), client=client, stragglers=stragglers, seed=seed,
                    callback=lambda solver: callback(solver.iteration), **LSTSQ)
@@ -310,7 +310,7 @@ def _run_lstsq(problems: _Problems, client, stragglers, callback, seed: int):
 
 
 def _run_matmul(problems: _Problems, client, stragglers, callback, seed: int):
-    from .matmul import matmul
+    from ..matmul import matmul
 
     result = matmul(problems.A_mat, problems.B_mat, client=client, stragglers=stragglers,
                     seed=seed, eps=MATMUL_EPS, callback=lambda done, total: callback(done),

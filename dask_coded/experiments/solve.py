@@ -4,7 +4,6 @@ the same run on the same cluster, and peak memory. Timings are medians over repe
 from __future__ import annotations
 
 import math
-import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -12,10 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _peak_rss_mib() -> float:
-    """Peak resident memory of the calling process since it started (Linux: KiB units)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+from .common import blas_threads, check_names, fmt, median_or_none, peak_rss_mib
 
 
 def _measure(client, fn: Callable[[], object]) -> tuple[float, float]:
@@ -24,7 +20,7 @@ def _measure(client, fn: Callable[[], object]) -> tuple[float, float]:
     t0 = time.perf_counter()
     fn()
     elapsed = time.perf_counter() - t0
-    peaks = client.run(_peak_rss_mib)
+    peaks = client.run(peak_rss_mib)
     return elapsed, max(peaks.values())
 
 
@@ -38,10 +34,10 @@ def run_leverage_benchmark(*, n_rows: int, n_cols: int, chunk_rows: int, n_block
     both see the same page cache. Workers are restarted before every measurement so their
     peak RSS belongs to that measurement alone.
     """
-    from .cluster import connect
-    from .datasets import make_dataset
-    from .io import open_dataset
-    from .leverage import compute_block_leverage
+    from ..cluster import connect
+    from ..datasets import make_dataset
+    from ..io import open_dataset
+    from ..leverage import compute_block_leverage
 
     store = Path(path) if path else Path("bench-data") / (
         f"{kind}-{n_rows}x{n_cols}-c{chunk_rows}" + (f"-cond{condition:g}" if condition else "")
@@ -78,7 +74,7 @@ def run_leverage_benchmark(*, n_rows: int, n_cols: int, chunk_rows: int, n_block
     for name, t, ratio, mem in rows:
         echo(f"{name:<32} {t:8.2f} {ratio:7.2f} {mem:16.0f}")
     ratios = ", ".join(f"{lt / rt:.2f}" for (rt, _), (lt, _) in zip(reads, levs))
-    echo(f"per-repeat ratios: {ratios}; client peak RSS {_peak_rss_mib():.0f} MiB")
+    echo(f"per-repeat ratios: {ratios}; client peak RSS {peak_rss_mib():.0f} MiB")
     return {"read_seconds": read_t, "leverage_seconds": lev_t, "ratio": lev_t / read_t}
 
 
@@ -121,18 +117,10 @@ def first_time_at_or_below(history: dict, threshold: float) -> float | None:
     return None
 
 
-def _median_or_none(values: list) -> float | None:
-    """Median with None counting as +inf (not reached); None if the median is not reached."""
-    if not values:
-        return None
-    med = statistics.median(math.inf if v is None else v for v in values)
-    return None if math.isinf(med) else float(med)
-
-
 def _bench_store(path: str | None, kind: str, n_rows: int, n_cols: int, chunk_rows: int,
                  echo: Callable[[str], None]) -> Path:
     """The benchmark store (named like ``benchmark leverage``'s), generated when absent."""
-    from .datasets import make_dataset
+    from ..datasets import make_dataset
 
     store = Path(path) if path else (
         Path("bench-data") / f"{kind}-{n_rows}x{n_cols}-c{chunk_rows}.zarr")
@@ -144,31 +132,6 @@ def _bench_store(path: str | None, kind: str, n_rows: int, n_cols: int, chunk_ro
                      seed=0)
         echo(f"  generated in {time.perf_counter() - t0:.1f} s")
     return store
-
-
-def _blas_threads() -> str:
-    """Run on a worker: its OPENBLAS_NUM_THREADS (nanny workers set it, and OMP/MKL, to 1)."""
-    import os
-
-    return os.environ.get("OPENBLAS_NUM_THREADS", "unset")
-
-
-def _check_names(kind: str, given: list[str] | tuple[str, ...], known) -> list[str]:
-    from .errors import InputError
-
-    out = []
-    for name in given:
-        if name not in known:
-            raise InputError(f"unknown {kind} {name!r}; choose from {', '.join(known)}")
-        if name not in out:
-            out.append(name)
-    if not out:
-        raise InputError(f"no {kind} given")
-    return out
-
-
-def _fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
 
 
 _SOLVE_COLUMNS = (("scenario", 8, "<"), ("method", 17, "<"), ("t 1e-3 s", 8, ">"),
@@ -287,14 +250,14 @@ def run_solve_benchmark(*, n_rows: int = 2_000_000, n_cols: int = 100,
     import dask
     import dask.array as da
 
-    from .cluster import connect
-    from .errors import InputError
-    from .executor import ServersLost, StragglerTimeout
-    from .io import open_dataset
-    from .kernels import checks
-    from .leverage import compute_block_leverage
-    from .linear_model import lstsq
-    from .solvers import METHODS
+    from ..cluster import connect
+    from ..errors import InputError
+    from ..executor import ServersLost, StragglerTimeout
+    from ..io import open_dataset
+    from ..kernels import checks
+    from ..leverage import compute_block_leverage
+    from ..linear_model import lstsq
+    from ..solvers import METHODS
 
     for name, value, optional in (
             ("rows", n_rows, False), ("cols", n_cols, False), ("chunk_rows", chunk_rows, False),
@@ -305,12 +268,12 @@ def run_solve_benchmark(*, n_rows: int = 2_000_000, n_cols: int = 100,
     checks.positive("time_budget", time_budget, finite=False)
     checks.positive("deadline", deadline, finite=False, optional=True)
     checks.real("tol", tol, low=0, finite=False)
-    methods = _check_names("method", list(methods or SOLVE_ITERATIVE + SOLVE_ONE_SHOT),
+    methods = check_names("method", list(methods or SOLVE_ITERATIVE + SOLVE_ONE_SHOT),
                            tuple(METHODS))
     if "sd" not in methods:
         methods.insert(0, "sd")  # the baseline of every ratio
     methods.sort(key=lambda m: (m != "sd", list(METHODS).index(m)))
-    scenarios = _check_names("scenario", list(scenarios or SOLVE_SCENARIOS),
+    scenarios = check_names("scenario", list(scenarios or SOLVE_SCENARIOS),
                              tuple(SOLVE_SCENARIOS))
     scenarios.sort(key=list(SOLVE_SCENARIOS).index)  # "none" first: it calibrates the deadline
 
@@ -334,7 +297,7 @@ def run_solve_benchmark(*, n_rows: int = 2_000_000, n_cols: int = 100,
     # always bring the workers back here, so the timeout is lifted for the run.
     with dask.config.set({"distributed.deploy.lost-worker-timeout": "24h"}), \
             connect(n_workers=n_workers, threads_per_worker=threads) as client:
-        blas = sorted(set(client.run(_blas_threads).values()))
+        blas = sorted(set(client.run(blas_threads).values()))
         echo(f"benchmark solve: store {store}: N = {n_rows}, d = {n_cols}, "
              f"{a.numblocks[0]} row chunks of {a.chunks[0][0]}")
         echo(f"cluster: embedded LocalCluster, {n_workers} workers x {threads} thread(s) "
@@ -451,7 +414,7 @@ def run_solve_benchmark(*, n_rows: int = 2_000_000, n_cols: int = 100,
                     continue
                 for thr in SOLVE_THRESHOLDS:
                     times = [first_time_at_or_below(r.history, thr) for r, _, _ in results]
-                    row[f"t_{thr:.0e}"] = _median_or_none(
+                    row[f"t_{thr:.0e}"] = median_or_none(
                         [t if t is not None and t <= time_budget else None for t in times])
                 row["final_error"] = statistics.median(r.history["error"][-1]
                                                        for r, _, _ in results)
@@ -478,7 +441,7 @@ def run_solve_benchmark(*, n_rows: int = 2_000_000, n_cols: int = 100,
                 cells = [scen, method]
                 for thr in SOLVE_THRESHOLDS:
                     t = row[f"t_{thr:.0e}"]
-                    cells += [_fmt(t, ".2f"), _ratio(t, sd_times.get(thr), time_budget)]
+                    cells += [fmt(t, ".2f"), _ratio(t, sd_times.get(thr), time_budget)]
                 cells += [f"{row['final_error']:.1e}", f"{row['iterations']:g}",
                           f"{row['servers_per_round']:.1f}", f"{row['solve_seconds']:.2f}",
                           f"{row['setup_seconds']:.2f}", f"{row['peak_mib']:.0f}", row["stop"]]
