@@ -5,7 +5,6 @@ Every user mistake ends in one line on stderr, ``dask-coded: error: ...``, and e
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import sys
@@ -230,158 +229,6 @@ def leverage_cmd(path: str | None, n_blocks: int, n_servers: int | None, method:
 
 # ------------------------------------------------------------------------------ solve
 
-#: The file whose presence marks a folder as a ``solve`` output that a rerun may replace.
-REPORT = "report.json"
-HISTORY_COLUMNS = ("iteration", "time", "round_seconds", "servers_used", "timed_out", "step",
-                   "exact_round", "backups", "convergence", "residual_norm", "gradient_norm",
-                   "error")
-
-
-def _jsonable(value):
-    """Numpy scalars and arrays to Python, non-finite floats to None (strict JSON)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def _check_dataset(ds):
-    """Open the dataset if it exists (checking it against dataset.generate); None if absent."""
-    from .io import open_dataset, read_attrs
-
-    if not ds.path.exists():
-        if ds.generate is None:
-            raise InputError(f"dataset.path {ds.path} does not exist; give dataset.generate "
-                             "to create it")
-        return None
-    if ds.generate is not None:
-        stored = read_attrs(ds.path).get("dask_coded", {}).get("generator")
-        wanted = ds.generate.to_attrs()
-        if stored is not None:
-            diff = [k for k in wanted if stored.get(k) != wanted[k]]
-            if diff:
-                k = diff[0]
-                raise InputError(f"dataset.path {ds.path} was generated with {k}="
-                                 f"{stored.get(k)!r}, not {wanted[k]!r} as dataset.generate "
-                                 "says; delete the store or change dataset.path")
-    a, _ = open_dataset(ds.path)
-    return a
-
-
-def _generate_dataset(ds, progress: bool):
-    from .datasets import make_dataset
-    from .io import open_dataset
-
-    spec = ds.generate
-    click.echo(f"generating {ds.path} ({spec.n_rows} x {spec.n_cols}, {spec.kind})")
-    make_dataset(ds.path, progress=progress, **spec.to_attrs())
-    a, _ = open_dataset(ds.path)
-    return a
-
-
-def _load_reference(ref):
-    if ref is None or isinstance(ref, str):
-        return ref
-    if not ref.is_file():
-        raise InputError(f"solver.reference {ref} does not exist")
-    try:
-        return np.load(ref, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"solver.reference {ref} is not a readable .npy array: "
-                         f"{str(exc).splitlines()[0]}") from None
-
-
-def _time_to(result, target: float) -> float | None:
-    """Seconds from the call's start (setup included: for ``direct`` the setup pass is the
-    solve) until the error first reached ``target``; None if never."""
-    history = result.history
-    for t, e in zip(history["time"], history["error"]):
-        if e <= target * (1 + 1e-9):
-            return float(t) + result.setup_seconds
-    return None
-
-
-def _time_read_pass(client, path) -> float:
-    """Wall time of one plain read pass of the store's A and b (``A.sum()``, ``b.sum()``),
-    the floor for any exact solve."""
-    from .executor import compute
-    from .io import open_dataset
-
-    a, b = open_dataset(path)
-    t0 = time.perf_counter()
-    compute(client, a.sum(), b.sum())
-    return time.perf_counter() - t0
-
-
-def _write_history_csv(path: Path, history: dict) -> None:
-    import csv
-
-    n = len(history["iteration"])
-    with path.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(HISTORY_COLUMNS)
-        for i in range(n):
-            row = []
-            for col in HISTORY_COLUMNS:
-                values = history.get(col) or []
-                v = values[i] if i < len(values) else ""
-                if v is None:  # a sampled round measures no convergence
-                    v = ""
-                elif isinstance(v, (bool, np.bool_)):
-                    v = int(v)
-                elif isinstance(v, (float, np.floating)):
-                    v = repr(float(v))
-                row.append(v)
-            w.writerow(row)
-
-
-def _method_row(name: str, result, wall: float) -> dict:
-    h = result.history
-    used = h.get("servers_used") or []
-    final_error = h["error"][-1] if h.get("error") else None
-    return {"method": name, "iterations": result.n_iter, "stop_reason": result.stop_reason,
-            "final_error": final_error,
-            "final_residual_norm": h["residual_norm"][-1] if h.get("residual_norm") else None,
-            "setup_seconds": result.setup_seconds, "solve_seconds": result.solve_seconds,
-            "wall_seconds": wall, "mean_servers_used": float(np.mean(used)) if used else None,
-            "rounds_timed_out": int(sum(h.get("timed_out") or [])),
-            # reference "auto" is the exact solution of the setup pass: direct's own x
-            "is_reference": result.reference is not None and result.setup is not None
-            and result.setup.solution is not None
-            and np.array_equal(result.x, result.setup.solution)
-            and np.array_equal(result.reference, result.setup.solution)}
-
-
-def _format_table(rows: list[dict], target: float | None) -> str:
-    head = ["method", "iters", "stop", "final error", "solve s", "setup s", "servers/round"]
-    if target is not None:
-        head.append(f"s to err {target:.1e} (setup incl.)")
-    lines = [head]
-    for r in rows:
-        err = "n/a" if r["final_error"] is None else f"{r['final_error']:.2e}"
-        if r.get("is_reference"):
-            err = "(reference)"
-        srv = "n/a" if r["mean_servers_used"] is None else f"{r['mean_servers_used']:.1f}"
-        cells = [r["method"], str(r["iterations"]), r["stop_reason"], err,
-                 f"{r['solve_seconds']:.2f}", f"{r['setup_seconds']:.2f}", srv]
-        if target is not None:
-            t = r.get("seconds_to_target")
-            cells.append("never" if t is None else f"{t:.2f}")
-        lines.append(cells)
-    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    return "\n".join("  ".join(c.ljust(w) if i < 3 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(line, widths))).rstrip()
-                     for line in lines)
-
 
 @cli.command("solve")
 @click.argument("config", type=click.Path())
@@ -410,12 +257,8 @@ def solve_cmd(config: str, output: str | None, scheduler: str | None,
     """
     import dataclasses
 
-    from ._atomic import atomic_dir, check_replaceable_dir
-    from .cluster import connect
     from .config import load_config
-    from .executor import ServersLost, StragglerTimeout
-    from .linear_model import lstsq
-    from .plotting import plot_convergence
+    from .experiments.runs import RunStopped, solve_run
 
     cfg = load_config(config)
     if output is not None:
@@ -423,167 +266,14 @@ def solve_cmd(config: str, output: str | None, scheduler: str | None,
     if scheduler is not None:
         cfg = dataclasses.replace(cfg, cluster=dataclasses.replace(cfg.cluster,
                                                                    scheduler=scheduler))
-    out_dir = cfg.output.dir
-    check_replaceable_dir(out_dir, REPORT)  # fail now, not after the solves
-    ck_dir = cfg.output.checkpoints if cfg.output.checkpoint_every else None
-    if resume:
-        if ck_dir is None:
-            raise InputError("--resume needs checkpoints, but output.checkpoint_every is null")
-        if not ck_dir.is_dir() or not any(ck_dir.glob("*.json")):
-            raise InputError(f"nothing to resume: no checkpoints in {ck_dir}")
-    if ck_dir is not None and ck_dir.exists() and not ck_dir.is_dir():
-        raise InputError(f"output.checkpoint_dir {ck_dir} exists and is not a folder")
-    progress = not no_progress
-    reference = _load_reference(cfg.solver.reference)
-    t_start = time.perf_counter()
-    a = _check_dataset(cfg.dataset)  # before a cluster starts: fail fast
-
-    from tqdm.auto import tqdm
-
-    results, walls = {}, {}
-    cl = cfg.cluster
-    with connect(cl.scheduler, n_workers=cl.workers, threads_per_worker=cl.threads_per_worker,
-                 timeout=cl.timeout, security=cl.client_security()) as client:
-        if a is None:  # absent: generate it now that the scheduler is known to answer
-            a = _generate_dataset(cfg.dataset, progress and sys.stderr.isatty())
-        n_rows, n_cols = a.shape
-        click.echo(f"dataset   {cfg.dataset.path}  A: {n_rows} x {n_cols} "
-                   f"({a.numblocks[0]} chunks)")
-        workers = client.scheduler_info()["workers"]
-        cluster_info = {"scheduler": cl.scheduler or "embedded LocalCluster",
-                        "workers": len(workers),
-                        "threads": int(sum(w.get("nthreads", 0) for w in workers.values()))}
-        click.echo(f"cluster   {cluster_info['scheduler']}: {cluster_info['workers']} "
-                   f"worker(s), {cluster_info['threads']} thread(s)")
-        kwargs = cfg.solver.lstsq_kwargs()
-        setup = None
-        from .solvers import METHODS, resolve_method
-
-        read_pass = None
-        if any(resolve_method(m, n_cols) == "direct" for m in cfg.methods):
-            read_pass = _time_read_pass(client, cfg.dataset.path)
-        for method in cfg.methods:
-            # with a time budget the iteration count is not known in advance
-            total = None if cfg.solver.time_budget is not None else cfg.solver.max_iter
-            if not METHODS[resolve_method(method, n_cols)].iterative:
-                total = 1
-            bar = tqdm(total=total, desc=f"{method:>16}", unit="it",
-                       disable=not progress, file=sys.stderr, leave=True, dynamic_ncols=True)
-
-            def callback(solver, bar=bar):
-                err = solver.history.get("error")
-                if err:
-                    bar.set_postfix_str(f"err {err[-1]:.2e}", refresh=False)
-                bar.update(solver.iteration - bar.n)
-
-            kwargs["method"] = method
-            if ck_dir is not None:
-                kwargs.update(checkpoint=ck_dir / f"{method}.json", resume=resume,
-                              checkpoint_every=cfg.output.checkpoint_every)
-            t0 = time.perf_counter()
-            try:
-                result = lstsq(str(cfg.dataset.path), stragglers=cfg.stragglers,
-                               client=client, reference=reference, callback=callback,
-                               setup=setup, **kwargs)
-            except (StragglerTimeout, ServersLost) as exc:
-                bar.close()
-                kept = "" if ck_dir is None else \
-                    f" (progress kept in {ck_dir}: rerun with --resume)"
-                click.echo(f"dask-coded: error: {method}: {exc}{kept}", err=True)
-                sys.exit(1)
-            walls[method] = time.perf_counter() - t0
-            bar.close()
-            results[method] = result
-            if isinstance(reference, str) and result.reference is not None:
-                reference = result.reference  # one reference for all methods: comparable errors
-            setup = result.setup  # one setup pass for all methods
-
-    rows = [_method_row(m, r, walls[m]) for m, r in results.items()]
-    errors = [r["final_error"] for r in rows if r["final_error"] is not None]
-    target = None
-    if errors and len(errors) == len(rows):
-        target = cfg.output.target_error
-        if target is None and max(errors) > 0:
-            target = 10.0 ** math.ceil(math.log10(max(errors)) - 1e-9)
-    if target is not None:
-        for r in rows:
-            r["seconds_to_target"] = _time_to(results[r["method"]], target)
-    main = results[cfg.solver.method]
-    report = {
-        "dask_coded": {"version": _version(), "command": "solve"},
-        "config_file": str(cfg.source),
-        "config": cfg.to_dict(),
-        "dataset": {"path": str(cfg.dataset.path), "n_rows": n_rows, "n_cols": n_cols,
-                    "chunks": a.numblocks[0], "dtype": str(a.dtype)},
-        "cluster": cluster_info,
-        "methods": {m: {**r.summary(), **row} for (m, r), row in zip(results.items(), rows)},
-        "target_error": target,
-        "read_pass_seconds": read_pass,
-        "network": None if main.network is None else main.network.summary(),
-        "wall_seconds": time.perf_counter() - t_start,
-    }
-    with atomic_dir(out_dir, marker=REPORT) as tmp:
-        for m, r in results.items():
-            np.save(tmp / f"x_{m}.npy", np.asarray(r.x, dtype=np.float64), allow_pickle=False)
-            _write_history_csv(tmp / f"history_{m}.csv", r.history)
-        metric = plot_convergence(
-            tmp / "convergence.png", {m: r.history for m, r in results.items()},
-            title=f"{cfg.dataset.path.name}: A {n_rows} x {n_cols}"
-                  + (", with injected stragglers" if cfg.stragglers else ""))
-        report["plotted"] = metric
-        (tmp / REPORT).write_text(json.dumps(_jsonable(report), indent=1, allow_nan=False))
-    if ck_dir is not None:  # the run is complete: nothing to resume
-        for m in results:  # only what this command wrote: checkpoint_dir may be shared
-            (ck_dir / f"{m}.json").unlink(missing_ok=True)
-        with contextlib.suppress(OSError):
-            ck_dir.rmdir()  # if now empty
-    click.echo(_format_table(rows, target))
-    for m, r in results.items():
-        if r.method == "direct" and read_pass:
-            info = r.setup
-            click.echo(f"{m}: exact least squares from {info.passes} read pass(es) of A and b"
-                       f" ({info.algorithm}, cond ~ {info.condition:.1e}) in "
-                       f"{r.setup_seconds:.2f} s"
-                       f" = {r.setup_seconds / read_pass:.1f}x one plain read pass "
-                       f"({read_pass:.2f} s); {info.backups} backup task(s)")
-    click.echo(f"wrote {out_dir}/ ({', '.join(sorted(p.name for p in out_dir.iterdir()))})")
+    try:
+        solve_run(cfg, resume=resume, progress=not no_progress, echo=click.echo)
+    except RunStopped as exc:
+        click.echo(f"dask-coded: error: {exc}", err=True)
+        sys.exit(1)
 
 
-#: Generated inputs up to this size get their true relative error checked on the client.
-MATMUL_CHECK_MAX = 2048
-
-
-def _matmul_operand(op, name: str) -> None:
-    """Write a generated operand when absent; check a stored one's generator otherwise."""
-    from .io import generate_matrix, matrix_attrs
-
-    if op.generate is None:
-        if not op.path.exists():
-            raise InputError(f"{name} {op.path} does not exist; give {name}.generate to "
-                             "create it")
-        return
-    if op.path.exists():
-        stored = matrix_attrs(op.path).get("dask_coded", {}).get("generator", {})
-        if any(stored.get(k) != v for k, v in op.generate.items()):
-            raise InputError(f"{name} {op.path} was generated with {stored or 'no generator'},"
-                             f" not {dict(op.generate)}; delete it or change {name}.path")
-        return
-    click.echo(f"generating {op.path} ({op.generate['n']} x {op.generate['n']})")
-    generate_matrix(op.path, op.generate["n"], op.generate["seed"])
-
-
-def _check_matmul_inputs(cfg) -> None:
-    """The stored operands (and the code file) are readable and their shapes fit ``m``."""
-    from .codes import load_code
-    from .io import matrix_info
-
-    (_, inner), _ = matrix_info(cfg.a.path, "a")
-    (inner_b, _), _ = matrix_info(cfg.b.path, "b")
-    if inner != inner_b:
-        raise InputError(f"a has {inner} columns and b has {inner_b} rows: A B is not defined")
-    m = load_code(cfg.code).m if cfg.code.endswith(".npz") else cfg.m
-    if m > inner:
-        raise InputError(f"m={m} exceeds the inner dimension N={inner}")
+# ----------------------------------------------------------------------------- matmul
 
 
 @cli.command("matmul")
@@ -598,56 +288,17 @@ def matmul_cmd(config: str, output: str | None) -> None:
     """
     import dataclasses
 
-    from ._atomic import atomic_dir, check_replaceable_dir
-    from .cluster import connect
     from .config import load_matmul_config
-    from .executor import ServersLost, StragglerTimeout
-    from .io import open_matrix
-    from .matmul import matmul
+    from .experiments.runs import RunStopped, matmul_run
 
     cfg = load_matmul_config(config)
     if output is not None:
         cfg = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, dir=Path(output)))
-    out_dir = cfg.output.dir
-    check_replaceable_dir(out_dir, REPORT)
-    t_start = time.perf_counter()
-    _matmul_operand(cfg.a, "a")
-    _matmul_operand(cfg.b, "b")
-    _check_matmul_inputs(cfg)  # before a cluster is started
-    cl = cfg.cluster
-    with connect(cl.scheduler, n_workers=cl.workers, threads_per_worker=cl.threads_per_worker,
-                 timeout=cl.timeout, security=cl.client_security()) as client, \
-            atomic_dir(out_dir, marker=REPORT) as tmp:
-        try:
-            res = matmul(str(cfg.a.path), str(cfg.b.path), code=cfg.code, m=cfg.m,
-                         n_servers=cfg.n_servers, eps=cfg.eps, deadline=cfg.deadline,
-                         stragglers=cfg.stragglers, client=client, out=tmp / "C.zarr",
-                         tile=cfg.tile, points=cfg.points, seed=cfg.seed)
-        except (StragglerTimeout, ServersLost) as exc:
-            click.echo(f"dask-coded: error: {exc}", err=True)
-            sys.exit(1)
-        true_error = None
-        n, k = res.C.shape
-        if cfg.a.generate and cfg.b.generate and max(n, k, open_matrix(cfg.a.path).shape[1]) \
-                <= MATMUL_CHECK_MAX:
-            exact = open_matrix(cfg.a.path).compute() @ open_matrix(cfg.b.path).compute()
-            true_error = float(np.linalg.norm(np.asarray(res.C[...]) - exact)
-                               / np.linalg.norm(exact))
-        report = {"dask_coded": {"version": _version(), "command": "matmul"},
-                  "config_file": str(config), "config": cfg.to_dict(),
-                  "result": res.summary(), "true_relative_error": true_error,
-                  "wall_seconds": time.perf_counter() - t_start}
-        (tmp / REPORT).write_text(json.dumps(_jsonable(report), indent=1, allow_nan=False))
-    used = sorted({int(s) for tile in res.servers_used for s in tile})
-    counts = sorted({len(tile) for tile in res.servers_used})
-    click.echo(f"C = A B   {n} x {k}, code {res.code}, m={res.m}, P={res.n_servers}, "
-               f"{len(res.tiles)} tile(s), {res.seconds:.2f} s")
-    click.echo(f"servers used per tile: {'/'.join(map(str, counts))} of {res.n_servers} "
-               f"(recovery threshold {res.recovery_threshold}); servers {used}")
-    click.echo(f"error estimate {res.error_estimate:.2e}")
-    if true_error is not None:
-        click.echo(f"true relative error {true_error:.2e}")
-    click.echo(f"wrote {out_dir}/ ({', '.join(sorted(p.name for p in out_dir.iterdir()))})")
+    try:
+        matmul_run(cfg, echo=click.echo)
+    except RunStopped as exc:
+        click.echo(f"dask-coded: error: {exc}", err=True)
+        sys.exit(1)
 
 
 def _version() -> str:

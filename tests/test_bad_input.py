@@ -645,8 +645,8 @@ def test_matmul_and_optimize_regressions(tmp_path, stores):
 
 def test_the_valid_baselines_are_valid(stores, tmp_path, client):
     """Every property mutates something valid: check the unmutated inputs pass."""
-    from dask_coded.cli import _check_matmul_inputs
     from dask_coded.config import load_config, load_matmul_config
+    from dask_coded.experiments.runs import check_matmul_inputs
 
     dc.lstsq(A_OK, B_OK, client="simulate", max_iter=2, seed=0)
     dc.lstsq(stores["store"], client="simulate", max_iter=2, seed=0, n_blocks=6,
@@ -662,7 +662,7 @@ def test_the_valid_baselines_are_valid(stores, tmp_path, client):
     (tmp_path / "run.yaml").write_text(yaml.safe_dump(_solve_base(stores, tmp_path / "o")))
     load_config(tmp_path / "run.yaml")
     (tmp_path / "mm.yaml").write_text(yaml.safe_dump(_matmul_base(stores, tmp_path / "o")))
-    _check_matmul_inputs(load_matmul_config(tmp_path / "mm.yaml"))
+    check_matmul_inputs(load_matmul_config(tmp_path / "mm.yaml"))
 
 
 # ------------------------------------------------------------------------------ CLI: solve
