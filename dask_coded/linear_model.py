@@ -5,7 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,6 +39,9 @@ from .solvers import (
     resolve_method,
 )
 from .sources import BlockSource
+
+if TYPE_CHECKING:
+    from .stragglers import StragglerScenario
 
 DEFAULT_BLOCKS = 100
 
@@ -71,62 +78,271 @@ def default_blocks(A: Any, a) -> int:
     return min(DEFAULT_BLOCKS, n_rows)
 
 
+Check = Callable[[str, Any], Any]
+"""A parameter check: ``check(name, value)`` returns the value to use, or raises InputError."""
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """A check for a string among ``options``: ``"unknown {noun} {value!r}; choose {menu}"``.
+
+    Parameters
+    ----------
+    noun : str
+        What the message calls the parameter: ``"method"``, ``"on_short policy"``, ...
+    options : tuple of str
+        The accepted values.
+    menu : str, optional
+        How the message lists them (default ``"one of a, b, c"``).
+    """
+
+    noun: str
+    options: tuple[str, ...]
+    menu: str = ""
+
+    def __call__(self, name: str, value: Any) -> str:
+        # isinstance first: `in` compares by ==, which a numpy array answers elementwise
+        if not isinstance(value, str) or value not in self.options:
+            menu = self.menu or f"one of {', '.join(self.options)}"
+            raise InputError(f"unknown {self.noun} {value!r}; choose {menu}")
+        return value
+
+
+_METHOD = OneOf("method", ("auto", *METHODS), menu=f"auto or one of {', '.join(METHODS)}")
+_STEP_RULE = OneOf("step rule", STEPS,
+                   menu=f"one of {', '.join(STEPS)} or give a positive number")
+_LEVERAGE = OneOf("leverage", LEVERAGE)
+
+
 def check_method(method: Any) -> str:
     """A key of :data:`~dask_coded.solvers.METHODS`, or ``"auto"``."""
-    if not isinstance(method, str) or (method != "auto" and method not in METHODS):
-        raise InputError(f"unknown method {method!r}; choose auto or one of "
-                         f"{', '.join(METHODS)}")
-    return method
+    return _METHOD("method", method)
 
 
-def _settings(method: str, n_servers, q, deadline, on_short, runtime, step, step_scale,
-              max_iter, tol, time_budget, sketch_rows, seed,
-              reconnect_timeout: float = 60.0, precondition: bool = True,
-              variance_reduction: bool = True, anchor_every: int | None = None,
-              reweight: bool = True) -> Settings:
-    check_method(method)
-    flags = {name: checks.flag(name, value) for name, value in (
-        ("precondition", precondition), ("variance_reduction", variance_reduction),
-        ("reweight", reweight))}
-    anchor_every = checks.integer("anchor_every", anchor_every, 1, optional=True)
-    n_servers = checks.integer("n_servers", n_servers, 1, optional=True)
-    if n_servers is not None:
-        check_servers("n_servers", n_servers)
-    q = checks.integer("q", q, 1, optional=True)
-    if q is not None and n_servers is not None and q > n_servers:
-        raise InputError(f"q={q} is larger than n_servers={n_servers}")
-    deadline = checks.positive("deadline", deadline, finite=False, optional=True)
-    if not isinstance(on_short, str) or on_short not in ON_SHORT:
-        raise InputError(f"unknown on_short policy {on_short!r}; choose one of "
-                         f"{', '.join(ON_SHORT)}")
-    if checks.is_real(step):
-        step_scale = checks.real("step", step)
-        if not step_scale > 0:
-            raise InputError(f"step must be > 0 (a multiple of 2 / sigma_max(A)^2), got {step}")
-        step = "fixed"
-    elif not isinstance(step, str) or step not in STEPS:
-        raise InputError(f"unknown step rule {step!r}; choose one of {', '.join(STEPS)} "
-                         "or give a positive number")
-    step_scale = checks.positive("step_scale", step_scale)
-    max_iter = checks.integer("max_iter", max_iter, 1)
-    tol = checks.real("tol", tol, low=0, finite=False)
-    time_budget = checks.positive("time_budget", time_budget, finite=False, optional=True)
-    sketch_rows = checks.integer("sketch_rows", sketch_rows, 1, optional=True)
-    reconnect_timeout = checks.positive("reconnect_timeout", reconnect_timeout)
-    if checks.seed(seed) is None:
+def _step(name: str, value: Any) -> str | float:
+    """A step rule of :data:`~dask_coded.solvers.STEPS`, or a number ``> 0``: a fixed step of
+    that many ``2 / sigma_max^2``."""
+    if checks.is_real(value):
+        scale = checks.real(name, value)
+        if not scale > 0:
+            raise InputError(f"{name} must be > 0 (a multiple of 2 / sigma_max(A)^2), "
+                             f"got {value}")
+        return scale
+    return _STEP_RULE(name, value)
+
+
+def _servers(name: str, value: Any) -> int | None:
+    """None, or a server count from 1 to :data:`~dask_coded._validation.MAX_SERVERS`."""
+    value = checks.integer(name, value, 1, optional=True)
+    return None if value is None else check_servers(name, value)
+
+
+def _scenario(name: str, value: Any) -> StragglerScenario | None:
+    """None, a StragglerScenario, or its config mapping (validated by ``from_config``)."""
+    if value is None:
+        return None
+    from .stragglers import StragglerScenario
+
+    return value if isinstance(value, StragglerScenario) else \
+        StragglerScenario.from_config(value)
+
+
+def _client(name: str, value: Any) -> Any:
+    """None, a distributed.Client or ``"simulate"``."""
+    check_client(value, simulate=True)
+    return value
+
+
+def _vector(name: str, value: Any) -> np.ndarray | None:
+    """None, or a float64 array (its length is checked once A's shape is known)."""
+    return None if value is None else float_array(value, name)
+
+
+def _reference(name: str, value: Any) -> np.ndarray | str | None:
+    """None, ``"auto"`` (solved after the setup pass), or an array as :func:`_vector`."""
+    if isinstance(value, str):
+        if value != "auto":
+            raise InputError(f"{name} must be an array or 'auto', got {value!r}")
+        return value
+    return _vector(name, value)
+
+
+def _callback(name: str, value: Any) -> Callable | None:
+    """None, or a callable."""
+    if value is not None and not callable(value):
+        raise InputError(f"{name} must be callable, got {type(value).__name__}")
+    return value
+
+
+def _setup(name: str, value: Any) -> LeverageResult | None:
+    """None, or a LeverageResult (whether it is this problem's needs A's shape)."""
+    if value is not None and not isinstance(value, LeverageResult):
+        raise InputError(f"{name} must be the LeverageResult of an earlier call "
+                         f"(result.setup), got {type(value).__name__}")
+    return value
+
+
+def _checkpoint(name: str, value: Any) -> Path | None:
+    """None, or the path of a file (that need not exist yet), not of a folder."""
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)) or not str(value):
+        raise InputError(f"{name} must be a file path, got {value!r}")
+    path = Path(value)
+    if path.is_dir():
+        raise InputError(f"{name} {path} is a folder; give a file path")
+    return path
+
+
+#: The checks of :func:`lstsq`'s parameters, ``name -> check(name, value)``, in the order of
+#: its signature; every parameter but A and b (checked as :func:`~dask_coded.io.as_row_chunked`
+#: opens them) and ``runtime`` (checked by what draws from it). A check returns the value to
+#: use: a plain int, float or bool, a Path, a StragglerScenario, a Speculation. The rules
+#: between parameters follow in :func:`_validate`.
+LSTSQ_PARAMETERS: dict[str, Check] = {
+    "method": _METHOD,
+    # only the type here: 1 <= K <= N is BlockLayout.create's, once N is known
+    "n_blocks": partial(checks.integer, optional=True),
+    "n_servers": _servers,
+    "q": partial(checks.integer, low=1, optional=True),
+    "deadline": partial(checks.positive, finite=False, optional=True),
+    "on_short": OneOf("on_short policy", ON_SHORT),
+    "stragglers": _scenario,
+    "step": _step,
+    "step_scale": checks.positive,
+    "max_iter": partial(checks.integer, low=1),
+    "tol": partial(checks.real, low=0, finite=False),
+    "time_budget": partial(checks.positive, finite=False, optional=True),
+    "sketch_rows": partial(checks.integer, low=1, optional=True),
+    "client": _client,
+    "seed": lambda name, value: checks.seed(value, name),
+    "reference": _reference,
+    "x0": _vector,
+    "callback": _callback,
+    "setup": _setup,
+    "checkpoint": _checkpoint,
+    "checkpoint_every": partial(checks.integer, low=1),
+    # any truthy value, as lstsq has always taken it (checks.flag would refuse resume=1)
+    "resume": lambda name, value: bool(value),
+    "reconnect_timeout": checks.positive,
+    "speculate": lambda name, value: Speculation.coerce(value),
+    "precondition": checks.flag,
+    "variance_reduction": checks.flag,
+    "anchor_every": partial(checks.integer, low=1, optional=True),
+    "reweight": checks.flag,
+    "leverage": _LEVERAGE,
+}
+
+
+@dataclass(frozen=True)
+class _Request:
+    """:func:`lstsq`'s arguments after :func:`_validate`: what its orchestration reads.
+
+    ``method`` and ``leverage`` may still be ``"auto"`` (they depend on A's column count),
+    ``reference`` ``"auto"`` (solved from the setup pass); the solver's scalars are in
+    ``settings``, the seed drawn there when none was given.
+    """
+
+    settings: Settings
+    method: str
+    leverage: str
+    n_blocks: int | None
+    scenario: StragglerScenario | None
+    client: Any
+    reference: np.ndarray | str | None
+    x0: np.ndarray | None
+    callback: Callable | None
+    setup: LeverageResult | None
+    checkpoint: Path | None
+    checkpoint_every: int
+    resume: bool
+    speculate: Speculation
+
+    @property
+    def simulate(self) -> bool:
+        """``client="simulate"``: no cluster (the table let no other string through)."""
+        return isinstance(self.client, str)
+
+
+def _validate(params: Mapping[str, Any]) -> _Request:
+    """Check :func:`lstsq`'s arguments, before anything is read or started.
+
+    Parameters
+    ----------
+    params : mapping
+        lstsq's arguments by name (A and b are not looked at).
+
+    Returns
+    -------
+    _Request
+
+    Raises
+    ------
+    InputError
+        The first check of :data:`LSTSQ_PARAMETERS` that fails, in its order, else the
+        first rule between parameters that does.
+    """
+    params = dict(params)
+    if checks.is_real(params["step"]):
+        # a number is a fixed step of that scale: step_scale is not used, so not checked
+        # either (the step's own check, before it in the table, refuses a bad number)
+        params["step_scale"] = params["step"]
+    p = {name: check(name, params[name]) for name, check in LSTSQ_PARAMETERS.items()}
+    if p["q"] is not None and p["n_servers"] is not None and p["q"] > p["n_servers"]:
+        raise InputError(f"q={p['q']} is larger than n_servers={p['n_servers']}")
+    if p["resume"] and p["checkpoint"] is None:
+        raise InputError("resume=True needs checkpoint= (the file to resume from)")
+    scenario, client = p["stragglers"], p["client"]
+    processes = scenario is not None and bool(scenario.kills or scenario.throttle_workers)
+    if processes and isinstance(client, str):
+        raise InputError("client='simulate' has no worker processes to throttle or kill")
+    if processes and client is None and current_client() is None:
+        from .cluster import spawn_safe
+
+        # checked now, not when the embedded cluster starts: the workers it would spawn
+        # re-run this script from the top
+        if not spawn_safe():
+            raise InputError("throttled or killed workers need worker processes, which this "
+                             "script cannot spawn: put its calls under "
+                             "`if __name__ == \"__main__\":`, or pass client=")
+    seed = p["seed"]
+    if seed is None and p["resume"] and p["checkpoint"].is_file():
+        from . import checkpoint as ckpt
+
+        seed = ckpt.stored_seed(p["checkpoint"])  # a seedless run resumes its own
+    elif seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**32))
-    return Settings(n_servers=n_servers, q=q, deadline=deadline, on_short=on_short,
-                    runtime=runtime, step=step, step_scale=float(step_scale),
-                    max_iter=max_iter, tol=float(tol), time_budget=time_budget,
-                    sketch_rows=sketch_rows, seed=int(seed),
-                    reconnect_timeout=float(reconnect_timeout), anchor_every=anchor_every,
-                    **flags)
+    solver = {**p, "step": p["step"] if isinstance(p["step"], str) else "fixed",
+              "seed": seed, "runtime": params["runtime"]}
+    settings = Settings(**{f.name: solver[f.name] for f in fields(Settings) if f.name in solver})
+    return _Request(settings=settings, method=p["method"], leverage=p["leverage"],
+                    n_blocks=p["n_blocks"], scenario=scenario, client=client,
+                    reference=p["reference"], x0=p["x0"], callback=p["callback"],
+                    setup=p["setup"], checkpoint=p["checkpoint"],
+                    checkpoint_every=p["checkpoint_every"], resume=p["resume"],
+                    speculate=p["speculate"])
+
+
+def _check_against_data(request: _Request, layout: BlockLayout, d: int) -> None:
+    """The checks that need A's shape: the lengths of x0 and reference, x0 finite, and that
+    ``setup=`` comes from this problem; run before any cluster starts."""
+    x0, reference, setup = request.x0, request.reference, request.setup
+    if x0 is not None:
+        if x0.shape != (d,):
+            raise InputError(f"x0 must have shape ({d},), got {x0.shape}")
+        if not np.all(np.isfinite(x0)):
+            raise InputError("x0 holds NaN or Inf")
+    if setup is not None and (setup.layout != layout or setup.n_cols != d or (
+            setup.gram is None and setup.r_factor is None) or setup.atb is None):
+        raise InputError("setup= comes from a different problem: it needs the same "
+                         "A, b and n_blocks")
+    if isinstance(reference, np.ndarray) and reference.shape != (d,):
+        raise InputError(f"reference must have shape ({d},), got {reference.shape}")
 
 
 def resolve_leverage(leverage: Any, method: str, n_cols: int) -> str:
     """``"exact"`` or ``"sketch"``: how an iterative method's setup gets scores and R."""
-    if not isinstance(leverage, str) or leverage not in LEVERAGE:
-        raise InputError(f"unknown leverage {leverage!r}; choose one of {', '.join(LEVERAGE)}")
+    leverage = _LEVERAGE("leverage", leverage)
     cls = METHODS[method]
     if leverage == "auto":
         gram_free = cls.iterative and cls.runs_gram_free and n_cols >= GRAM_FREE_MIN_COLS
@@ -318,9 +534,10 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
     -------
     LstsqResult
     """
-    settings = _settings(method, n_servers, q, deadline, on_short, runtime, step, step_scale,
-                         max_iter, tol, time_budget, sketch_rows, seed, reconnect_timeout,
-                         precondition, variance_reduction, anchor_every, reweight)
+    # first, while only the arguments are bound: every check that needs no data, before
+    # anything is opened, read or started
+    request = _validate(locals())
+    settings, scenario, setup = request.settings, request.scenario, request.setup
     is_path = isinstance(A, (str, os.PathLike))
     a, b_arr = as_row_chunked(A, b)
     if b_arr is None:
@@ -328,71 +545,23 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
     n_rows, d = a.shape
     if d > n_rows:
         raise InputError(f"A must be tall (rows >= columns), got {n_rows} x {d}")
-    n_blocks = default_blocks(A, a) if n_blocks is None else n_blocks
+    n_blocks = default_blocks(A, a) if request.n_blocks is None else request.n_blocks
     layout = BlockLayout.create(n_rows, n_blocks)
-    if x0 is not None:
-        x0 = float_array(x0, "x0")
-        if x0.shape != (d,):
-            raise InputError(f"x0 must have shape ({d},), got {x0.shape}")
-        if not np.all(np.isfinite(x0)):
-            raise InputError("x0 holds NaN or Inf")
-    checkpoint_every = checks.integer("checkpoint_every", checkpoint_every, 1)
-    if resume and checkpoint is None:
-        raise InputError("resume=True needs checkpoint= (the file to resume from)")
-    if checkpoint is not None:
-        if not isinstance(checkpoint, (str, os.PathLike)) or not str(checkpoint):
-            raise InputError(f"checkpoint must be a file path, got {checkpoint!r}")
-        from pathlib import Path
-
-        checkpoint = Path(checkpoint)
-        if checkpoint.is_dir():
-            raise InputError(f"checkpoint {checkpoint} is a folder; give a file path")
-        if resume and seed is None and checkpoint.is_file():
-            from . import checkpoint as ckpt
-
-            settings.seed = ckpt.stored_seed(checkpoint)  # a seedless run resumes its own
-    scenario = None
-    if stragglers is not None:
-        from .stragglers import StragglerScenario
-
-        scenario = stragglers if isinstance(stragglers, StragglerScenario) else \
-            StragglerScenario.from_config(stragglers)
-    check_client(client, simulate=True)
-    if callback is not None and not callable(callback):
-        raise InputError(f"callback must be callable, got {type(callback).__name__}")
-    if setup is not None and not isinstance(setup, LeverageResult):
-        raise InputError(f"setup must be the LeverageResult of an earlier call "
-                         f"(result.setup), got {type(setup).__name__}")
-    simulate = isinstance(client, str)
-    if simulate and client != "simulate":
-        raise InputError(f"client must be a distributed.Client or 'simulate', got {client!r}")
-    if simulate and scenario is not None and (scenario.kills or scenario.throttle_workers):
-        raise InputError("client='simulate' has no worker processes to throttle or kill")
-    method = resolve_method(method, d)
-    leverage = resolve_leverage(leverage, method, d)
+    _check_against_data(request, layout, d)
+    method = resolve_method(request.method, d)
+    leverage = resolve_leverage(request.leverage, method, d)
     if leverage == "sketch":  # refused before the setup pass reads anything
         check_gram_free(method, settings.step)
     options = _sketch_options(d, settings.seed) if leverage == "sketch" else {}
-    speculate = Speculation.coerce(speculate)
+    speculate, reference, checkpoint = request.speculate, request.reference, request.checkpoint
     # in-memory data solved exactly needs no cluster: it is already in this process, and a
     # cluster would only copy it (and take seconds to start)
-    local = simulate or (client is None and method == "direct" and scenario is None
-                         and isinstance(A, np.ndarray) and current_client() is None)
-    if (scenario is not None and (scenario.kills or scenario.throttle_workers)
-            and client is None and current_client() is None):
-        from .cluster import spawn_safe
-
-        if not spawn_safe():
-            raise InputError("throttled or killed workers need worker processes, which this "
-                             "script cannot spawn: put its calls under "
-                             "`if __name__ == \"__main__\":`, or pass client=")
-    with (contextlib.nullcontext(None) if local else client_context(client)) as cl, \
+    local = request.simulate or (request.client is None and method == "direct"
+                                 and scenario is None and isinstance(A, np.ndarray)
+                                 and current_client() is None)
+    with (contextlib.nullcontext(None) if local else client_context(request.client)) as cl, \
             contextlib.ExitStack() as cleanup:
         needs_solution = METHODS[method].needs_solution
-        if setup is not None and (setup.layout != layout or setup.n_cols != d or (
-                setup.gram is None and setup.r_factor is None) or setup.atb is None):
-            raise InputError("setup= comes from a different problem: it needs the same "
-                             "A, b and n_blocks")
         if setup is not None and needs_solution and setup.solution is None:
             setup = None  # an iterative method's pass: read again, this time solving
         throttles = None
@@ -424,36 +593,31 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
                 settings.reconnect_timeout, what="the setup pass (block leverage scores)")
         else:
             summary = setup
-        if isinstance(reference, str):
-            if reference != "auto":
-                raise InputError(f"reference must be an array or 'auto', got {reference!r}")
+        if isinstance(reference, str):  # "auto" (_validate let no other string through)
             if summary.solution is not None:
                 reference = summary.solution
             elif summary.gram is not None:
                 reference = np.linalg.solve(summary.gram, summary.atb)
             else:  # a sketch setup has no A^T A to solve: no reference, no error column
                 reference = None
-        elif reference is not None:
-            reference = float_array(reference, "reference")
-            if reference.shape != (d,):
-                raise InputError(f"reference must have shape ({d},), got {reference.shape}")
         problem = Problem(source, layout, summary)
-        if simulate:
+        if request.simulate:
             from .simulate import SimulatedExecutor
 
-            executor = SimulatedExecutor(runtime, seed=settings.seed)
+            executor = SimulatedExecutor(settings.runtime, seed=settings.seed)
         else:
             executor = CodedExecutor(cl, name=method, seed=settings.seed)
         solver = CodedSolver(executor, problem, method, settings, scenario=scenario,
-                             reference=reference, x0=x0, callback=callback)
+                             reference=reference, x0=request.x0, callback=request.callback)
         saver = state = None
         if checkpoint is not None and solver.method.iterative:
             from . import checkpoint as ckpt
 
             fprint = ckpt.fingerprint(method, settings, problem, solver.method)
-            state = ckpt.load(checkpoint, fprint) if resume and checkpoint.exists() else None
-            saver = solver.callback = _Checkpointer(checkpoint, checkpoint_every, fprint,
-                                                    callback)
+            resumed = request.resume and checkpoint.exists()
+            state = ckpt.load(checkpoint, fprint) if resumed else None
+            saver = solver.callback = _Checkpointer(checkpoint, request.checkpoint_every,
+                                                    fprint, request.callback)
         cleanup.callback(executor.close)  # runs before the throttles stop (LIFO)
         retry_after_scheduler_loss(lambda: solver.setup(resident, speculate), cl,
                                    settings.reconnect_timeout, what="placing the servers' data")

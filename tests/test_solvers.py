@@ -66,7 +66,8 @@ def test_paper_iteration_on_noisy_data_reduces_the_error(noisy, client):
     """The paper's iteration (no preconditioning, plain eq. 26) still converges, slowly."""
     a, b, x_star = noisy
     for method in ("block-leverage", "uniform"):
-        result = lstsq(a, b, method=method, n_blocks=20, n_servers=40, max_iter=30, seed=5,
+        # 15 rounds bring it to 0.004 (block-leverage) and 0.002 (uniform) of the start
+        result = lstsq(a, b, method=method, n_blocks=20, n_servers=40, max_iter=15, seed=5,
                        reference=x_star, client=client, precondition=False,
                        variance_reduction=False)
         assert result.history["error"][-1] < 0.05 * result.history["error"][0]
