@@ -38,13 +38,13 @@ def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
 
 
 def cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    """The CLI in this process (click's CliRunner): input errors, and commands whose clusters
-    are subprocesses anyway.
+    """The CLI in this process (click's CliRunner): what a command does, minus the fresh
+    interpreter (its clusters, embedded or not, are as real as under :func:`run`).
 
     The same result shape as :func:`run`, so :func:`assert_one_line_error` reads both; it
     saves the ~1.3 s a fresh interpreter spends importing dask and distributed, which is
-    most of an input-error test's time. The entry point itself is checked by the few tests
-    that still use :func:`run`.
+    most of an input-error test's time. The entry point and the README's commands as a user
+    types them are checked by the tests that still use :func:`run`.
     """
     from click.testing import CliRunner
 

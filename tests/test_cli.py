@@ -28,10 +28,10 @@ def test_main_job_on_embedded_default(tmp_path):
 
 def test_make_dataset_then_leverage_matches_api(tmp_path):
     store = tmp_path / "c.zarr"
-    proc = run("make-dataset", str(store), "--kind", "coherent", "--rows", "5000", "--cols", "8",
+    proc = cli("make-dataset", str(store), "--kind", "coherent", "--rows", "5000", "--cols", "8",
                "--chunk-rows", "1000", "--seed", "4")
     assert proc.returncode == 0, proc.stderr
-    proc = run("leverage", str(store), "--blocks", "40", "--method", "sketch", "--workers", "1",
+    proc = cli("leverage", str(store), "--blocks", "40", "--method", "sketch", "--workers", "1",
                "--beta", "--json", str(tmp_path / "s.json"))
     assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "s.json").read_text())
@@ -44,7 +44,7 @@ def test_make_dataset_then_leverage_matches_api(tmp_path):
 def test_make_dataset_from_spec(tmp_path):
     spec = tmp_path / "spec.yaml"
     spec.write_text("kind: student-t\nn_rows: 300\nn_cols: 4\nchunk_rows: 100\ndf: 2.5\n")
-    proc = run("make-dataset", str(tmp_path / "t.zarr"), "--spec", str(spec), "--seed", "9")
+    proc = cli("make-dataset", str(tmp_path / "t.zarr"), "--spec", str(spec), "--seed", "9")
     assert proc.returncode == 0, proc.stderr
     gen = dc.io.read_attrs(tmp_path / "t.zarr")["dask_coded"]["generator"]
     assert gen["df"] == 2.5 and gen["seed"] == 9 and gen["n_rows"] == 300
@@ -82,7 +82,7 @@ def test_nan_in_store_names_block(tmp_path):
     path = tmp_path / "nan.zarr"
     dc.make_dataset(path, n_rows=400, n_cols=3, chunk_rows=100)
     zarr.open_group(str(path), mode="r+")["A"][250, 1] = np.nan
-    proc = run("leverage", str(path), "--blocks", "20", "--workers", "1")
+    proc = cli("leverage", str(path), "--blocks", "20", "--workers", "1")
     assert_one_line_error(proc, "A has NaN or Inf in block 12 (row 250)")
 
 

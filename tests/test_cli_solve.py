@@ -210,7 +210,7 @@ def test_solve_direct_leads_with_the_exact_answer(tmp_path):
     config = {**TINY, "solver": {**TINY["solver"], "method": "auto"}, "compare": ["sd"],
               "stragglers": None, "output": {"dir": "out/direct"}}
     write_config(tmp_path, config)
-    proc = run("solve", "run.yaml", "--no-progress", cwd=tmp_path)
+    proc = cli("solve", "run.yaml", "--no-progress", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     rows = {line.split()[0]: line.split() for line in proc.stdout.splitlines()
             if line.split() and line.split()[0] in ("auto", "sd")}
