@@ -7,7 +7,7 @@ import pytest
 
 import dask_coded as dc
 from dask_coded.executor import StragglerTimeout
-from dask_coded.kernels.runtime import ShiftedExponential
+from dask_coded.kernels.runtime import Pareto, ShiftedExponential
 from dask_coded.linear_model import lstsq
 from dask_coded.simulate import SimulatedExecutor
 from tests.conftest import dense_dataset
@@ -24,11 +24,25 @@ def executor():
     return ex
 
 
-def test_first_q_is_a_uniform_subset(executor):
-    counts = np.zeros(10)
-    for _ in range(4000):
-        counts[executor.run_round(ident, 1.0, q=3).servers] += 1
-    np.testing.assert_allclose(counts / 4000, 0.3, atol=0.03)  # each server: q / m
+@pytest.mark.parametrize("runtime", [None, ShiftedExponential(shift=1.0, rate=2.0),
+                                     Pareto(scale=1.0, shape=1.5)],
+                         ids=["exponential", "shifted-exponential", "pareto"])
+def test_first_q_is_a_uniform_subset(runtime):
+    """Remark 3 / Theorem 2's premise: the first q of m i.i.d. servers are a uniformly random
+    q-subset. Not only each server's rate q / m (a sampler that took q consecutive servers
+    from a random start has that too) but every pair's, q (q - 1) / (m (m - 1))."""
+    m, q, rounds = 10, 3, 4000
+    executor = SimulatedExecutor(runtime, seed=0)
+    executor.place([(float, (j,)) for j in range(m)])
+    single, pair = np.zeros(m), np.zeros((m, m))
+    for _ in range(rounds):
+        used = executor.run_round(ident, 1.0, q=q).servers
+        single[used] += 1
+        pair[np.ix_(used, used)] += 1
+    np.testing.assert_allclose(single / rounds, q / m, atol=0.03)  # ~4 SE
+    off = ~np.eye(m, dtype=bool)
+    # each pair's count has SE ~ 16 of ~267 here: 0.02 is 5 SE
+    np.testing.assert_allclose(pair[off] / rounds, q * (q - 1) / (m * (m - 1)), atol=0.02)
 
 
 def test_delays_order_the_arrivals(executor):

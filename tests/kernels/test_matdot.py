@@ -250,7 +250,11 @@ def test_paper_rule_and_tuned_rules(capsys):
         entries["paper eq.17 @0.5"] = worst_error(res, pts, m, c)
         if m <= 4:
             assert entrywise <= 0.5  # Theorem 3's entrywise guarantee, eq. 10
-        assert entries["tuned complex"] < 0.1 and entries["tuned real"] < 0.1
+        # the float64 floor of m-of-P recovery is about u^(1/m) (eps-MatDot Thm 3 with eps
+        # at rounding); tuned points measured 0.7-1.7x (complex) and 1.9-3.2x (real) of it
+        floor = np.finfo(np.float64).eps ** (1.0 / m)
+        assert entries["tuned complex"] <= 2.5 * floor, (m, entries, floor)
+        assert entries["tuned real"] <= 5.0 * floor, (m, entries, floor)
         rows.append((m, entries))
     with capsys.disabled():
         print("\nworst-subset relative error, m of P = m + 2 servers (float64)")

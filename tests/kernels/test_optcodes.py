@@ -67,14 +67,22 @@ def test_optimised_223_reaches_small_loss(code223):
 
 
 @pytest.mark.parametrize("accelerate", [True, False])
-@pytest.mark.parametrize(("m", "k", "P"), [(2, 2, 3), (3, 4, 5), (3, 3, 5), (2, 3, 4)])
-def test_loss_never_increases(m, k, P, accelerate):
+@pytest.mark.parametrize(("m", "k", "P", "ratio"), [
+    (2, 2, 3, 1e-2),   # measured 1.3e-4 (accelerated), 1.4e-3 (plain) of the start
+    (3, 4, 5, 1e-2),   # 1.5e-4, 1.6e-3
+    (3, 3, 5, 0.5),    # k = m stalls near loss 4 from ~15-19 (issue 13: the paper says ~1)
+    (2, 3, 4, 1e-20),  # k >= 2m - 1: an exact code exists; found to ~1e-29
+])
+def test_alternating_minimisation_descends(m, k, P, ratio, accelerate):
+    """Algorithm 1 of the MatDot seed lowers eq. 28's loss from its random start by at least
+    ``ratio`` in 150 iterations. (That the recorded loss never rises is by construction:
+    the optimiser keeps its best iterate, so monotonicity alone would test nothing.)"""
     code = oc.optimize_code(m, k, P, restarts=2, max_iter=150, seed=7, accelerate=accelerate)
     history = code.loss_history
     assert history.size >= 2 and np.all(np.isfinite(history))
     assert np.all(np.diff(history) <= 0)
     assert code.loss == pytest.approx(history[-1])
-    assert code.loss >= 0
+    assert 0 <= code.loss <= ratio * history[0], (code.loss, history[0])
 
 
 def test_acceleration_helps_and_restarts_are_seeded():
