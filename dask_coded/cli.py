@@ -295,16 +295,10 @@ def matmul_cmd(config: str, output: str | None) -> None:
     if output is not None:
         cfg = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, dir=Path(output)))
     try:
-        matmul_run(cfg, echo=click.echo)
+        matmul_run(cfg, echo=click.echo, config_file=config)
     except RunStopped as exc:
         click.echo(f"dask-coded: error: {exc}", err=True)
         sys.exit(1)
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 @cli.group("benchmark")

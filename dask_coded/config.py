@@ -90,9 +90,7 @@ def _str(key: str, value: Any, *, optional: bool = False) -> str | None:
 
 
 def _choice(key: str, value: Any, choices: tuple[str, ...] | list[str]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise InputError(f"unknown {key} {_shown(value)}; choose one of {', '.join(choices)}")
-    return value
+    return checks.choice(key, value, choices)
 
 
 def _path(key: str, value: Any) -> Path:

@@ -135,7 +135,8 @@ def resolve_survival(survival: Any, deadline: float | None) -> tuple[float | Non
         checks.positive("deadline", deadline, finite=False)
         fn = survival.survival if isinstance(survival, RuntimeModel) else survival
         phi = float(np.asarray(fn(deadline)))
-    elif checks.is_real(survival):
+    elif checks.is_real(survival) or (isinstance(survival, np.ndarray) and survival.ndim == 0
+                                      and checks.is_real(survival.item())):
         phi = float(survival)
     else:
         raise InputError(f"survival must be a number phi(T) or a runtime model, "

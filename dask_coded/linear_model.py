@@ -84,7 +84,7 @@ Check = Callable[[str, Any], Any]
 
 @dataclass(frozen=True)
 class OneOf:
-    """A check for a string among ``options``: ``"unknown {noun} {value!r}; choose {menu}"``.
+    """A check for a string among ``options`` (:func:`~dask_coded.kernels.checks.choice`).
 
     Parameters
     ----------
@@ -101,11 +101,7 @@ class OneOf:
     menu: str = ""
 
     def __call__(self, name: str, value: Any) -> str:
-        # isinstance first: `in` compares by ==, which a numpy array answers elementwise
-        if not isinstance(value, str) or value not in self.options:
-            menu = self.menu or f"one of {', '.join(self.options)}"
-            raise InputError(f"unknown {self.noun} {value!r}; choose {menu}")
-        return value
+        return checks.choice(self.noun, value, self.options, menu=self.menu or None)
 
 
 _METHOD = OneOf("method", ("auto", *METHODS), menu=f"auto or one of {', '.join(METHODS)}")
@@ -187,7 +183,7 @@ def _checkpoint(name: str, value: Any) -> Path | None:
     if value is None:
         return None
     if not isinstance(value, (str, os.PathLike)) or not str(value):
-        raise InputError(f"{name} must be a file path, got {value!r}")
+        raise InputError(f"{name} must be a file path, got {checks.quoted(value)}")
     path = Path(value)
     if path.is_dir():
         raise InputError(f"{name} {path} is a folder; give a file path")

@@ -1,5 +1,6 @@
-"""The dask-coded command line on a real store: jobs in a subprocess, as a user runs them;
-input errors in this process (they fail before any cluster starts)."""
+"""The dask-coded command line on a real store: the README's job and a worker-raised error in
+a subprocess, as a user runs them (stderr then holds every log line too); other jobs and the
+input errors in this process (tests/conftest.py::cli)."""
 
 from __future__ import annotations
 
@@ -82,7 +83,7 @@ def test_nan_in_store_names_block(tmp_path):
     path = tmp_path / "nan.zarr"
     dc.make_dataset(path, n_rows=400, n_cols=3, chunk_rows=100)
     zarr.open_group(str(path), mode="r+")["A"][250, 1] = np.nan
-    proc = cli("leverage", str(path), "--blocks", "20", "--workers", "1")
+    proc = run("leverage", str(path), "--blocks", "20", "--workers", "1")  # one line, logs too
     assert_one_line_error(proc, "A has NaN or Inf in block 12 (row 250)")
 
 

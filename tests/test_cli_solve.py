@@ -182,6 +182,24 @@ def test_config_errors_are_one_line_and_write_nothing(tmp_path, config, args, ma
     assert not (tmp_path / "data").exists()
 
 
+def test_a_run_stopped_by_its_stragglers_exits_1_in_one_line(tmp_path):
+    """Not the user's input (exit 2) but the cluster: every server 0.3 s late against a
+    0.05 s deadline with on_short=fail stops the first round; the line names the method,
+    and no output folder is left behind."""
+    config = {**TINY, "compare": [], "output": {"dir": "out/run", "checkpoint_every": None},
+              "solver": {**TINY["solver"], "deadline": 0.05, "on_short": "fail",
+                         "variance_reduction": False},  # sampled rounds from the first
+              "stragglers": {"delay": {"distribution": "shifted-exponential", "shift": 0.3,
+                                       "rate": 500.0}, "seed": 1}}
+    write_config(tmp_path, config)
+    proc = cli("solve", "run.yaml", "--no-progress", cwd=tmp_path)
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dask-coded: error: block-leverage: ")
+    assert "servers answered within the deadline of 0.05 s" in lines[0]
+    assert not (tmp_path / "out" / "run").exists()
+
+
 def test_refuses_to_replace_a_foreign_folder(tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")

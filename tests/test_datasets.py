@@ -102,6 +102,9 @@ def test_failed_overwrite_keeps_the_old_store(tmp_path, monkeypatch):
     ({"condition": 0.5}, "condition"),
     ({"dtype": "int32"}, "dtype"),
     ({"colour": "red"}, "unknown dataset parameter"),
+    # infinite df or coherence used to pass and gave NaN data (standard_t(inf) is NaN)
+    ({"kind": "student-t", "df": float("inf")}, "df must be finite, got inf"),
+    ({"kind": "coherent", "coherence": float("inf")}, "coherence must be finite, got inf"),
 ])
 def test_bad_parameters_write_nothing(tmp_path, params, match):
     with pytest.raises(dc.InputError, match=match):

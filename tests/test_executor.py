@@ -1,4 +1,5 @@
-"""The coded executor on a real multi-process LocalCluster."""
+"""The coded executor on a real LocalCluster: in-process workers for its logic, worker
+processes where one is killed."""
 
 from __future__ import annotations
 
@@ -237,7 +238,6 @@ def _slow_block(j: int) -> np.ndarray:
     return np.full(4, 1.0)
 
 
-@pytest.mark.slow  # ~10 s of real scheduler restarts; test_faults restarts one in a solve
 def test_scheduler_lost_while_placing_is_recovered():
     """Regression: a scheduler lost while placing escaped as distributed's
     FuturesCancelledError; it is SchedulerLost, and recover() places everything again."""

@@ -36,6 +36,17 @@ def noisy():
     return a, b, np.linalg.lstsq(a, b, rcond=None)[0]
 
 
+def test_every_lstsq_parameter_is_checked():
+    """A parameter added to lstsq without a check in LSTSQ_PARAMETERS would go unchecked:
+    A and b are opened (and checked) by as_row_chunked, runtime by what draws from it."""
+    import inspect
+
+    from dask_coded.linear_model import LSTSQ_PARAMETERS
+
+    names = [n for n in inspect.signature(lstsq).parameters if n not in ("A", "b", "runtime")]
+    assert list(LSTSQ_PARAMETERS) == names
+
+
 def test_registry_is_complete():
     assert set(METHODS) == set(ITERATIVE + SOLVE + EXACT)
 

@@ -1,4 +1,4 @@
-"""Experiments: the benchmark commands (solve, peers, matmul and Fig. 1, scale) and the
-fault suite. Each prints a table whose ratios are to baselines run in the same process on the
-same cluster; the CLI's ``benchmark`` commands call them. Nothing in the library imports
-this package."""
+"""Experiments: the ``solve`` and ``matmul`` runs behind the CLI (:mod:`.runs`), the
+benchmark commands (solve, peers, matmul and Fig. 1, scale) and the fault suite. Each
+benchmark prints a table whose ratios are to baselines run in the same process on the same
+cluster. Nothing in the library imports this package."""

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
 from .._atomic import atomic_dir, check_replaceable_dir
 from ..errors import InputError
 
@@ -35,6 +34,12 @@ class RunStopped(Exception):
 
 def _echo(text: str) -> None:
     print(text, flush=True)
+
+
+def _version() -> str:
+    from .. import __version__  # lazily: this module must not depend on import order
+
+    return __version__
 
 
 HISTORY_COLUMNS = ("iteration", "time", "round_seconds", "servers_used", "timed_out", "step",
@@ -305,7 +310,7 @@ def solve_run(cfg, *, resume: bool = False, progress: bool = True,
             r["seconds_to_target"] = _time_to(results[r["method"]], target)
     main = results[cfg.solver.method]
     report = {
-        "dask_coded": {"version": __version__, "command": "solve"},
+        "dask_coded": {"version": _version(), "command": "solve"},
         "config_file": str(cfg.source),
         "config": cfg.to_dict(),
         "dataset": {"path": str(cfg.dataset.path), "n_rows": n_rows, "n_cols": n_cols,
@@ -382,12 +387,15 @@ def check_matmul_inputs(cfg) -> None:
         raise InputError(f"m={m} exceeds the inner dimension N={inner}")
 
 
-def matmul_run(cfg, *, echo: Callable[[str], None] = _echo) -> Path:
+def matmul_run(cfg, *, echo: Callable[[str], None] = _echo,
+               config_file: str | None = None) -> Path:
     """Run ``cfg`` (a :class:`~dask_coded.config.MatmulConfig`): the coded product C = A B.
 
     Writes ``C.zarr`` and ``report.json`` into ``cfg.output.dir`` (built aside, then renamed
     into place) and echoes the error estimate, the servers used and, for small generated
     inputs, the relative error against A B computed here from the same stored inputs.
+    ``config_file`` is the config's path as the user gave it (default ``cfg.source``), for
+    the report.
 
     Returns
     -------
@@ -423,8 +431,8 @@ def matmul_run(cfg, *, echo: Callable[[str], None] = _echo) -> Path:
             exact = open_matrix(cfg.a.path).compute() @ open_matrix(cfg.b.path).compute()
             true_error = float(np.linalg.norm(np.asarray(res.C[...]) - exact)
                                / np.linalg.norm(exact))
-        report = {"dask_coded": {"version": __version__, "command": "matmul"},
-                  "config_file": str(cfg.source), "config": cfg.to_dict(),
+        report = {"dask_coded": {"version": _version(), "command": "matmul"},
+                  "config_file": str(config_file or cfg.source), "config": cfg.to_dict(),
                   "result": res.summary(), "true_relative_error": true_error,
                   "wall_seconds": time.perf_counter() - t_start}
         (tmp / REPORT).write_text(json.dumps(_jsonable(report), indent=1, allow_nan=False))

@@ -28,12 +28,14 @@ import numpy as np
 from ..errors import InputError
 
 __all__ = [
+    "choice",
     "flag",
     "fraction",
     "integer",
     "is_integer",
     "is_real",
     "positive",
+    "quoted",
     "real",
     "seed",
     "type_name",
@@ -43,6 +45,46 @@ __all__ = [
 def type_name(value: Any) -> str:
     """``type(value).__name__`` for a message, or ``"None"`` for None."""
     return "None" if value is None else type(value).__name__
+
+
+def quoted(value: Any) -> str:
+    """A value for a message: a string as its repr, cut at 200 characters; a real number as
+    Python writes it; anything else by its type (a YAML list or an array is never printed)."""
+    if isinstance(value, str):
+        return repr(value)[:200]
+    if is_real(value):
+        return _shown(value)
+    return type_name(value)
+
+
+def choice(noun: str, value: Any, options: tuple[str, ...] | list[str], *,
+           menu: str | None = None) -> str:
+    """``value`` if it is one of the strings ``options``.
+
+    Parameters
+    ----------
+    noun : str
+        What the message calls the parameter (``"solver.method"``, ``"on_short policy"``).
+    value : object
+        The value to check.
+    options : sequence of str
+        The accepted values.
+    menu : str, optional
+        How the message lists them (default ``"one of a, b, c"``).
+
+    Raises
+    ------
+    InputError
+        ``"unknown {noun} {value}; choose {menu}"`` for another string or a number, or
+        ``"{noun} must be a string, got {type}; choose {menu}"`` for anything else.
+    """
+    # isinstance first: `in` compares by ==, which a numpy array answers elementwise
+    if isinstance(value, str) and value in options:
+        return value
+    menu = menu or f"one of {', '.join(options)}"
+    if isinstance(value, str) or is_real(value):
+        raise InputError(f"unknown {noun} {quoted(value)}; choose {menu}")
+    raise InputError(f"{noun} must be a string, got {type_name(value)}; choose {menu}")
 
 
 def is_integer(value: Any) -> bool:
@@ -217,7 +259,10 @@ def fraction(name: str, value: Any, *, open_low: bool = False, open_high: bool =
         return None
     if not is_real(value):
         raise InputError(f"{name} must be a real number, got {type_name(value)}")
-    out = float(value)
+    try:
+        out = float(value)
+    except OverflowError:  # an int beyond float range: outside [0, 1] either way
+        out = math.inf if value > 0 else -math.inf
     if not ((0.0 < out if open_low else 0.0 <= out) and (out < 1.0 if open_high else out <= 1.0)):
         raise InputError(f"{name} must be in {'(' if open_low else '['}0, "
                          f"1{')' if open_high else ']'}, got {_shown(value)}")

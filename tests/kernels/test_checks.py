@@ -111,3 +111,18 @@ def test_seed():
     assert message(checks.seed, -1) == "seed must be >= 0, got -1"
     assert message(checks.seed, 1.5, name="solver.seed") \
         == "solver.seed must be an integer, got float"
+
+
+def test_choice_names_a_string_or_number_and_types_anything_else():
+    opts = ("sd", "srht")
+    assert checks.choice("method", "sd", opts) == "sd"
+    assert message(checks.choice, "method", "newton", opts) == \
+        "unknown method 'newton'; choose one of sd, srht"
+    assert message(checks.choice, "method", 5, opts) == "unknown method 5; choose one of sd, srht"
+    assert message(checks.choice, "method", np.zeros((3, 3)), opts, menu="sd or srht") == \
+        "method must be a string, got ndarray; choose sd or srht"
+    assert message(checks.choice, "method", "x" * 500, opts).count("x") < 210  # cut
+
+
+def test_fraction_of_a_huge_int_is_an_input_error():
+    assert message(checks.fraction, "f", 10**400) == f"f must be in [0, 1], got {10**400}"
