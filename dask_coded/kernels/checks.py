@@ -76,7 +76,7 @@ def choice(noun: str, value: Any, options: tuple[str, ...] | list[str], *,
     ------
     InputError
         ``"unknown {noun} {value}; choose {menu}"`` for another string or a number, or
-        ``"{noun} must be a string, got {type}; choose {menu}"`` for anything else.
+        ``"unknown {noun} of type {type}; choose {menu}"`` for anything else.
     """
     # isinstance first: `in` compares by ==, which a numpy array answers elementwise
     if isinstance(value, str) and value in options:
@@ -84,7 +84,7 @@ def choice(noun: str, value: Any, options: tuple[str, ...] | list[str], *,
     menu = menu or f"one of {', '.join(options)}"
     if isinstance(value, str) or is_real(value):
         raise InputError(f"unknown {noun} {quoted(value)}; choose {menu}")
-    raise InputError(f"{noun} must be a string, got {type_name(value)}; choose {menu}")
+    raise InputError(f"unknown {noun} of type {type_name(value)}; choose {menu}")
 
 
 def is_integer(value: Any) -> bool:

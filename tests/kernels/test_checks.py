@@ -120,7 +120,7 @@ def test_choice_names_a_string_or_number_and_types_anything_else():
         "unknown method 'newton'; choose one of sd, srht"
     assert message(checks.choice, "method", 5, opts) == "unknown method 5; choose one of sd, srht"
     assert message(checks.choice, "method", np.zeros((3, 3)), opts, menu="sd or srht") == \
-        "method must be a string, got ndarray; choose sd or srht"
+        "unknown method of type ndarray; choose sd or srht"
     assert message(checks.choice, "method", "x" * 500, opts).count("x") < 210  # cut
 
 
