@@ -70,11 +70,13 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, match: str) -> None
     assert match in lines[0], lines[0]
 
 
-def _session_cluster(processes: bool):
+def two_worker_client(processes: bool, threads_per_worker: int = 1):
+    """Yield a Client of a two-worker LocalCluster (for fixtures), closed after."""
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=processes,
-                           dashboard_address=":0", silence_logs=logging.ERROR)
+    cluster = LocalCluster(n_workers=2, threads_per_worker=threads_per_worker,
+                           processes=processes, dashboard_address=":0",
+                           silence_logs=logging.ERROR)
     c = Client(cluster)
     yield c
     c.close()
@@ -86,11 +88,11 @@ def client():
     """Two in-process workers, one thread each, for the whole session: the solver, matmul
     and leverage logic against a real scheduler and real workers, without the inter-process
     hop that makes a round cost tens of milliseconds (issue 12)."""
-    yield from _session_cluster(processes=False)
+    yield from two_worker_client(processes=False)
 
 
 @pytest.fixture(scope="session")
 def process_client():
     """Two worker processes, one thread each: for tests where a real process is the point
     (SIGSTOP, pids, where a result is decided by which process reports first)."""
-    yield from _session_cluster(processes=True)
+    yield from two_worker_client(processes=True)

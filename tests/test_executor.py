@@ -3,7 +3,6 @@ processes where one is killed."""
 
 from __future__ import annotations
 
-import logging
 import time
 
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 
 from dask_coded.errors import InputError
 from dask_coded.executor import CodedExecutor, Executor, ServersLost, StragglerTimeout
+from tests.conftest import two_worker_client
 
 
 def make_block(j: int) -> np.ndarray:
@@ -27,28 +27,17 @@ def failing(data: np.ndarray, param: float) -> np.ndarray:
     raise RuntimeError("server broke")
 
 
-def _module_cluster(processes: bool):
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(n_workers=2, threads_per_worker=2, processes=processes,
-                           dashboard_address=":0", silence_logs=logging.CRITICAL)
-    client = Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
-
-
 @pytest.fixture(scope="module")
 def cluster_client():
     """Two in-process workers with two threads each (a sleeping straggler holds one thread):
     the executor's logic against a real scheduler, without process start-up and pickling."""
-    yield from _module_cluster(processes=False)
+    yield from two_worker_client(processes=False, threads_per_worker=2)
 
 
 @pytest.fixture(scope="module")
 def killable_client():
     """Two worker processes (with nannies) with two threads each: for killing one."""
-    yield from _module_cluster(processes=True)
+    yield from two_worker_client(processes=True, threads_per_worker=2)
 
 
 def _busy_threads(dask_worker) -> int:
