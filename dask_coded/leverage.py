@@ -377,7 +377,7 @@ def compute_block_leverage(A: Any, n_blocks: int, *, method: str = "exact",
     if method == "sketch":
         sketch_rows = checks.integer("sketch_rows", sketch_rows, optional=True)
         jl_dim = checks.integer("jl_dim", jl_dim, 1, optional=True)
-        checks.seed(seed)
+        checks.seed("seed", seed)
         sketch_rows = default_sketch_rows(d) if sketch_rows is None else sketch_rows
         if sketch_rows < d:
             raise InputError(f"sketch_rows must be at least d = {d}, got {sketch_rows}")

@@ -110,11 +110,6 @@ _STEP_RULE = OneOf("step rule", STEPS,
 _LEVERAGE = OneOf("leverage", LEVERAGE)
 
 
-def check_method(method: Any) -> str:
-    """A key of :data:`~dask_coded.solvers.METHODS`, or ``"auto"``."""
-    return _METHOD("method", method)
-
-
 def _step(name: str, value: Any) -> str | float:
     """A step rule of :data:`~dask_coded.solvers.STEPS`, or a number ``> 0``: a fixed step of
     that many ``2 / sigma_max^2``."""
@@ -211,7 +206,7 @@ LSTSQ_PARAMETERS: dict[str, Check] = {
     "time_budget": partial(checks.positive, finite=False, optional=True),
     "sketch_rows": partial(checks.integer, low=1, optional=True),
     "client": _client,
-    "seed": lambda name, value: checks.seed(value, name),
+    "seed": checks.seed,
     "reference": _reference,
     "x0": _vector,
     "callback": _callback,
@@ -337,8 +332,8 @@ def _check_against_data(request: _Request, layout: BlockLayout, d: int) -> None:
 
 
 def resolve_leverage(leverage: Any, method: str, n_cols: int) -> str:
-    """``"exact"`` or ``"sketch"``: how an iterative method's setup gets scores and R."""
-    leverage = _LEVERAGE("leverage", leverage)
+    """``"exact"`` or ``"sketch"`` from a checked ``leverage`` (see :data:`LSTSQ_PARAMETERS`):
+    how an iterative method's setup gets scores and R."""
     cls = METHODS[method]
     if leverage == "auto":
         gram_free = cls.iterative and cls.runs_gram_free and n_cols >= GRAM_FREE_MIN_COLS

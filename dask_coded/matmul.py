@@ -281,7 +281,7 @@ def optimize_code(m: int, k: int, n_servers: int, *, restarts: int = 20,
     m = checks.integer("m", m, 1)
     k = checks.integer("k", k, 1)
     n_servers = check_servers("n_servers", checks.integer("n_servers", n_servers, 1))
-    seed = checks.seed(seed)
+    seed = checks.seed("seed", seed)
     if save is not None and (not isinstance(save, (str, os.PathLike)) or not str(save)
                              or Path(save).is_dir()):
         raise InputError(f"save must be a file path (not a folder), got {save!r}")
@@ -405,7 +405,7 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
     scenario = _scenario(stragglers)
     r = -(-inner // m)  # ceil(N / m): split_inner's block width, the rest zero-padded
     tile = _default_tile(r) if tile is None else checks.integer("tile", tile, 1)
-    seed = checks.seed(seed)
+    seed = checks.seed("seed", seed)
     check_client(client)
     if out is not None:
         if not isinstance(out, (str, os.PathLike)) or not str(out):

@@ -106,6 +106,16 @@ def _shown(value: Any) -> str:
     return short if "e" in short and float(short) == x else repr(x)
 
 
+def _as_float(name: str, value: Any) -> float:
+    """A real ``value`` as a float (an int beyond float range as +-inf), else InputError."""
+    if not is_real(value):
+        raise InputError(f"{name} must be a real number, got {type_name(value)}")
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond float range
+        return math.inf if value > 0 else -math.inf
+
+
 def integer(name: str, value: Any, low: int | None = None, *, high: int | None = None,
             optional: bool = False) -> int | None:
     """``value`` as an ``int`` in ``[low, high]``.
@@ -183,12 +193,7 @@ def real(name: str, value: Any, *, low: float | None = None, strict: bool = Fals
     """
     if value is None and optional:
         return None
-    if not is_real(value):
-        raise InputError(f"{name} must be a real number, got {type_name(value)}")
-    try:
-        out = float(value)
-    except OverflowError:  # an int beyond float range
-        out = math.inf if value > 0 else -math.inf
+    out = _as_float(name, value)
     if math.isnan(out):
         raise InputError(f"{name} must be finite, got nan" if finite
                          else f"{name} must not be NaN")
@@ -257,12 +262,7 @@ def fraction(name: str, value: Any, *, open_low: bool = False, open_high: bool =
     """
     if value is None and optional:
         return None
-    if not is_real(value):
-        raise InputError(f"{name} must be a real number, got {type_name(value)}")
-    try:
-        out = float(value)
-    except OverflowError:  # an int beyond float range: outside [0, 1] either way
-        out = math.inf if value > 0 else -math.inf
+    out = _as_float(name, value)
     if not ((0.0 < out if open_low else 0.0 <= out) and (out < 1.0 if open_high else out <= 1.0)):
         raise InputError(f"{name} must be in {'(' if open_low else '['}0, "
                          f"1{')' if open_high else ']'}, got {_shown(value)}")
@@ -293,15 +293,15 @@ def flag(name: str, value: Any) -> bool:
     return bool(value)
 
 
-def seed(value: Any, name: str = "seed") -> int | None:
+def seed(name: str, value: Any) -> int | None:
     """None, or an integer ``>= 0`` (what numpy's ``SeedSequence`` takes).
 
     Parameters
     ----------
-    value : object
-        The seed to check.
     name : str
         The parameter's name, as the message shows it.
+    value : object
+        The seed to check.
 
     Returns
     -------

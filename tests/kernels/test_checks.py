@@ -21,7 +21,7 @@ def test_bools_are_not_numbers(value):
     assert message(checks.real, "x", value) == "x must be a real number, got bool"
     assert message(checks.positive, "x", value) == "x must be a real number, got bool"
     assert message(checks.fraction, "p", value) == "p must be a real number, got bool"
-    assert message(checks.seed, value) == "seed must be an integer, got bool"
+    assert message(checks.seed, "seed", value) == "seed must be an integer, got bool"
     assert not checks.is_integer(value) and not checks.is_real(value)
 
 
@@ -31,7 +31,7 @@ def test_numpy_scalars_accepted_and_returned_plain():
     out = checks.real("x", np.float32(0.5))
     assert out == 0.5 and type(out) is float
     assert type(checks.real("x", np.int8(3))) is float
-    assert checks.seed(np.uint32(7)) == 7
+    assert checks.seed("seed", np.uint32(7)) == 7
     assert checks.flag("f", np.bool_(False)) is False
 
 
@@ -57,7 +57,7 @@ def test_optional_none():
     assert checks.real("x", None, low=0, optional=True) is None
     assert checks.positive("x", None, optional=True) is None
     assert checks.fraction("p", None, optional=True) is None
-    assert checks.seed(None) is None
+    assert checks.seed("seed", None) is None
     assert message(checks.integer, "n", None, 1) == "n must be an integer, got None"
     assert message(checks.positive, "x", None) == "x must be a real number, got None"
 
@@ -107,9 +107,9 @@ def test_fraction_intervals():
 
 
 def test_seed():
-    assert checks.seed(0) == 0
-    assert message(checks.seed, -1) == "seed must be >= 0, got -1"
-    assert message(checks.seed, 1.5, name="solver.seed") \
+    assert checks.seed("seed", 0) == 0
+    assert message(checks.seed, "seed", -1) == "seed must be >= 0, got -1"
+    assert message(checks.seed, "solver.seed", 1.5) \
         == "solver.seed must be an integer, got float"
 
 
