@@ -8,6 +8,8 @@ block_leverage_scores, compute_block_leverage
     Block leverage scores (GC seed, eq. 5), exact or sketched, out of core.
 expansion_network
     Replication of blocks across servers (GC seed, Section III-C/D).
+embedding_error
+    The l2-subspace embedding error of a block sketch, beside GC Theorem 1's bound.
 lstsq, CodedLinearRegression
     Coded least squares on a cluster whose workers straggle (GC seed, III-E to IV).
 matmul, optimize_code
@@ -15,6 +17,7 @@ matmul, optimize_code
 """
 
 from .datasets import make_dataset
+from .embedding import EmbeddingError, embedding_error
 from .errors import InputError
 from .expansion import ExpansionNetwork, expansion_network
 from .io import open_dataset
@@ -26,6 +29,7 @@ from .solvers import LstsqResult
 
 __all__ = [
     "CodedLinearRegression",
+    "EmbeddingError",
     "ExpansionNetwork",
     "InputError",
     "LeverageResult",
@@ -34,6 +38,7 @@ __all__ = [
     "RuntimeModel",
     "block_leverage_scores",
     "compute_block_leverage",
+    "embedding_error",
     "expansion_network",
     "lstsq",
     "make_dataset",

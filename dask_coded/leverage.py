@@ -47,6 +47,11 @@ from .sources import BlockSource, ResidentRows
 METHODS = ("exact", "sketch")
 _FAN_IN = 8
 
+#: The exact setup keeps every block's ``U_i^T U_i`` (:attr:`LeverageResult.unit_grams`)
+#: up to this size on the client: K d^2 doubles, 8 MiB at K = 100, d = 100; 64 MiB is
+#: K = 100 up to d = 289.
+UNIT_GRAMS_MAX_BYTES = 64 * 2**20
+
 
 @dataclass(frozen=True)
 class LeverageResult:
@@ -87,6 +92,12 @@ class LeverageResult:
         An upper-triangular R with ``R^T R = A^T A`` (exact method): the equilibrated
         Cholesky factor of the Gram, or the refined factor of the Cholesky-QR or Householder
         passes. The iterative solvers precondition by it (``x = R^{-1} y``).
+    unit_grams : ndarray, shape (n_blocks, d, d) or None
+        ``U_i^T U_i`` of every block (U an orthonormal basis of range(A), in some rotation):
+        they sum to ``I_d``, block i's trace is ``d Pi_i``, and a block sketch's
+        ``U^T S^T S U`` is their weighted sum, so its l2-subspace embedding error (GC
+        Theorem 1) costs O(d^3) a draw with no pass over A. Exact method only, and only
+        when they take at most :data:`UNIT_GRAMS_MAX_BYTES` (K d^2 doubles); else None.
     """
 
     scores: np.ndarray
@@ -105,6 +116,7 @@ class LeverageResult:
     backups_won: int = 0
     pass_seconds: tuple = ()
     r_factor: np.ndarray | None = None
+    unit_grams: np.ndarray | None = None
 
     @property
     def sigma_max(self) -> float:
@@ -202,6 +214,16 @@ def _scores(outs, whitener: kern.Whitener, n_blocks: int) -> np.ndarray:
     blocks = np.concatenate([o[0].blocks for o in outs])
     scores = np.concatenate([kern.segment_scores(o[0], whitener) for o in outs])
     return kern.scores_to_distribution(blocks, scores, n_blocks)
+
+
+def _unit_grams(outs, whitener: kern.Whitener, n_blocks: int, d: int) -> np.ndarray | None:
+    """Every block's ``U_i^T U_i`` from the pass's segment summaries (see
+    :attr:`LeverageResult.unit_grams`), or None above :data:`UNIT_GRAMS_MAX_BYTES`."""
+    if n_blocks * d * d * 8 > UNIT_GRAMS_MAX_BYTES:
+        return None
+    blocks = np.concatenate([o[0].blocks for o in outs])
+    grams = np.concatenate([kern.segment_unit_grams(o[0], whitener) for o in outs])
+    return kern.block_unit_grams(blocks, grams, n_blocks)
 
 
 def _sum_rhs(outs) -> tuple[np.ndarray, float] | tuple[None, None]:
@@ -436,7 +458,8 @@ def _householder(runner, source, ranges, layout, d, solve: bool) -> LeverageResu
         x, residual = direct.solve_augmented(kern.combine_r([o[2] for o in outs]))
     return _result(runner, layout, d, scores=_scores(outs, whitener, layout.n_blocks),
                    algorithm="qr", condition=whitener.condition, gram=r.T @ r, atb=atb,
-                   btb=btb, solution=x, residual_norm=residual, r_factor=r)
+                   btb=btb, solution=x, residual_norm=residual, r_factor=r,
+                   unit_grams=_unit_grams(outs, whitener, layout.n_blocks, d))
 
 
 def _gram_then_refine(runner, source, ranges, layout, d, with_b: bool, algorithm: str,
@@ -462,7 +485,8 @@ def _gram_then_refine(runner, source, ranges, layout, d, with_b: bool, algorithm
         return _result(runner, layout, d, scores=_scores(outs, whitener, layout.n_blocks),
                        algorithm="gram", condition=condition, gram=gram, atb=atb, btb=btb,
                        solution=direct.solve_normal(gram, atb, eq) if solve else None,
-                       r_factor=None if solve else _gram_r(gram, layout.n_rows, eq))
+                       r_factor=None if solve else _gram_r(gram, layout.n_rows, eq),
+                       unit_grams=_unit_grams(outs, whitener, layout.n_blocks, d))
     factor = direct.gram_factor(gram, layout.n_rows, eq)
     for _ in range(direct.MAX_REFINEMENTS):
         outs = _run_pass(runner, source, ranges, tau, "gram", factor.r, with_b=solve)
@@ -481,7 +505,8 @@ def _gram_then_refine(runner, source, ranges, layout, d, with_b: bool, algorithm
         x = direct.solve_refined(factor, r_step, qtb)
     return _result(runner, layout, d, scores=_scores(outs, whitener, layout.n_blocks),
                    algorithm="cholqr", condition=factor.condition, gram=gram, atb=atb,
-                   btb=btb, solution=x, r_factor=factor.r)
+                   btb=btb, solution=x, r_factor=factor.r,
+                   unit_grams=_unit_grams(outs, whitener, layout.n_blocks, d))
 
 
 def _gram_r(gram: np.ndarray, n_rows: int, eq: direct.Equilibrated) -> np.ndarray | None:

@@ -641,7 +641,9 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
                        method=method, stop_reason=reason, setup_seconds=setup_seconds,
                        solve_seconds=solve_seconds, n_servers=len(m.server_blocks), q=m.q,
                        network=m.network, reference=reference, placement=placement,
-                       setup=summary, killed_workers=solver.killed_workers)
+                       setup=summary, killed_workers=solver.killed_workers,
+                       embedding=solver.embedding(),
+                       distinct_blocks=m.distinct_blocks(solver.history))
 
 
 class _Checkpointer:

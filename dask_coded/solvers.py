@@ -27,8 +27,10 @@ import numpy as np
 from .errors import InputError
 from .executor import CodedExecutor, RoundResult, SchedulerLost, Speculation, round_faults
 from .expansion import ExpansionNetwork, expansion_network
+from .kernels import embedding as ek
 from .kernels import gradients as gk
 from .kernels.blocks import BlockLayout
+from .kernels.expansion import misestimation_factor
 from .leverage import LeverageResult
 from .sources import BlockSource
 
@@ -114,6 +116,22 @@ class Method:
         self.server_blocks = blocks
         self.weights = np.ones(len(blocks))
         self.q = len(blocks)
+        #: The last sampled round's block sketch as ``(blocks, coefficients)``: its
+        #: ``U^T S^T S U = sum_j c_j U_{b_j}^T U_{b_j}`` (set by :meth:`gradient` where the
+        #: estimate is a block sketch; GC Theorem 1's object, measured per iteration).
+        self.last_sketch: tuple[np.ndarray, np.ndarray] | None = None
+
+    def embedding_draws(self, unit_grams: np.ndarray, trials: int, rng: np.random.Generator
+                        ) -> tuple[np.ndarray, float] | None:
+        """Embedding errors of ``trials`` fresh draws of this method's round sketch and the
+        misestimation factor beta of what it samples by; None for a method whose rounds
+        are not block sketches (see :func:`dask_coded.embedding_error`)."""
+        return None
+
+    def distinct_blocks(self, history: dict) -> dict | None:
+        """The distinct blocks a sampled round asked for, expected and measured (GC
+        Theorem 7), where the method merges repeated draws; else None."""
+        return None
 
     def loaders(self) -> list[tuple]:
         """Each server's data: its block as it is (weight 1; a coded method's encoding
@@ -244,7 +262,17 @@ class ReplicatedMethod(Method):
             coef = coef * self.inclusion_factors()[servers]
             self.included[result.servers] += 1
             self.sampled_rounds += 1
-        return result.scale * np.tensordot(coef, values, axes=1)  # eq. 26
+        coef = result.scale * coef
+        self.last_sketch = (self.server_blocks[servers], coef)
+        return np.tensordot(coef, values, axes=1)  # eq. 26
+
+    def embedding_draws(self, unit_grams, trials, rng):
+        """First-q subsets of this network's servers, uniformly drawn (Theorem 2's premise),
+        with eq. 23's weights (no Horvitz-Thompson factors: those follow the run)."""
+        errs = ek.expansion_errors(unit_grams, self.network.replicas, self.q, trials, rng)
+        # beta against the block leverage scores (Theorem 1's), not the network's own target
+        return errs, float(misestimation_factor(self.problem.summary.scores,
+                                                self.network.induced))
 
     def exact_round(self, executor: CodedExecutor, kernel: Callable, param: Any,
                     extras: dict) -> tuple[np.ndarray, RoundResult]:
@@ -370,7 +398,23 @@ class WeightedLeverage(Method):
         servers, values = _by_server(result)
         blocks = self.server_blocks[servers]
         coef = counts[blocks] / (self.draws * pi[blocks])  # c_i / (q Pi_i), Appendix E
+        self.last_sketch = (blocks, coef)
         return np.tensordot(coef, values, axes=1)
+
+    def embedding_draws(self, unit_grams, trials, rng):
+        """GC Algorithm 1's sketch (duplicates merged changes the rows, not S^T S)."""
+        return ek.algorithm1_errors(unit_grams, self.problem.summary.scores, self.draws,
+                                    trials, rng), 1.0
+
+    def distinct_blocks(self, history):
+        """GC Theorem 7's ``K - sum_i (1 - Pi_i)^q`` against the mean servers a sampled round
+        asked (one per distinct block drawn)."""
+        asked = [n for n, exact in zip(history["servers_used"], history["exact_round"])
+                 if not exact]
+        return {"expected": ek.theorem7_distinct_blocks(self.problem.summary.scores,
+                                                        self.draws),
+                "measured": float(np.mean(asked)) if asked else None,
+                "rounds": len(asked), "draws": self.draws}
 
 
 class Direct(Method):
@@ -520,7 +564,12 @@ class LstsqResult:
         Per iteration: ``iteration``, ``time`` (seconds since the solve began, setup
         excluded), ``round_seconds``, ``servers_used``, ``timed_out``, ``step``,
         ``residual_norm`` (||A x - b||), ``gradient_norm`` (exact), and ``error`` (relative
-        to the reference solution) when one is known.
+        to the reference solution) when one is known. For a sampled round whose sketch is a
+        block sketch (block-leverage, uniform, weighted-leverage) after an exact setup with
+        ``U_i^T U_i`` kept: ``embedding_error`` (``||I - U^T S^T S U||_2`` of that round's
+        sketch), ``gradient_error`` (``||g_hat - g||``, g exact) and ``theorem3_bound``
+        (GC eq. 29 at the round's own eps; see :meth:`CodedSolver._theorem3`); None
+        elsewhere.
     method : str
     stop_reason : str
         "tol", "max_iter", "time_budget" or "solved" (sketch-and-solve).
@@ -532,6 +581,13 @@ class LstsqResult:
         Server -> worker holding its encoded block at the end.
     killed_workers : list of str
         Workers the straggler scenario killed during the solve.
+    embedding : EmbeddingError or None
+        The embedding error of the method's round sketch at its q (fresh draws) beside GC
+        Theorem 1's eps (:meth:`CodedSolver.embedding`); :attr:`theorem3` sums up the
+        per-round Theorem 3 check of the history.
+    distinct_blocks : dict or None
+        weighted-leverage: the distinct blocks a round asked, ``{"expected": ...}`` by GC
+        Theorem 7 and ``{"measured": ...}`` (the mean over its sampled rounds).
     setup : LeverageResult
         The setup pass (scores, A^T A, A^T b): pass it as ``setup=`` to another
         :func:`~dask_coded.lstsq` call on the same data and blocks to skip the pass.
@@ -551,6 +607,21 @@ class LstsqResult:
     placement: dict = field(default_factory=dict)
     setup: LeverageResult | None = None
     killed_workers: list = field(default_factory=list)
+    embedding: Any = None
+    distinct_blocks: dict | None = None
+
+    @property
+    def theorem3(self) -> dict | None:
+        """GC Theorem 3 over the run's sampled rounds: how many were measured, in how many
+        ``||g_hat - g|| <= 2 eps ||A|| ||r||`` held, and the largest ratio of the two."""
+        pairs = [(e, b) for e, b in zip(self.history.get("gradient_error", []),
+                                        self.history.get("theorem3_bound", []))
+                 if e is not None and b is not None]
+        if not pairs:
+            return None
+        ratios = [e / b for e, b in pairs if b > 0]
+        return {"rounds": len(pairs), "held": int(sum(e <= b for e, b in pairs)),
+                "max_ratio": float(max(ratios)) if ratios else None}
 
     def summary(self) -> dict:
         """JSON-safe summary (without the per-iteration history)."""
@@ -559,7 +630,9 @@ class LstsqResult:
                 "setup_seconds": self.setup_seconds, "solve_seconds": self.solve_seconds,
                 "n_servers": self.n_servers, "q": self.q, "final": last,
                 "rounds_timed_out": int(sum(self.history["timed_out"])),
-                "network": None if self.network is None else self.network.summary()}
+                "network": None if self.network is None else self.network.summary(),
+                "embedding": None if self.embedding is None else self.embedding.summary(),
+                "theorem3": self.theorem3, "distinct_blocks": self.distinct_blocks}
 
 
 class CodedSolver:
@@ -595,13 +668,15 @@ class CodedSolver:
         self.history: dict[str, list] = {k: [] for k in (
             "iteration", "time", "round_seconds", "servers_used", "timed_out", "step",
             "exact_round", "convergence", "backups", "residual_norm",
-            "gradient_norm", "error")}
+            "gradient_norm", "error", "embedding_error", "gradient_error",
+            "theorem3_bound")}
         self.iteration = 0
         self.killed_workers: list[str] = []
         self._fault_rng = np.random.default_rng([settings.seed, 99])
         #: (x_ref, exact gradient at x_ref) of the variance-reduced iteration's epoch.
         self._anchor: tuple[np.ndarray, np.ndarray] | None = None
         self.r_factor: np.ndarray | None = None
+        self._sigma_max: float | None = None
 
     # setup / step / run ---------------------------------------------------------------
 
@@ -731,7 +806,10 @@ class CodedSolver:
         self.executor.set_state(state["executor"])
         self._fault_rng.bit_generator.state = state["fault_rng"]
         self.killed_workers = list(state["killed_workers"])
-        self.history = {k: list(state["history"].get(k, [])) for k in self.history}
+        saved = state["history"]
+        n = len(saved.get("iteration", []))
+        # a key the checkpoint's version did not record reads None at its iterations
+        self.history = {k: list(saved.get(k, [None] * n)) for k in self.history}
         self._elapsed_before = float(state["elapsed"])
         self.start_clock()
 
@@ -777,9 +855,11 @@ class CodedSolver:
             result = self.executor.run_round(
                 kernel, method.param(value, round_id), q=q, deadline=deadline,
                 on_short=self.settings.on_short, servers=servers, **extras)
+            method.last_sketch = None
             g = method.gradient(result)
             if self._uses_anchor():
                 g = self._anchor[1] + g
+            theorem3 = self._theorem3(g, value)
         direction = g if self.r_factor is None else gk.preconditioned_direction(
             g, self.r_factor)
         if self.settings.step == "optimal":
@@ -802,8 +882,33 @@ class CodedSolver:
             measure = (float(np.linalg.norm(step) / (np.linalg.norm(self.x) or 1.0))
                        if self.r_factor is not None
                        else float(np.linalg.norm(g)) / self._g0_norm)
-        self._record(result, xi, exact=exact, convergence=measure)
+        self._record(result, xi, exact=exact, convergence=measure,
+                     theorem3=None if exact else theorem3)
         return result
+
+    def _theorem3(self, g: np.ndarray, value: np.ndarray) -> tuple | None:
+        """GC Theorem 3 for the round just run: (eps of its sketch, ||g_hat - g||, bound).
+
+        ``eps = ||I - U^T S^T S U||_2`` of the round's own sketch (:attr:`Method.last_sketch`
+        and the setup's ``U_i^T U_i``); g is exact from the setup's ``A^T A`` and ``A^T b``.
+        The bound is eq. 29, ``2 eps ||A||_2 ||A x - b||_2``, for a plain round; for a
+        variance-reduced one the sampled part is ``2 A^T S^T S A z`` (``z = x - x_ref``) and
+        the same argument gives ``2 eps ||A||_2 ||A z||_2``. None when the setup kept no
+        ``U_i^T U_i`` (see :attr:`~dask_coded.LeverageResult.unit_grams`) or the round was
+        not a block sketch.
+        """
+        s = self.problem.summary
+        sketch = self.method.last_sketch
+        if sketch is None or s.unit_grams is None or s.gram is None:
+            return None
+        eps = ek.sketch_error(s.unit_grams, *sketch)
+        resid, exact_g = gk.objective_terms(self.x, s.gram, s.atb, s.btb)
+        if self._uses_anchor():  # ||A z|| = sqrt(z^T A^T A z)
+            resid = float(np.sqrt(max(float(value @ s.gram @ value), 0.0)))
+        if self._sigma_max is None:
+            self._sigma_max = s.sigma_max
+        return eps, float(np.linalg.norm(g - exact_g)), ek.theorem3_bound(
+            eps, self._sigma_max, resid)
 
     def _conjugate_gradient_step(self) -> RoundResult:
         """One Gram-free iteration: an exact round of :func:`~gk.gradient_and_product` at
@@ -830,7 +935,8 @@ class CodedSolver:
 
     def _record(self, result: RoundResult | None, xi: float, exact: bool = False,
                 convergence: float | None = None,
-                objective: tuple[float, np.ndarray] | None = None) -> None:
+                objective: tuple[float, np.ndarray] | None = None,
+                theorem3: tuple[float, float, float] | None = None) -> None:
         s = self.problem.summary
         resid, grad = objective if objective is not None else gk.objective_terms(
             self.x, s.gram, s.atb, s.btb)
@@ -849,6 +955,10 @@ class CodedSolver:
         if self.reference is not None:
             ref = np.linalg.norm(self.reference) or 1.0
             h["error"].append(float(np.linalg.norm(self.x - self.reference) / ref))
+        eps, grad_error, bound = (None, None, None) if theorem3 is None else theorem3
+        h["embedding_error"].append(eps)
+        h["gradient_error"].append(grad_error)
+        h["theorem3_bound"].append(bound)
         if self.callback is not None:
             self.callback(self)
 
@@ -868,6 +978,32 @@ class CodedSolver:
             recover(self.settings.reconnect_timeout)
         except SchedulerLost as again:
             raise SchedulerLost(f"{exc}; {again} (at iteration {self.iteration})") from None
+
+    #: Draws of the method's round sketch measured for :meth:`embedding` (O(q d^2 + d^3)
+    #: each: 0.4 s at d = 100 and q = 150).
+    EMBEDDING_TRIALS = 100
+
+    def embedding(self, delta: float = 0.1) -> Any:
+        """The embedding error of this method's round sketch at its q, over
+        :data:`EMBEDDING_TRIALS` fresh draws, beside GC Theorem 1's eps (an
+        :class:`~dask_coded.embedding.EmbeddingError`), or None (not a block sketch, or the
+        setup kept no ``U_i^T U_i``)."""
+        from .embedding import EmbeddingError
+
+        s = self.problem.summary
+        if s.unit_grams is None:
+            return None
+        rng = np.random.default_rng([self.settings.seed, 13])
+        draws = self.method.embedding_draws(s.unit_grams, self.EMBEDDING_TRIALS, rng)
+        if draws is None:
+            return None
+        errs, beta = draws
+        net = self.method.network
+        return EmbeddingError(sketch=self.method.name, errors=errs, q=self.method.q,
+                              n_servers=None if net is None else net.n_servers, delta=delta,
+                              theorem1=ek.theorem1_epsilon(s.n_cols, self.method.q, delta,
+                                                           beta),
+                              beta=beta, n_cols=s.n_cols, n_blocks=s.layout.n_blocks)
 
     def converged(self) -> bool:
         """The ``tol`` rule, on the last round's measure of convergence.

@@ -40,6 +40,11 @@ def test_ill_conditioned_is_refined_by_cholesky_qr(family_stores):
     assert 1e7 < result.condition < 1e9
     well = dc.compute_block_leverage(family_stores["gaussian"], 60)
     assert well.algorithm == "gram" and well.passes == 1
+    # the refined passes' U_i^T U_i: a basis of range(A) to 1e-8 though cond(A) ~ 1e8
+    unit = result.unit_grams
+    np.testing.assert_allclose(unit.sum(axis=0), np.eye(unit.shape[1]), atol=1e-8)
+    np.testing.assert_allclose(np.trace(unit, axis1=1, axis2=2) / unit.shape[1],
+                               result.scores, atol=1e-12)
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -346,8 +346,34 @@ def solve_run(cfg, *, resume: bool = False, progress: bool = True,
                  f"{r.setup_seconds:.2f} s"
                  f" = {r.setup_seconds / read_pass:.1f}x one plain read pass "
                  f"({read_pass:.2f} s); {info.backups} backup task(s)")
+    for line in _theory_lines(results):
+        echo(line)
     echo(f"wrote {out_dir}/ ({', '.join(sorted(p.name for p in out_dir.iterdir()))})")
     return out_dir
+
+
+def _theory_lines(results: dict) -> list[str]:
+    """Per method whose rounds are block sketches: GC Theorems 1, 3 and 7 as measured."""
+    lines = []
+    for m, r in results.items():
+        parts = []
+        e = r.embedding
+        if e is not None:
+            servers = "" if e.n_servers is None else f" of m={e.n_servers}"
+            parts.append(f"embedding error at q={e.q}{servers}: median {e.median:.3f}, "
+                         f"{1 - e.delta:.0%} quantile {e.quantile:.3f} (Theorem 1's eps "
+                         f"{e.theorem1:.3f} at beta {e.beta:.2f})")
+        t3 = r.theorem3
+        if t3 is not None:
+            ratio = "" if t3["max_ratio"] is None else f", largest ratio {t3['max_ratio']:.2f}"
+            parts.append(f"Theorem 3 held in {t3['held']}/{t3['rounds']} sampled rounds{ratio}")
+        dist = r.distinct_blocks
+        if dist is not None and dist["measured"] is not None:
+            parts.append(f"distinct blocks per round {dist['measured']:.2f} (Theorem 7: "
+                         f"{dist['expected']:.2f})")
+        if parts:
+            lines.append(f"{m}: " + "; ".join(parts))
+    return lines
 
 
 #: Generated inputs up to this size get their true relative error checked on the client.
@@ -447,3 +473,4 @@ def matmul_run(cfg, *, echo: Callable[[str], None] = _echo,
         echo(f"true relative error {true_error:.2e}")
     echo(f"wrote {out_dir}/ ({', '.join(sorted(p.name for p in out_dir.iterdir()))})")
     return out_dir
+

@@ -34,7 +34,10 @@ __all__ = [
     "block_grams",
     "embedding_norm",
     "expansion_errors",
+    "sketch_error",
     "theorem1_epsilon",
+    "theorem3_bound",
+    "theorem7_distinct_blocks",
     "unit_block_grams",
 ]
 
@@ -138,3 +141,39 @@ def expansion_errors(unit_grams: ArrayLike, replicas: ArrayLike, q: int, trials:
         blocks = server_blocks[rng.choice(m, size=q, replace=False)]
         out[t] = embedding_norm(np.tensordot(weights2[blocks], g[blocks], axes=1))
     return out
+
+
+def sketch_error(unit_grams: ArrayLike, blocks: ArrayLike, coefficients: ArrayLike) -> float:
+    """The embedding error of one block sketch: ``||I - sum_j c_j U_{b_j}^T U_{b_j}||_2``.
+
+    ``blocks[j]`` is a block the sketch keeps (repeats allowed) and ``coefficients[j]`` the
+    weight its rows' squares carry, ``(S^T S)`` restricted to block ``b_j``: eq. 23's
+    ``w_i^2`` for a server of an expansion network, ``1 / (q Pi_i)`` for a draw of GC
+    Algorithm 1.
+    """
+    g = np.asarray(unit_grams, dtype=np.float64)
+    blocks = np.asarray(blocks, dtype=np.int64)
+    coefficients = np.asarray(coefficients, dtype=np.float64)
+    if blocks.shape != coefficients.shape or blocks.ndim != 1:
+        raise InputError("blocks and coefficients must be 1-D of one length")
+    return embedding_norm(np.tensordot(coefficients, g[blocks], axes=1))
+
+
+def theorem3_bound(epsilon: float, sigma_max: float, residual_norm: float) -> float:
+    """GC Theorem 3 (eq. 29): ``||g - g_hat||_2 <= 2 eps ||A||_2 ||A x - b||_2``.
+
+    Its proof bounds ``||I_N - S^T S||_2`` by ``||U^T (I_N - S^T S) U||_2``, which holds for
+    the part of the residual in range(A) only: for a residual ``A z`` (the change a
+    variance-reduced round samples, ``z = x - x_ref``) the bound is a theorem; for a
+    residual with a part orthogonal to range(A) (``b`` not in it) it is what the paper
+    claims, and :func:`dask_coded.lstsq` records whether it held.
+    """
+    return 2.0 * float(epsilon) * float(sigma_max) * float(residual_norm)
+
+
+def theorem7_distinct_blocks(pi: ArrayLike, q: int) -> float:
+    """GC Theorem 7: the expected number of distinct blocks in q draws with replacement by
+    Pi, ``K - sum_i (1 - Pi_i)^q`` (the weighted sketch keeps that many times tau rows)."""
+    p = np.asarray(pi, dtype=np.float64)
+    q = checks.integer("q", q, 1)
+    return float(len(p) - np.sum((1.0 - p) ** q))

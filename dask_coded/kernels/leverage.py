@@ -237,6 +237,29 @@ def segment_scores(summary: ChunkSummary, whitener: Whitener) -> np.ndarray:
     return np.einsum("sij,jk->sik", summary.factors, w, optimize=True).__pow__(2).sum(axis=(1, 2))
 
 
+def segment_unit_grams(summary: ChunkSummary, whitener: Whitener) -> np.ndarray:
+    """``U_seg^T U_seg`` for every segment of a chunk, in the basis of ``A R^{-1}``.
+
+    ``W^T G_seg W`` (Gram summaries) or ``(R_seg W)^T (R_seg W)`` (R summaries): the
+    matrices whose traces :func:`segment_scores` returns, so their per-block sums have
+    trace ``d Pi_i`` and add up to ``I_d`` (GC eq. 5). A block sketch's
+    ``U^T S^T S U`` is a weighted sum of them (:mod:`dask_coded.kernels.embedding`).
+    ``d^3`` flops a segment.
+    """
+    w = whitener.inverse
+    if summary.kind == "gram":
+        return np.einsum("ji,sjk,kl->sil", w, summary.factors, w, optimize=True)
+    rw = np.einsum("sij,jk->sik", summary.factors, w, optimize=True)
+    return np.einsum("sji,sjk->sik", rw, rw, optimize=True)
+
+
+def block_unit_grams(blocks: np.ndarray, grams: np.ndarray, n_blocks: int) -> np.ndarray:
+    """Sum segment matrices per block (K x d x d); blocks with no segment get zeros."""
+    out = np.zeros((n_blocks, *grams.shape[1:]))
+    np.add.at(out, blocks, grams)
+    return 0.5 * (out + np.swapaxes(out, 1, 2))  # symmetric to rounding
+
+
 def scores_to_distribution(blocks: np.ndarray, scores: np.ndarray, n_blocks: int) -> np.ndarray:
     """Sum segment scores per block and normalise: Pi_i = ||U_(K_i)||_F^2 / d (eq. 5).
 

@@ -90,3 +90,29 @@ def test_countsketch_accumulates_shares_in_place():
     np.testing.assert_allclose(out, whole, rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match="shape"):
         kern.countsketch_chunk(a, 0, 40, 5, 100, out=np.zeros((41, 6)))
+
+
+@pytest.mark.parametrize(("kind", "family"), [("gram", "coherent"), ("qr", "coherent"),
+                                              ("qr", "cond-1e8")])
+def test_block_unit_grams_are_the_blocks_of_an_orthonormal_basis(kind, family):
+    """Per block, U_i^T U_i (in some rotation): they sum to I_d, their traces are d Pi_i, and
+    any weighted sum has the spectrum the dense U gives (a block sketch's U^T S^T S U).
+    (The Gram path is not used at cond 1e8: it refines by Cholesky-QR, tested in
+    tests/test_leverage.py.)"""
+    a, _ = dense_dataset(**FAMILIES[family])
+    n_blocks, layout = 47, BlockLayout.create(a.shape[0], 47)
+    fn = kern.chunk_gram if kind == "gram" else kern.chunk_qr
+    summaries = [fn(a[s:s + 777], s, layout.block_rows) for s in range(0, a.shape[0], 777)]
+    scores, whitener = _chunked_scores(a, n_blocks, 777, kind)
+    blocks = np.concatenate([s.blocks for s in summaries])
+    grams = np.concatenate([kern.segment_unit_grams(s, whitener) for s in summaries])
+    unit = kern.block_unit_grams(blocks, grams, n_blocks)
+    d = a.shape[1]
+    np.testing.assert_allclose(unit.sum(axis=0), np.eye(d), atol=1e-8)
+    np.testing.assert_allclose(np.trace(unit, axis1=1, axis2=2) / d, scores, atol=1e-10)
+    u = np.linalg.qr(a)[0]
+    w = np.random.default_rng(0).random(n_blocks)
+    dense = sum(w[i] * u[lo:hi].T @ u[lo:hi]
+                for i, (lo, hi) in enumerate(map(layout.block_range, range(n_blocks))))
+    np.testing.assert_allclose(np.linalg.eigvalsh(np.tensordot(w, unit, axes=1)),
+                               np.linalg.eigvalsh(dense), atol=1e-8)
