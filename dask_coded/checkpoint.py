@@ -32,7 +32,7 @@ VERSION = 1
 #: Settings that change the sequence of iterates (and so must match to resume).
 FINGERPRINT_SETTINGS = ("n_servers", "q", "deadline", "on_short", "step", "step_scale",
                         "step_power", "sketch_rows", "seed", "precondition",
-                        "variance_reduction", "anchor_every", "reweight")
+                        "variance_reduction", "anchor_every", "reweight", "network")
 
 
 def fingerprint(method: str, settings: Any, problem: Any, servers: Any = None) -> dict:
@@ -47,6 +47,9 @@ def fingerprint(method: str, settings: Any, problem: Any, servers: Any = None) -
            "n_rows": int(problem.layout.n_rows), "n_cols": int(problem.n_cols),
            "n_blocks": int(problem.layout.n_blocks),
            "btb": float(s.btb), "setup": s.method,
+           # weighted-leverage draws by these: other scores, other rounds
+           "scores": "exact" if problem.approximate_scores is None
+           else "sketch",
            # a sketch setup keeps no Gram: the squared norm of its R stands in (R^T R is the
            # sketched Gram, a function of the data and the seed)
            "gram_trace": float(s.gram.trace()) if s.gram is not None

@@ -17,7 +17,7 @@ output folder::
                  max_iter: 60, tol: 1.0e-10, time_budget: null, sketch_rows: null,
                  seed: 0, reference: auto, runtime: null, reconnect_timeout: 60,
                  precondition: true, variance_reduction: true, anchor_every: null,
-                 reweight: true, leverage: auto}
+                 reweight: true, leverage: auto, scores: exact, network: optimal}
     compare:    [sd]                  # optional: the same solver settings, other methods
     stragglers: {...}                 # optional: see StragglerScenario.from_config
     output:     {dir: out/quickstart, # optional: default out/<config file stem>
@@ -299,17 +299,19 @@ class SolverConfig:
     anchor_every: int | None = None
     reweight: bool = True
     leverage: str = "auto"
+    scores: str = "exact"
+    network: str = "optimal"
 
     KEYS = ("method", "n_blocks", "n_servers", "q", "deadline", "on_short", "step",
             "step_scale", "max_iter", "tol", "time_budget", "sketch_rows", "seed", "reference",
             "runtime", "reconnect_timeout", "precondition", "variance_reduction",
-            "anchor_every", "reweight", "leverage")
+            "anchor_every", "reweight", "leverage", "scores", "network")
 
     @classmethod
     def parse(cls, value: Any) -> SolverConfig:
         from .executor import ON_SHORT
-        from .linear_model import LEVERAGE
-        from .solvers import METHODS, STEPS
+        from .linear_model import LEVERAGE, SCORES
+        from .solvers import METHODS, NETWORKS, STEPS
 
         if value is None:
             return cls()
@@ -366,6 +368,9 @@ class SolverConfig:
                                                optional=True),
                    leverage=_choice("solver.leverage", get("leverage", d.leverage),
                                     LEVERAGE),
+                   scores=_choice("solver.scores", get("scores", d.scores), SCORES),
+                   network=_choice("solver.network", get("network", d.network),
+                                   list(NETWORKS)),
                    **{k: checks.flag(f"solver.{k}", get(k, getattr(d, k)))
                       for k in ("precondition", "variance_reduction", "reweight")})
 
@@ -380,7 +385,7 @@ class SolverConfig:
                 "precondition": self.precondition,
                 "variance_reduction": self.variance_reduction,
                 "anchor_every": self.anchor_every, "reweight": self.reweight,
-                "leverage": self.leverage,
+                "leverage": self.leverage, "scores": self.scores, "network": self.network,
                 "runtime": None if self.runtime is None else _runtime_model(self.runtime)}
 
     def to_dict(self) -> dict:

@@ -30,6 +30,7 @@ from .kernels.blocks import BlockLayout, chunk_aligned_blocks
 from .leverage import LeverageResult, compute_block_leverage
 from .solvers import (
     METHODS,
+    NETWORKS,
     STEPS,
     CodedSolver,
     LstsqResult,
@@ -61,6 +62,9 @@ GRAM_FREE_MIN_COLS = 1024
 GRAM_FREE_SKETCH_ROWS_PER_COL = 4
 
 LEVERAGE = ("auto", "exact", "sketch")
+
+#: What the leverage methods sample by (see :func:`lstsq`'s ``scores``).
+SCORES = ("exact", "sketch")
 
 
 def default_blocks(A: Any, a) -> int:
@@ -222,6 +226,8 @@ LSTSQ_PARAMETERS: dict[str, Check] = {
     "anchor_every": partial(checks.integer, low=1, optional=True),
     "reweight": checks.flag,
     "leverage": _LEVERAGE,
+    "scores": OneOf("scores", SCORES),
+    "network": OneOf("network", tuple(NETWORKS)),
 }
 
 
@@ -248,6 +254,7 @@ class _Request:
     checkpoint_every: int
     resume: bool
     speculate: Speculation
+    scores: str = "exact"
 
     @property
     def simulate(self) -> bool:
@@ -311,7 +318,7 @@ def _validate(params: Mapping[str, Any]) -> _Request:
                     reference=p["reference"], x0=p["x0"], callback=p["callback"],
                     setup=p["setup"], checkpoint=p["checkpoint"],
                     checkpoint_every=p["checkpoint_every"], resume=p["resume"],
-                    speculate=p["speculate"])
+                    speculate=p["speculate"], scores=p["scores"])
 
 
 def _check_against_data(request: _Request, layout: BlockLayout, d: int) -> None:
@@ -377,7 +384,8 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
           resume: bool = False, reconnect_timeout: float = 60.0,
           speculate: Any = True, precondition: bool = True, variance_reduction: bool = True,
           anchor_every: int | None = None, reweight: bool = True,
-          leverage: str = "auto") -> LstsqResult:
+          leverage: str = "auto", scores: str = "exact",
+          network: str = "optimal") -> LstsqResult:
     """Solve ``min ||A x - b||_2`` on a Dask cluster whose workers straggle.
 
     Parameters
@@ -520,6 +528,21 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
         d x d matrix on the client but R). sd, block-leverage and uniform only, with
         ``step="optimal"``. "auto": "sketch" from :data:`GRAM_FREE_MIN_COLS` columns on,
         else "exact".
+    scores : {"exact", "sketch"}
+        The block leverage scores that block-leverage, weighted-leverage and leverage-solve
+        replicate or draw by. "exact" (the default, the best): the setup pass's. "sketch":
+        the paper's approximate scores Pi-tilde (GC Section III-C; CountSketch of ``20 d``
+        rows and a JL projection, :func:`~dask_coded.compute_block_leverage` with
+        ``method="sketch"``), computed in two more passes over the blocks already placed
+        (or over the store without a cluster); their ``beta`` and distortion against the
+        exact scores are reported (:attr:`LstsqResult.scores`). The exact setup still gives
+        R, the step and the error columns.
+    network : {"optimal", "eq19"}
+        The expansion network of the replicated methods. "optimal" (the default): the exact
+        minimiser of GC eq. 21 at R = m. "eq19": the paper's own, r-hat of eq. 19 from
+        phi(T), then Algorithm 2 to reach m servers; phi(T) comes from ``runtime`` and
+        ``deadline``, else from q as ``1 - q / m`` (eq. 12 read backwards). Its emulation
+        distortion (eq. 18) and Lemma 1's bound are in ``result.network.summary()``.
 
     Returns
     -------
@@ -543,6 +566,10 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
     leverage = resolve_leverage(request.leverage, method, d)
     if leverage == "sketch":  # refused before the setup pass reads anything
         check_gram_free(method, settings.step)
+    if request.scores == "sketch" and not METHODS[method].uses_scores:
+        users = ", ".join(n for n, c in METHODS.items() if c.uses_scores)
+        raise InputError(f"scores='sketch' is for the methods that sample by the block "
+                         f"leverage scores ({users}), not {method!r}")
     options = _sketch_options(d, settings.seed) if leverage == "sketch" else {}
     speculate, reference, checkpoint = request.speculate, request.reference, request.checkpoint
     # in-memory data solved exactly needs no cluster: it is already in this process, and a
@@ -591,7 +618,15 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
                 reference = np.linalg.solve(summary.gram, summary.atb)
             else:  # a sketch setup has no A^T A to solve: no reference, no error column
                 reference = None
-        problem = Problem(source, layout, summary)
+        approximate = None
+        if request.scores == "sketch" and summary.method == "exact":
+            # GC Section III-C's Pi-tilde, on the blocks already placed when there are any
+            approximate = retry_after_scheduler_loss(
+                lambda: compute_block_leverage(
+                    A if is_path else a, n_blocks, method="sketch", seed=settings.seed,
+                    client=cl, resident=resident).scores,
+                cl, settings.reconnect_timeout, what="the approximate block leverage scores")
+        problem = Problem(source, layout, summary, approximate_scores=approximate)
         if request.simulate:
             from .simulate import SimulatedExecutor
 
@@ -643,7 +678,8 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
                        network=m.network, reference=reference, placement=placement,
                        setup=summary, killed_workers=solver.killed_workers,
                        embedding=solver.embedding(),
-                       distinct_blocks=m.distinct_blocks(solver.history))
+                       distinct_blocks=m.distinct_blocks(solver.history),
+                       scores=problem.score_quality())
 
 
 class _Checkpointer:

@@ -30,11 +30,15 @@ from .expansion import ExpansionNetwork, expansion_network
 from .kernels import embedding as ek
 from .kernels import gradients as gk
 from .kernels.blocks import BlockLayout
-from .kernels.expansion import misestimation_factor
+from .kernels.expansion import distortion, misestimation_factor
 from .leverage import LeverageResult
 from .sources import BlockSource
 
 STEPS = ("optimal", "fixed", "diminishing")
+
+#: Expansion networks :func:`dask_coded.lstsq` can build: the exact optimum of GC eq. 21, or
+#: the paper's eq. 19 then Algorithm 2.
+NETWORKS = {"optimal": "optimal", "eq19": "paper"}
 
 #: Backups in anchor rounds: a block none of whose replicas has answered by twice the
 #: median arrival (at least 0.2 s: rounds are short) gets a copy elsewhere.
@@ -59,10 +63,28 @@ class Problem:
     source: BlockSource
     layout: BlockLayout
     summary: LeverageResult
+    #: Approximate block leverage scores to sample by instead of ``summary.scores`` (the
+    #: ``scores="sketch"`` of :func:`dask_coded.lstsq`: GC Section III-C's Pi-tilde).
+    approximate_scores: np.ndarray | None = None
 
     @property
     def n_cols(self) -> int:
         return self.summary.n_cols
+
+    @property
+    def sampling_scores(self) -> np.ndarray:
+        """The scores the leverage methods replicate or draw by: approximate when given."""
+        return (self.summary.scores if self.approximate_scores is None
+                else self.approximate_scores)
+
+    def score_quality(self) -> dict | None:
+        """beta and the distortion of the approximate scores against the exact ones (GC
+        Section III-C, Section II), or None when sampling by the exact scores."""
+        if self.approximate_scores is None or self.summary.method != "exact":
+            return None
+        exact, approx = self.summary.scores, self.approximate_scores
+        return {"scores": "sketch", "beta": float(misestimation_factor(exact, approx)),
+                "distortion": float(distortion(exact, approx))}
 
     @property
     def real_blocks(self) -> np.ndarray:
@@ -92,6 +114,7 @@ class Settings:
     variance_reduction: bool = True
     anchor_every: int | None = None
     reweight: bool = True
+    network: str = "optimal"
 
 
 # ------------------------------------------------------------------------------ methods
@@ -107,6 +130,8 @@ class Method:
     sampled = False
     #: The setup pass must also return the exact solution (``direct``).
     needs_solution = False
+    #: Samples or replicates by the block leverage scores (so ``scores="sketch"`` applies).
+    uses_scores = False
 
     def __init__(self, problem: Problem, settings: Settings):
         self.problem = problem
@@ -220,11 +245,21 @@ class ReplicatedMethod(Method):
         if m is None:
             m = 2 * len(problem.real_blocks)
         target = self.target_distribution()
-        self.network = expansion_network(target, m, survival=settings.runtime,
-                                         deadline=settings.deadline if settings.runtime
-                                         else None, q=settings.q)
+        survival, deadline = settings.runtime, settings.deadline if settings.runtime else None
+        kind = NETWORKS[settings.network]
+        if kind == "paper" and survival is None:
+            # eq. 19 needs phi(T); without a runtime model, eq. 12 read backwards: the
+            # share of servers a round does not wait for, 1 - q / m
+            q = settings.q or max(1, math.ceil(0.75 * m))
+            if q >= m:
+                raise InputError(f"network='eq19' needs phi(T) in (0, 1): a runtime model "
+                                 f"and deadline, or q < n_servers (got q={q} of {m})")
+            survival = 1.0 - q / m
+        self.network = expansion_network(target, m, survival=survival, deadline=deadline,
+                                         q=settings.q, method=kind)
         if self.network.q is None:
-            self.network = expansion_network(target, m, q=max(1, math.ceil(0.75 * m)))
+            self.network = expansion_network(target, m, q=max(1, math.ceil(0.75 * m)),
+                                             method=kind)
         self.q = self.network.q
         self.server_blocks = self.network.server_blocks
         self.weights = self.network.encoding_weights()[self.server_blocks]  # eq. 23
@@ -302,9 +337,10 @@ class BlockLeverage(ReplicatedMethod):
     """``block-leverage``: replicas from the block leverage scores (the seed's scheme)."""
 
     name = "block-leverage"
+    uses_scores = True
 
     def target_distribution(self) -> np.ndarray:
-        return self.problem.summary.scores
+        return self.problem.sampling_scores
 
 
 class Uniform(ReplicatedMethod):
@@ -376,6 +412,7 @@ class WeightedLeverage(Method):
 
     name = "weighted-leverage"
     sampled = True
+    uses_scores = True
     runs_gram_free = False
 
     def __init__(self, problem: Problem, settings: Settings):
@@ -387,14 +424,14 @@ class WeightedLeverage(Method):
 
     def servers_for_round(self, round_id: int) -> tuple[list[int], int]:
         rng = np.random.default_rng([self.settings.seed, 7, round_id])
-        counts = _draw_blocks(self.problem.summary.scores, self.draws, rng)
+        counts = _draw_blocks(self.problem.sampling_scores, self.draws, rng)
         self._counts[round_id] = counts
         servers = [self.position[int(b)] for b in np.flatnonzero(counts)]
         return servers, len(servers)
 
     def gradient(self, result: RoundResult) -> np.ndarray:
         counts = self._counts.pop(result.round_id)
-        pi = self.problem.summary.scores
+        pi = self.problem.sampling_scores
         servers, values = _by_server(result)
         blocks = self.server_blocks[servers]
         coef = counts[blocks] / (self.draws * pi[blocks])  # c_i / (q Pi_i), Appendix E
@@ -403,15 +440,18 @@ class WeightedLeverage(Method):
 
     def embedding_draws(self, unit_grams, trials, rng):
         """GC Algorithm 1's sketch (duplicates merged changes the rows, not S^T S)."""
-        return ek.algorithm1_errors(unit_grams, self.problem.summary.scores, self.draws,
-                                    trials, rng), 1.0
+        p = self.problem
+        beta = 1.0 if p.approximate_scores is None else float(
+            misestimation_factor(p.summary.scores, p.approximate_scores))
+        return ek.algorithm1_errors(unit_grams, p.sampling_scores, self.draws, trials,
+                                    rng), beta
 
     def distinct_blocks(self, history):
         """GC Theorem 7's ``K - sum_i (1 - Pi_i)^q`` against the mean servers a sampled round
         asked (one per distinct block drawn)."""
         asked = [n for n, exact in zip(history["servers_used"], history["exact_round"])
                  if not exact]
-        return {"expected": ek.theorem7_distinct_blocks(self.problem.summary.scores,
+        return {"expected": ek.theorem7_distinct_blocks(self.problem.sampling_scores,
                                                         self.draws),
                 "measured": float(np.mean(asked)) if asked else None,
                 "rounds": len(asked), "draws": self.draws}
@@ -469,7 +509,7 @@ class SketchAndSolve(Method):
         if self.kind == "leverage":
             tau = self.problem.layout.block_rows
             draws = max(1, math.ceil(self.rows / tau))
-            pi = self.problem.summary.scores
+            pi = self.problem.sampling_scores
             counts = _draw_blocks(pi, draws, np.random.default_rng([self.settings.seed, 8]))
             pos = {int(b): j for j, b in enumerate(self.server_blocks)}
             servers = [pos[int(b)] for b in np.flatnonzero(counts)]
@@ -507,6 +547,7 @@ class SRHTSolve(SketchAndSolve):
 class LeverageSolve(SketchAndSolve):
     name = "leverage-solve"
     kind = "leverage"
+    uses_scores = True
 
 
 METHODS: dict[str, type[Method]] = {
@@ -588,6 +629,9 @@ class LstsqResult:
     distinct_blocks : dict or None
         weighted-leverage: the distinct blocks a round asked, ``{"expected": ...}`` by GC
         Theorem 7 and ``{"measured": ...}`` (the mean over its sampled rounds).
+    scores : dict or None
+        With ``scores="sketch"``: the approximate scores' misestimation factor ``beta``
+        (``min_i Pi-tilde_i / Pi_i``) and distortion against the exact ones.
     setup : LeverageResult
         The setup pass (scores, A^T A, A^T b): pass it as ``setup=`` to another
         :func:`~dask_coded.lstsq` call on the same data and blocks to skip the pass.
@@ -609,6 +653,7 @@ class LstsqResult:
     killed_workers: list = field(default_factory=list)
     embedding: Any = None
     distinct_blocks: dict | None = None
+    scores: dict | None = None
 
     @property
     def theorem3(self) -> dict | None:
@@ -632,7 +677,8 @@ class LstsqResult:
                 "rounds_timed_out": int(sum(self.history["timed_out"])),
                 "network": None if self.network is None else self.network.summary(),
                 "embedding": None if self.embedding is None else self.embedding.summary(),
-                "theorem3": self.theorem3, "distinct_blocks": self.distinct_blocks}
+                "theorem3": self.theorem3, "distinct_blocks": self.distinct_blocks,
+                "scores": self.scores}
 
 
 class CodedSolver:

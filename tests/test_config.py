@@ -97,6 +97,15 @@ def test_numeric_step_reference_npy_and_runtime():
         is None
 
 
+def test_the_papers_scores_and_network_reach_lstsq():
+    cfg = parse({"dataset": {"path": "d.zarr"},
+                 "solver": {"scores": "sketch", "network": "eq19"}})
+    kwargs = cfg.solver.lstsq_kwargs()
+    assert (kwargs["scores"], kwargs["network"]) == ("sketch", "eq19")
+    assert cfg.solver.to_dict()["network"] == "eq19"
+    assert SolverConfig().lstsq_kwargs()["scores"] == "exact"
+
+
 @pytest.mark.parametrize(("data", "match"), [
     ({"dataset": {"path": "d"}, "solvr": {}}, "unknown key solvr"),
     ({"dataset": {"path": "d", "paht": 1}}, "unknown key dataset.paht"),
@@ -157,6 +166,8 @@ def test_numeric_step_reference_npy_and_runtime():
     ({"dataset": {"path": "d"}, "stragglers": {"jitter": 1}}, "stragglers: "),
     ({"dataset": {"path": "d"}, "stragglers": [1]}, "stragglers must be a mapping"),
     ({"dataset": {"path": "d"}, "output": {"target_error": 0}}, "output.target_error must be"),
+    ({"dataset": {"path": "d"}, "solver": {"scores": "beta"}}, "unknown solver.scores 'beta'"),
+    ({"dataset": {"path": "d"}, "solver": {"network": 19}}, "unknown solver.network 19"),
 ])
 def test_errors_name_the_key(data, match):
     with pytest.raises(InputError) as info:

@@ -224,6 +224,13 @@ def test_estimator(client):
     ({"on_short": "retry"}, "unknown on_short"),
     ({"max_iter": 0}, "max_iter must be"),
     ({"n_blocks": 0}, "n_blocks must be between 1"),
+    ({"scores": "approximate"}, "unknown scores 'approximate'; choose one of exact, sketch"),
+    ({"network": "paper"}, "unknown network 'paper'; choose one of optimal, eq19"),
+    ({"method": "sd", "scores": "sketch"}, "scores='sketch' is for the methods that sample "
+     "by the block leverage scores \\(block-leverage, weighted-leverage, leverage-solve\\), "
+     "not 'sd'"),
+    ({"method": "block-leverage", "network": "eq19", "n_servers": 40, "q": 40},
+     "network='eq19' needs phi\\(T\\) in \\(0, 1\\)"),
 ])
 def test_bad_parameters(kwargs, match, consistent):
     a, b, _ = consistent
@@ -301,3 +308,38 @@ def test_gram_free_bad_input_is_one_line(kwargs, match, consistent):
     with pytest.raises(dc.InputError, match=match) as info:
         lstsq(a, b, n_blocks=10, client="simulate", **kwargs)
     assert "\n" not in str(info.value)
+
+
+def test_the_papers_approximate_scores_drive_the_network(noisy, client):
+    """scores="sketch": the replicas follow GC Section III-C's Pi-tilde (a CountSketch pass on
+    the placed blocks), beta and the distortion are measured against the exact scores, and
+    the solve still reaches numpy (R and the steps come from the exact setup)."""
+    a, b, x_star = noisy
+    res = lstsq(a, b, method="block-leverage", n_blocks=30, n_servers=60, q=45,
+                scores="sketch", max_iter=6, client=client, seed=4, reference=x_star)
+    exact = res.setup.scores
+    approx = dc.compute_block_leverage(a, 30, method="sketch", seed=4).scores
+    assert not np.allclose(approx, exact, rtol=1e-6)  # really other scores
+    np.testing.assert_array_equal(res.network.replicas,
+                                  dc.expansion_network(approx, 60, q=45).replicas)
+    quality = res.scores
+    assert quality["beta"] == pytest.approx(misestimation_factor(exact, approx))
+    assert 0.5 < quality["beta"] < 1.0 and 0 < quality["distortion"] < 0.01
+    assert res.history["error"][-1] < 1e-8
+
+
+def test_the_papers_eq19_network_is_selectable(noisy):
+    """network="eq19": r-hat of GC eq. 19 at phi = 1 - q/m, then Algorithm 2 to m servers;
+    its emulation distortion and Lemma 1's bound are reported, and on these coherent blocks
+    the default (eq. 21's optimum) matches the scores at least as well."""
+    a, b, _ = noisy
+    kw = dict(method="block-leverage", n_blocks=30, n_servers=60, q=45, max_iter=3,
+              client="simulate", seed=0)
+    paper, best = lstsq(a, b, network="eq19", **kw), lstsq(a, b, **kw)
+    net = paper.network
+    assert net.method == "paper" and net.survival == pytest.approx(0.25)
+    assert net.n_servers == 60 and net.q == 45
+    summary = net.summary()
+    assert summary["emulation_distortion"] <= summary["lemma1_bound"]  # GC Lemma 1
+    assert best.network.method == "optimal"
+    assert best.network.distortion <= net.distortion + 1e-12
