@@ -180,7 +180,8 @@ def leverage_cmd(path: str | None, n_blocks: int, n_servers: int | None, method:
         f"dataset   {data_path}  A: {layout.n_rows} x {result.n_cols}  "
         f"({a.numblocks[0]} chunks)",
         f"blocks    K = {layout.n_blocks}, tau = {layout.block_rows} rows"
-        + (f", {layout.padding} zero rows of padding" if layout.padding else ""),
+        + (f" ({layout.n_blocks - layout.long_blocks} of {layout.short_rows})"
+           if layout.padding else ""),
         f"method    {result.method} ({result.algorithm}), {result.passes} pass(es), "
         f"{elapsed:.2f} s on {n_workers} worker(s)"
         + ("" if math.isnan(result.condition) else f", cond(A) ~ {result.condition:.2e}"),

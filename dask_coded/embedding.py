@@ -130,7 +130,7 @@ class UniformNetwork(Sketch):
     name = "uniform"
 
     def target(self, scores):
-        real = scores > 0  # an all-padding block has no rows to hold
+        real = scores > 0  # a block of zero rows has nothing to hold
         return real / real.sum()
 
 

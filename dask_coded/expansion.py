@@ -31,7 +31,7 @@ class ExpansionNetwork:
     scores : ndarray, shape (K,)
         The target distribution Pi (block leverage scores).
     replicas : ndarray of int, shape (K,)
-        r_i, summing to ``n_servers``; blocks with Pi_i = 0 (all-padding blocks) get none.
+        r_i, summing to ``n_servers``; blocks with Pi_i = 0 (no rows in range(A)) get none.
     method : str
         "optimal" (exact optimum of GC eq. 21 at R = m) or "paper" (eq. 19, then Algorithm 2).
     q : int or None

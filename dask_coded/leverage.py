@@ -67,7 +67,7 @@ class LeverageResult:
         "gram" (one Gram pass), "cholqr" (Cholesky-QR refinement passes were needed: A is
         ill-conditioned), "qr" (Householder TSQR, on request) or "countsketch".
     layout : BlockLayout
-        Rows, blocks and rows per block (tau), with the padding of footnote 1.
+        Rows and blocks (eq. 1; they differ by at most one row, footnote 1).
     n_cols : int
         d.
     condition : float
@@ -138,7 +138,7 @@ def _tree_reduce(items: list[Delayed], combine) -> Delayed:
     return level[0]
 
 
-def _setup_chunk(load, load_args: tuple, offset: int, block_rows: int, kind: str,
+def _setup_chunk(load, load_args: tuple, offset: int, layout: BlockLayout, kind: str,
                  r_factor: np.ndarray | None, with_b: bool):
     """One chunk of a setup pass, run wherever the executor puts it (rerunnable).
 
@@ -150,16 +150,16 @@ def _setup_chunk(load, load_args: tuple, offset: int, block_rows: int, kind: str
     a, b = load(*load_args)
     b = b if with_b else None
     if kind == "qr" and b is not None:
-        summary, augmented = kern.chunk_qr_augmented(a, b, offset, block_rows)
-        return summary, kern.chunk_rhs(a, b, offset, block_rows), augmented
+        summary, augmented = kern.chunk_qr_augmented(a, b, offset, layout)
+        return summary, kern.chunk_rhs(a, b, offset, layout), augmented
     if r_factor is not None:
         # Q_c = A_c R^{-1} (CholeskyQR) by a right-sided triangular solve (BLAS trsm): an
         # explicit inverse of an ill-conditioned R costs accuracy in the solution (11x
         # numpy's error at cond 1e8 against 7x), a transposed solve costs copies
         a = linalg.blas.dtrsm(1.0, r_factor, np.asarray(a, dtype=np.float64), side=1,
                               lower=0)
-    summary = (kern.chunk_gram if kind == "gram" else kern.chunk_qr)(a, offset, block_rows)
-    rhs = None if b is None else kern.chunk_rhs(a, b, offset, block_rows)
+    summary = (kern.chunk_gram if kind == "gram" else kern.chunk_qr)(a, offset, layout)
+    rhs = None if b is None else kern.chunk_rhs(a, b, offset, layout)
     return summary, rhs, None
 
 
@@ -202,10 +202,10 @@ class _PassRunner:
 
 
 def _run_pass(runner: _PassRunner, source: BlockSource | ResidentRows,
-              ranges: list[tuple[int, int]], tau: int, kind: str,
+              ranges: list[tuple[int, int]], layout: BlockLayout, kind: str,
               r_factor: np.ndarray | None = None, with_b: bool = False):
     """One read pass over the chunks: per-chunk (summary, rhs, augmented R)."""
-    calls = [(_setup_chunk, (*source.rows_loader(start, stop), start, tau, kind,
+    calls = [(_setup_chunk, (*source.rows_loader(start, stop), start, layout, kind,
                              r_factor, with_b)) for start, stop in ranges]
     return runner(calls)
 
@@ -236,17 +236,17 @@ def _gram_total(outs) -> np.ndarray:
     return kern.combine_gram([kern.summary_total(o[0]) for o in outs])
 
 
-def _projected_chunk(load, load_args: tuple, offset: int, block_rows: int,
+def _projected_chunk(load, load_args: tuple, offset: int, layout: BlockLayout,
                      projection: np.ndarray, with_b: bool):
     """One chunk of the sketch method's second pass: segment scores ``||A_seg R_s^{-1}
     Omega||_F^2`` and, with b, ``(A_c^T b_c, b_c^T b_c)``."""
     a, b = load(*load_args)
-    blocks, scores = kern.projected_segment_scores(a, offset, block_rows, projection)
-    rhs = kern.chunk_rhs(a, b, offset, block_rows) if with_b and b is not None else None
+    blocks, scores = kern.projected_segment_scores(a, offset, layout, projection)
+    rhs = kern.chunk_rhs(a, b, offset, layout) if with_b and b is not None else None
     return blocks, scores, rhs
 
 
-def _sketch_group(parts: list[tuple], sketch_rows: int, seed: int, block_rows: int
+def _sketch_group(parts: list[tuple], sketch_rows: int, seed: int, layout: BlockLayout
                   ) -> np.ndarray:
     """The CountSketch share of every block one worker holds, summed in one array.
 
@@ -257,7 +257,7 @@ def _sketch_group(parts: list[tuple], sketch_rows: int, seed: int, block_rows: i
     out = None
     for load, load_args, offset in parts:
         a, _ = load(*load_args)
-        out = kern.countsketch_chunk(a, offset, sketch_rows, seed, block_rows, out=out)
+        out = kern.countsketch_chunk(a, offset, sketch_rows, seed, layout, out=out)
     return out
 
 
@@ -277,17 +277,16 @@ def _sketch_pass(a, b, layout: BlockLayout, sketch_rows: int, jl_dim: int | None
                  seed: int) -> LeverageResult:
     """Two read passes: a CountSketch of A for R_s, then ``||A_seg R_s^{-1} Omega||_F^2``
     (and ``A^T b``, ``b^T b`` when b is given), on dask's scheduler."""
-    tau = layout.block_rows
     parts = a.to_delayed()[:, 0]
     b_parts = [None] * len(parts) if b is None else b.to_delayed()
     offsets = _offsets(a.chunks[0])
-    shares = [delayed(kern.countsketch_chunk)(p, off, sketch_rows, seed, tau)
+    shares = [delayed(kern.countsketch_chunk)(p, off, sketch_rows, seed, layout)
               for p, off in zip(parts, offsets)]
     sketch = _tree_reduce(shares, kern.combine_gram)  # CountSketch shares add up
     # Separate computes: in one graph every chunk of A would stay in memory between passes.
     r_sketch = dask.compute(delayed(kern.r_factor)(sketch))[0]
     projection = kern.sketch_projection(r_sketch, jl_dim, seed)
-    pairs = dask.compute(*[delayed(_projected_chunk)(_pair, (p, q), off, tau, projection,
+    pairs = dask.compute(*[delayed(_projected_chunk)(_pair, (p, q), off, layout, projection,
                                                      b is not None)
                            for p, q, off in zip(parts, b_parts, offsets)])
     return _finish_sketch(pairs, layout, a.shape[1], r_sketch, 2)
@@ -306,13 +305,12 @@ def _resident_sketch(runner: _PassRunner, source: ResidentRows, layout: BlockLay
     takes R_s from the QR of the ``sketch_rows x d`` sketch. Pass 2 maps
     :func:`_projected_chunk` over the blocks. Client memory: one sketch per worker.
     """
-    tau = layout.block_rows
     calls = [(_sketch_group, ([(*source.rows_loader(start, stop), start)
-                               for start, stop in group], sketch_rows, seed, tau))
+                               for start, stop in group], sketch_rows, seed, layout))
              for group in source.groups()]
     r_sketch = kern.r_factor(kern.combine_gram(runner(calls)))  # CountSketch shares add up
     projection = kern.sketch_projection(r_sketch, jl_dim, seed)
-    pairs = runner([(_projected_chunk, (*source.rows_loader(start, stop), start, tau,
+    pairs = runner([(_projected_chunk, (*source.rows_loader(start, stop), start, layout,
                                         projection, True))
                     for start, stop in source.ranges()])
     return _finish_sketch(pairs, layout, d, r_sketch, runner.passes,
@@ -343,7 +341,7 @@ def compute_block_leverage(A: Any, n_blocks: int, *, method: str = "exact",
     A : ndarray, dask array or path
         The tall matrix (N x d), or a dataset store holding it.
     n_blocks : int
-        K, the number of row blocks (eq. 1); tau = ceil(N / K) rows each, zero padded.
+        K, the number of row blocks (eq. 1), which differ by at most one row (footnote 1).
     method : {"exact", "sketch"}
     algorithm : {"auto", "gram", "qr"}
         Exact method only: "auto" uses the Gram pass and falls back to per-block QR when the
@@ -449,7 +447,7 @@ def _result(runner: _PassRunner, layout: BlockLayout, d: int, **fields) -> Lever
 
 def _householder(runner, source, ranges, layout, d, solve: bool) -> LeverageResult:
     """One pass of per-segment Householder QR (of ``[A, b]`` when solving): TSQR."""
-    outs = _run_pass(runner, source, ranges, layout.block_rows, "qr", with_b=True)
+    outs = _run_pass(runner, source, ranges, layout, "qr", with_b=True)
     r = kern.combine_r([kern.summary_total(o[0]) for o in outs])
     whitener = kern.r_whitener(r)
     atb, btb = _sum_rhs(outs)
@@ -469,8 +467,7 @@ def _gram_then_refine(runner, source, ranges, layout, d, with_b: bool, algorithm
     The scores need the refinement above :data:`~kern.GRAM_CONDITION_LIMIT`, the solution
     already above :data:`~direct.GRAM_SOLVE_CONDITION` (see :mod:`dask_coded.kernels.direct`).
     """
-    tau = layout.block_rows
-    outs = _run_pass(runner, source, ranges, tau, "gram", with_b=with_b)
+    outs = _run_pass(runner, source, ranges, layout, "gram", with_b=with_b)
     gram = _gram_total(outs)
     atb, btb = _sum_rhs(outs)
     eq = direct.equilibrate(gram)  # one O(d^3) eigendecomposition for every use below
@@ -489,7 +486,7 @@ def _gram_then_refine(runner, source, ranges, layout, d, with_b: bool, algorithm
                        unit_grams=_unit_grams(outs, whitener, layout.n_blocks, d))
     factor = direct.gram_factor(gram, layout.n_rows, eq)
     for _ in range(direct.MAX_REFINEMENTS):
-        outs = _run_pass(runner, source, ranges, tau, "gram", factor.r, with_b=solve)
+        outs = _run_pass(runner, source, ranges, layout, "gram", factor.r, with_b=solve)
         factor, r_step, deviation = direct.refine(factor, _gram_total(outs))
         if deviation <= direct.ORTHOGONAL_ENOUGH:
             break
@@ -529,8 +526,8 @@ def block_leverage_scores(A: Any, n_blocks: int, *, method: str = "exact",
     A : ndarray, dask array, or str / PathLike
         Tall N x d matrix of real floats, or the path of a dataset store.
     n_blocks : int
-        K in ``1..N``; blocks have ``tau = ceil(N / K)`` rows and the last rows are zero padded
-        (footnote 1), which leaves the scores of the real rows unchanged.
+        K in ``1..N``; blocks of ``ceil(N / K)`` or ``floor(N / K)`` consecutive rows (GC
+        eq. 1 and footnote 1: they differ by at most one row).
     method : {"exact", "sketch"}
         "exact": one Gram pass, with a per-block QR pass only if A is ill-conditioned; accurate
         to about 1e-10 relative up to cond(A) = 1e8. "sketch": CountSketch + JL, two passes,

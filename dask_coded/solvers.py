@@ -88,7 +88,8 @@ class Problem:
 
     @property
     def real_blocks(self) -> np.ndarray:
-        """Blocks that hold at least one real row (an all-padding block holds none)."""
+        """Blocks that hold at least one row (all of them: blocks differ by at most one
+        row, footnote 1; a caller's own layout could still leave one empty)."""
         return np.flatnonzero(self.layout.real_rows_per_block() > 0)
 
 

@@ -90,7 +90,7 @@ class ResidentRows:
         return list(by_holder.values())
 
     def rows_loader(self, start: int, stop: int) -> tuple:
-        block = start // self.layout.block_rows
+        block = self.layout.block_of(start)
         first, last = self.layout.block_range(block)
         if stop > last:
             raise ValueError(f"rows {start}:{stop} cross the end of block {block}")

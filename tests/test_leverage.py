@@ -117,21 +117,29 @@ def test_numpy_dask_and_store_agree(family_stores):
 
 
 def test_padding_leaves_real_blocks_unchanged():
+    """Footnote 1's padding: 5003 rows in 50 blocks are 3 of 101 rows and 47 of 100; padding
+    each short block with one zero row (pad_rows) changes neither its score nor x."""
+    from dask_coded.kernels.blocks import pad_rows
+
     a, b = dense_dataset(n_rows=5003, kind="student-t")
-    n_blocks = 50  # tau = 101, 47 zero rows of padding
-    padded = np.vstack([a, np.zeros((47, a.shape[1]))])
+    n_blocks = 50
+    padded, padded_b = pad_rows(a, n_blocks), pad_rows(b, n_blocks)
+    assert padded.shape[0] == 50 * 101
     got = dc.block_leverage_scores(a, n_blocks)
     np.testing.assert_allclose(got, dc.block_leverage_scores(padded, n_blocks), rtol=1e-12)
     np.testing.assert_allclose(got, dense_block_leverage(a, n_blocks), rtol=1e-8)
     x = np.linalg.lstsq(a, b, rcond=None)[0]
-    xp = np.linalg.lstsq(padded, np.concatenate([b, np.zeros(47)]), rcond=None)[0]
+    xp = np.linalg.lstsq(padded, padded_b, rcond=None)[0]
     np.testing.assert_allclose(xp, x, rtol=1e-12)
 
 
-def test_whole_padding_block_scores_zero():
+def test_no_block_is_all_padding():
+    """1000 rows in 600 blocks: 400 blocks of 2 rows and 200 of 1, every one scored (cutting
+    at ceil(N / K) = 2 rows left blocks 500.. empty, K = 500 in effect)."""
     a, _ = dense_dataset(n_rows=1000)
-    scores = dc.block_leverage_scores(a, 600)  # tau = 2: blocks 500.. are all padding
-    assert np.all(scores[500:] == 0) and scores[:500].min() > 0
+    scores = dc.block_leverage_scores(a, 600)
+    assert scores.min() > 0
+    np.testing.assert_allclose(scores, dense_block_leverage(a, 600), rtol=1e-8)
 
 
 def test_runs_on_distributed_cluster(client, family_stores):

@@ -31,7 +31,7 @@ import numpy as np
 from scipy import linalg
 
 from ..errors import InputError
-from .blocks import segments
+from .blocks import BlockLayout, segments
 from .direct import Equilibrated, equilibrate
 
 #: Equilibrated Gram matrices with a condition number above this are not trusted: the Gram
@@ -58,16 +58,16 @@ class ChunkSummary:
     kind: str
 
 
-def _check_finite(a: np.ndarray, offset: int, block_rows: int) -> None:
+def _check_finite(a: np.ndarray, offset: int, layout: BlockLayout) -> None:
     """Raise InputError naming the first block of ``a`` holding NaN or Inf."""
     if np.isfinite(a).all():
         return
     bad_row = int(np.argwhere(~np.isfinite(a))[0, 0]) + offset
-    block = bad_row // block_rows
+    block = layout.block_of(bad_row)
     raise InputError(f"A has NaN or Inf in block {block} (row {bad_row})")
 
 
-def chunk_gram(a: np.ndarray, offset: int, block_rows: int) -> ChunkSummary:
+def chunk_gram(a: np.ndarray, offset: int, layout: BlockLayout) -> ChunkSummary:
     """Gram summaries ``A_seg^T A_seg`` of the block segments of one chunk.
 
     Parameters
@@ -76,12 +76,12 @@ def chunk_gram(a: np.ndarray, offset: int, block_rows: int) -> ChunkSummary:
         The chunk's rows.
     offset : int
         Global index of the chunk's first row.
-    block_rows : int
-        Rows per block (tau, eq. 1).
+    layout : BlockLayout
+        The blocks (eq. 1).
     """
-    _check_finite(a, offset, block_rows)
+    _check_finite(a, offset, layout)
     a = np.asarray(a, dtype=np.float64)
-    segs = segments(offset, a.shape[0], block_rows)
+    segs = segments(offset, a.shape[0], layout)
     factors = np.empty((len(segs), a.shape[1], a.shape[1]))
     with np.errstate(over="ignore", invalid="ignore"):  # reported below, in one line
         for k, (_, start, stop) in enumerate(segs):
@@ -102,18 +102,18 @@ def r_factor(a: np.ndarray) -> np.ndarray:
     return r
 
 
-def chunk_qr(a: np.ndarray, offset: int, block_rows: int) -> ChunkSummary:
+def chunk_qr(a: np.ndarray, offset: int, layout: BlockLayout) -> ChunkSummary:
     """Householder R factors of the block segments of one chunk (stable path of eq. 5)."""
-    _check_finite(a, offset, block_rows)
+    _check_finite(a, offset, layout)
     a = np.asarray(a, dtype=np.float64)
-    segs = segments(offset, a.shape[0], block_rows)
+    segs = segments(offset, a.shape[0], layout)
     factors = np.empty((len(segs), a.shape[1], a.shape[1]))
     for k, (_, start, stop) in enumerate(segs):
         factors[k] = r_factor(a[start:stop])
     return ChunkSummary(np.array([s[0] for s in segs], dtype=np.int64), factors, "qr")
 
 
-def chunk_qr_augmented(a: np.ndarray, b: np.ndarray, offset: int, block_rows: int
+def chunk_qr_augmented(a: np.ndarray, b: np.ndarray, offset: int, layout: BlockLayout
                        ) -> tuple[ChunkSummary, np.ndarray]:
     """Householder R factors of ``[A_seg, b_seg]``: the segments' R of A, and the chunk's
     augmented R, whose last column holds ``Q^T b`` and the residual (Householder TSQR).
@@ -121,11 +121,11 @@ def chunk_qr_augmented(a: np.ndarray, b: np.ndarray, offset: int, block_rows: in
     The leading d x d block of the R of ``[A_seg, b_seg]`` is the R of ``A_seg``: Householder
     reflections of the first d columns do not look at the last one.
     """
-    _check_finite(a, offset, block_rows)
+    _check_finite(a, offset, layout)
     a = np.asarray(a, dtype=np.float64)
     d = a.shape[1]
     both = np.column_stack([a, np.asarray(b, dtype=np.float64)])
-    segs = segments(offset, a.shape[0], block_rows)
+    segs = segments(offset, a.shape[0], layout)
     augmented = np.empty((len(segs), d + 1, d + 1))
     for k, (_, start, stop) in enumerate(segs):
         augmented[k] = r_factor(both[start:stop])
@@ -134,12 +134,12 @@ def chunk_qr_augmented(a: np.ndarray, b: np.ndarray, offset: int, block_rows: in
     return summary, combine_r(list(augmented))
 
 
-def chunk_rhs(a: np.ndarray, b: np.ndarray, offset: int, block_rows: int
+def chunk_rhs(a: np.ndarray, b: np.ndarray, offset: int, layout: BlockLayout
               ) -> tuple[np.ndarray, float]:
     """``A_c^T b_c`` and ``b_c^T b_c`` of one chunk (for the normal equations and residuals)."""
     if not np.isfinite(b).all():
         bad_row = int(np.argwhere(~np.isfinite(b))[0, 0]) + offset
-        raise InputError(f"b has NaN or Inf in block {bad_row // block_rows} (row {bad_row})")
+        raise InputError(f"b has NaN or Inf in block {layout.block_of(bad_row)} (row {bad_row})")
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     return a.T @ b, float(b @ b)
@@ -284,7 +284,7 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
 
 
 def countsketch_chunk(a: np.ndarray, offset: int, sketch_rows: int, seed: int,
-                      block_rows: int, out: np.ndarray | None = None) -> np.ndarray:
+                      layout: BlockLayout, out: np.ndarray | None = None) -> np.ndarray:
     """This chunk's share ``S_c A_c`` of a CountSketch ``S A`` with ``sketch_rows`` rows.
 
     Each row ``j`` goes to bucket ``h(j)`` with sign ``s(j)``, both from a hash of
@@ -292,7 +292,7 @@ def countsketch_chunk(a: np.ndarray, offset: int, sketch_rows: int, seed: int,
     ``out`` (a ``sketch_rows x d`` float64 array) the share is added into it in place and
     ``out`` returned: one worker sums the shares of all the blocks it holds in one array.
     """
-    _check_finite(a, offset, block_rows)
+    _check_finite(a, offset, layout)
     a = np.asarray(a, dtype=np.float64)
     rows = np.arange(offset, offset + a.shape[0], dtype=np.uint64)
     with np.errstate(over="ignore"):
@@ -332,12 +332,12 @@ def sketch_projection(r_sketch: np.ndarray, jl_dim: int | None, seed: int) -> np
     return inverse @ omega
 
 
-def projected_segment_scores(a: np.ndarray, offset: int, block_rows: int,
+def projected_segment_scores(a: np.ndarray, offset: int, layout: BlockLayout,
                              projection: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Block ids and ``||A_seg R_s^{-1} Omega||_F^2`` of each segment of one chunk."""
     y = np.asarray(a, dtype=np.float64) @ projection
     row_norms = np.einsum("ij,ij->i", y, y)
-    segs = segments(offset, a.shape[0], block_rows)
+    segs = segments(offset, a.shape[0], layout)
     blocks = np.array([s[0] for s in segs], dtype=np.int64)
     scores = np.array([row_norms[start:stop].sum() for _, start, stop in segs])
     return blocks, scores

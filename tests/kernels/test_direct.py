@@ -7,7 +7,7 @@ import pytest
 
 from dask_coded.errors import InputError
 from dask_coded.kernels import direct
-from dask_coded.kernels.blocks import chunk_aligned_blocks
+from dask_coded.kernels.blocks import BlockLayout, chunk_aligned_blocks
 from dask_coded.kernels.leverage import chunk_qr_augmented, combine_r
 
 
@@ -58,7 +58,7 @@ def test_augmented_householder_gives_solution_and_residual():
     rng = np.random.default_rng(3)
     a = conditioned(2000, 8, 1e4, seed=3)
     b = rng.standard_normal(2000)
-    summary, aug = chunk_qr_augmented(a, b, 0, 500)
+    summary, aug = chunk_qr_augmented(a, b, 0, BlockLayout.create(2000, 4))
     assert summary.factors.shape == (4, 8, 8)
     x, resid = direct.solve_augmented(combine_r([aug]))
     ref = np.linalg.lstsq(a, b, rcond=None)[0]

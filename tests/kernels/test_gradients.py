@@ -5,6 +5,7 @@ import pytest
 from scipy.linalg import hadamard
 
 from dask_coded.kernels import gradients as gk
+from dask_coded.kernels.blocks import BlockLayout
 
 
 @pytest.fixture
@@ -125,7 +126,7 @@ def _cg_problem(seed=0, n=3000, d=30):
     rng = np.random.default_rng(seed)
     a = rng.standard_normal((n, d)) * np.exp(rng.uniform(-4, 4, d))  # cond ~ 3e3
     b = a @ rng.standard_normal(d) + rng.standard_normal(n)
-    r = r_factor(countsketch_chunk(a, 0, 4 * d, 1, n))
+    r = r_factor(countsketch_chunk(a, 0, 4 * d, 1, BlockLayout.create(n, 1)))
     x_star = np.linalg.lstsq(a, b, rcond=None)[0]
     return a, b, r, x_star
 

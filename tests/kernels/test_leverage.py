@@ -12,7 +12,7 @@ from tests.conftest import FAMILIES, dense_dataset
 def _chunked_scores(a, n_blocks, chunk_rows, kind):
     layout = BlockLayout.create(a.shape[0], n_blocks)
     fn = kern.chunk_gram if kind == "gram" else kern.chunk_qr
-    summaries = [fn(a[s:s + chunk_rows], s, layout.block_rows)
+    summaries = [fn(a[s:s + chunk_rows], s, layout)
                  for s in range(0, a.shape[0], chunk_rows)]
     totals = [kern.summary_total(s) for s in summaries]
     if kind == "gram":
@@ -61,7 +61,7 @@ def test_nan_names_the_block():
     a, _ = dense_dataset()
     a[2345, 3] = np.nan
     with pytest.raises(InputError, match=r"NaN or Inf in block 23 \(row 2345\)"):
-        kern.chunk_gram(a[2000:3000], 2000, 100)
+        kern.chunk_gram(a[2000:3000], 2000, BlockLayout.create(6000, 60))
 
 
 def test_rank_deficient_is_an_error():
@@ -73,8 +73,10 @@ def test_rank_deficient_is_an_error():
 
 def test_countsketch_is_independent_of_chunking():
     a, _ = dense_dataset(n_rows=3000)
-    one = kern.countsketch_chunk(a, 0, 50, 7, 100)
-    parts = sum(kern.countsketch_chunk(a[s:s + 700], s, 50, 7, 100) for s in range(0, 3000, 700))
+    blocks = BlockLayout.create(3000, 30)
+    one = kern.countsketch_chunk(a, 0, 50, 7, blocks)
+    parts = sum(kern.countsketch_chunk(a[s:s + 700], s, 50, 7, blocks)
+                for s in range(0, 3000, 700))
     np.testing.assert_allclose(parts, one, rtol=1e-12, atol=1e-12)
     # a CountSketch preserves the squared column norms in expectation; here roughly
     np.testing.assert_allclose((one**2).sum(0), (a**2).sum(0), rtol=0.3)
@@ -83,13 +85,14 @@ def test_countsketch_is_independent_of_chunking():
 def test_countsketch_accumulates_shares_in_place():
     rng = np.random.default_rng(3)
     a = rng.standard_normal((3000, 6))
-    whole = kern.countsketch_chunk(a, 0, 40, 5, 100)
+    blocks = BlockLayout.create(3000, 30)
+    whole = kern.countsketch_chunk(a, 0, 40, 5, blocks)
     out = np.zeros((40, 6))
     for s in range(0, 3000, 700):
-        assert kern.countsketch_chunk(a[s:s + 700], s, 40, 5, 100, out=out) is out
+        assert kern.countsketch_chunk(a[s:s + 700], s, 40, 5, blocks, out=out) is out
     np.testing.assert_allclose(out, whole, rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match="shape"):
-        kern.countsketch_chunk(a, 0, 40, 5, 100, out=np.zeros((41, 6)))
+        kern.countsketch_chunk(a, 0, 40, 5, blocks, out=np.zeros((41, 6)))
 
 
 @pytest.mark.parametrize(("kind", "family"), [("gram", "coherent"), ("qr", "coherent"),
@@ -102,7 +105,7 @@ def test_block_unit_grams_are_the_blocks_of_an_orthonormal_basis(kind, family):
     a, _ = dense_dataset(**FAMILIES[family])
     n_blocks, layout = 47, BlockLayout.create(a.shape[0], 47)
     fn = kern.chunk_gram if kind == "gram" else kern.chunk_qr
-    summaries = [fn(a[s:s + 777], s, layout.block_rows) for s in range(0, a.shape[0], 777)]
+    summaries = [fn(a[s:s + 777], s, layout) for s in range(0, a.shape[0], 777)]
     scores, whitener = _chunked_scores(a, n_blocks, 777, kind)
     blocks = np.concatenate([s.blocks for s in summaries])
     grams = np.concatenate([kern.segment_unit_grams(s, whitener) for s in summaries])
