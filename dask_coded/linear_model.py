@@ -405,9 +405,11 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
         ``"block-leverage"`` (the GC seed's scheme: replicas from the block leverage scores,
         encoding of GC eq. 23, the sum of the q fastest servers of eq. 26), ``"uniform"`` (equal
         replicas), ``"sd"`` (uncoded steepest descent, waits for every block),
-        ``"gaussian"``/``"srht"`` (a fresh block sketch each iteration),
+        ``"gaussian"``/``"rademacher"``/``"srht"`` (the paper's baselines: a fresh sketch
+        of all N rows each iteration, a block-SRHT that mixes every block, computed where the
+        blocks are in two rounds of all servers; :mod:`dask_coded.kernels.sketches`),
         ``"weighted-leverage"`` (Appendix E), or the non-iterative ``"gaussian-solve"``,
-        ``"srht-solve"``, ``"leverage-solve"``.
+        ``"rademacher-solve"``, ``"srht-solve"``, ``"leverage-solve"``.
     n_blocks : int, optional
         K (eq. 1). Default: for a store or dask array, the most blocks up to 100 that are
         whole chunks (K divides the chunk count), so that no chunk is decoded twice; for

@@ -16,6 +16,7 @@ line search and the residual need.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from .executor import CodedExecutor, RoundResult, SchedulerLost, Speculation, ro
 from .expansion import ExpansionNetwork, expansion_network
 from .kernels import embedding as ek
 from .kernels import gradients as gk
+from .kernels import sketches as sk
 from .kernels.blocks import BlockLayout
 from .kernels.expansion import distortion, misestimation_factor
 from .leverage import LeverageResult
@@ -185,6 +187,22 @@ class Method:
 
     def gradient(self, result: RoundResult) -> np.ndarray:
         return result.scale * np.sum(_by_server(result)[1], axis=0)
+
+    def sampled_round(self, executor: CodedExecutor, value: np.ndarray, round_id: int,
+                      extras: dict, difference: bool) -> tuple[np.ndarray, RoundResult]:
+        """One sampled round: the gradient estimate at ``value`` (the change from the anchor
+        along ``value`` when ``difference``) and the round it came from.
+
+        One executor round of :attr:`kernel` (or :attr:`difference_kernel`) on the servers
+        of :meth:`servers_for_round`, the first q of them decoded by :meth:`gradient`.
+        """
+        servers, q = self.servers_for_round(round_id)
+        deadline = self.settings.deadline if self.coded else None
+        kernel = self.difference_kernel if difference else self.kernel
+        result = executor.run_round(kernel, self.param(value, round_id), q=q,
+                                    deadline=deadline, on_short=self.settings.on_short,
+                                    servers=servers, **extras)
+        return self.gradient(result), result
 
     #: The kernel of a variance-reduced round: the change of ``kernel``'s value from the
     #: anchor, linear in ``param(x - x_ref)``; ``gradient`` combines it as it combines
@@ -359,11 +377,16 @@ def _default_sketch_rows(problem: Problem) -> int:
 
 
 class IterativeSketch(Method):
-    """``gaussian`` / ``srht``: a fresh block-diagonal sketch every iteration.
+    """``gaussian`` / ``rademacher`` / ``srht``: a fresh sketch of all N rows every iteration.
 
-    Each block is sketched on its own server (``S = diag(S_1, ..., S_K)``) so the sketched
-    gradient splits into per-server terms with ``E[S_i^T S_i] = I``; with q < K servers the
-    sum is scaled by K / q (uniform block sampling), which keeps it unbiased.
+    The paper's baselines (GC Section IV, "Gaussian sketching with updated sketches",
+    "iterative block-SRHT"): ``g_hat = 2 A^T S^T S (A x - b)`` for a new ``S`` (``r x N``,
+    :class:`~dask_coded.kernels.sketches.Sketch`) each iteration, unbiased as ``E[S^T S] =
+    I``. S mixes the rows of every block, so a round needs every server twice: first each
+    returns its share ``S_i (A_i x - b_i)`` of ``s = S (A x - b)`` (r numbers), then, given
+    s, its term ``2 A_i^T S_i^T s`` (d numbers). Nothing of size N travels; each server draws
+    its own ``S_i`` (see :mod:`dask_coded.kernels.sketches` for the costs). There is no
+    straggler tolerance beyond waiting: a mixing sketch needs all blocks.
     """
 
     kind = "gaussian"
@@ -372,25 +395,33 @@ class IterativeSketch(Method):
 
     def __init__(self, problem: Problem, settings: Settings):
         super().__init__(problem, settings)
-        rows = settings.sketch_rows or _default_sketch_rows(problem)
-        self.rows_per_block = max(1, math.ceil(rows / len(self.server_blocks)))
+        self.rows = settings.sketch_rows or _default_sketch_rows(problem)
+
+    def sketch(self, round_id: int) -> sk.Sketch:
+        layout = self.problem.layout
+        return sk.Sketch.create(self.kind, self.rows, self.settings.seed, round_id,
+                                layout.n_blocks, layout.block_rows)
+
+    def sampled_round(self, executor, value, round_id, extras, difference):
+        sketch = self.sketch(round_id)
         n = len(self.server_blocks)
-        self.q = n if settings.q is None else min(settings.q, n)
-
-    kernel = staticmethod(gk.sketched_gradient)
-    difference_kernel = staticmethod(gk.sketched_hessian_product)
-
-    def param(self, x: np.ndarray, round_id: int) -> Any:
-        return (x, self.kind, self.rows_per_block, self.settings.seed, round_id)
-
-    def gradient(self, result: RoundResult) -> np.ndarray:
-        n = len(self.server_blocks)
-        return result.scale * (n / self.q) * np.sum(_by_server(result)[1], axis=0)
+        first = executor.run_round(sk.residual_share, (value, sketch, not difference), q=n,
+                                   **extras)
+        s = np.sum(_by_server(first)[1], axis=0)  # S (A x - b): the shares add up
+        second = executor.run_round(sk.adjoint_gradient, (s, sketch), q=n)
+        g = np.sum(_by_server(second)[1], axis=0)
+        return g, dataclasses.replace(second, seconds=first.seconds + second.seconds,
+                                      backups=first.backups + second.backups)
 
 
 class GaussianSketch(IterativeSketch):
     name = "gaussian"
     kind = "gaussian"
+
+
+class RademacherSketch(IterativeSketch):
+    name = "rademacher"
+    kind = "rademacher"
 
 
 class SRHTSketch(IterativeSketch):
@@ -487,12 +518,13 @@ class Direct(Method):
 
 
 class SketchAndSolve(Method):
-    """``gaussian-solve`` / ``srht-solve`` / ``leverage-solve``: one sketch, one small solve.
+    """``gaussian-solve`` / ``rademacher-solve`` / ``srht-solve`` / ``leverage-solve``: one
+    sketch, one small solve.
 
-    Non-iterative: the sketched system (S A, S b) is gathered once and solved by QR.
-    ``gaussian-solve`` uses one dense Gaussian S (r x N, summed from the blocks),
-    ``srht-solve`` a block-diagonal SRHT, ``leverage-solve`` Algorithm 1 with duplicates
-    merged (Appendix E).
+    Non-iterative: the sketched system (S A, S b) is gathered once and solved by QR. The
+    first three use one mixing sketch of all N rows (:mod:`dask_coded.kernels.sketches`:
+    every server returns its share ``S_i [A_i, b_i]``, ``r x (d + 1)``, and the shares add
+    up), ``leverage-solve`` Algorithm 1 with duplicates merged (Appendix E).
     """
 
     iterative = False
@@ -502,37 +534,46 @@ class SketchAndSolve(Method):
         super().__init__(problem, settings)
         self.rows = settings.sketch_rows or _default_sketch_rows(problem)
 
+    def sketched_system(self, executor: CodedExecutor, extras: dict
+                        ) -> tuple[np.ndarray, np.ndarray, RoundResult]:
+        """``(S A, S b)`` and the round that gathered them."""
+        layout = self.problem.layout
+        sketch = sk.Sketch.create(self.kind, self.rows, self.settings.seed, 0,
+                                  layout.n_blocks, layout.block_rows)
+        result = executor.run_round(sk.system_share, sketch, q=len(self.server_blocks),
+                                    **extras)
+        system = np.sum(_by_server(result)[1], axis=0)  # S [A, b] = sum_i S_i [A_i, b_i]
+        return system[:, :-1], system[:, -1], result
+
     def solve(self, executor: CodedExecutor, extras: dict | None = None
               ) -> tuple[np.ndarray, RoundResult]:
         """One round gathering every sketch piece (``extras``: the round's model stragglers)."""
-        extras = extras or {}
-        n = len(self.server_blocks)
-        if self.kind == "leverage":
-            tau = self.problem.layout.block_rows
-            draws = max(1, math.ceil(self.rows / tau))
-            pi = self.problem.sampling_scores
-            counts = _draw_blocks(pi, draws, np.random.default_rng([self.settings.seed, 8]))
-            pos = {int(b): j for j, b in enumerate(self.server_blocks)}
-            servers = [pos[int(b)] for b in np.flatnonzero(counts)]
-            result = executor.run_round(gk.weighted_rows_kernel, None, q=len(servers),
-                                        servers=servers, **extras)
-            blocks = self.server_blocks[result.servers]
-            scale = np.sqrt(counts[blocks] / (draws * pi[blocks]))
-            sa = np.vstack([v[0] * s for v, s in zip(result.values, scale)])
-            sb = np.concatenate([v[1] * s for v, s in zip(result.values, scale)])
-        elif self.kind == "gaussian":
-            result = executor.run_round(gk.block_sketch, ("gaussian", self.rows,
-                                                          self.settings.seed), q=n, **extras)
-            sa = np.sum([v[0] for v in result.values], axis=0)  # S A = sum_i S_i A_i
-            sb = np.sum([v[1] for v in result.values], axis=0)
-        else:
-            per_block = max(1, math.ceil(self.rows / n))
-            result = executor.run_round(gk.block_sketch, ("srht", per_block,
-                                                          self.settings.seed), q=n, **extras)
-            sa = np.vstack([v[0] for v in result.values])
-            sb = np.concatenate([v[1] for v in result.values])
+        sa, sb, result = self.sketched_system(executor, extras or {})
         x, *_ = np.linalg.lstsq(sa, sb, rcond=None)
         return x, result
+
+
+class LeverageSolve(SketchAndSolve):
+    """``leverage-solve``: q blocks drawn by the scores, duplicates merged (Appendix E)."""
+
+    name = "leverage-solve"
+    kind = "leverage"
+    uses_scores = True
+
+    def sketched_system(self, executor, extras):
+        tau = self.problem.layout.block_rows
+        draws = max(1, math.ceil(self.rows / tau))
+        pi = self.problem.sampling_scores
+        counts = _draw_blocks(pi, draws, np.random.default_rng([self.settings.seed, 8]))
+        pos = {int(b): j for j, b in enumerate(self.server_blocks)}
+        servers = [pos[int(b)] for b in np.flatnonzero(counts)]
+        result = executor.run_round(gk.weighted_rows_kernel, None, q=len(servers),
+                                    servers=servers, **extras)
+        blocks = self.server_blocks[result.servers]
+        scale = np.sqrt(counts[blocks] / (draws * pi[blocks]))
+        sa = np.vstack([v[0] * s for v, s in zip(result.values, scale)])
+        sb = np.concatenate([v[1] * s for v, s in zip(result.values, scale)])
+        return sa, sb, result
 
 
 class GaussianSolve(SketchAndSolve):
@@ -540,21 +581,20 @@ class GaussianSolve(SketchAndSolve):
     kind = "gaussian"
 
 
+class RademacherSolve(SketchAndSolve):
+    name = "rademacher-solve"
+    kind = "rademacher"
+
+
 class SRHTSolve(SketchAndSolve):
     name = "srht-solve"
     kind = "srht"
 
 
-class LeverageSolve(SketchAndSolve):
-    name = "leverage-solve"
-    kind = "leverage"
-    uses_scores = True
-
-
 METHODS: dict[str, type[Method]] = {
     cls.name: cls for cls in (Direct, SteepestDescent, BlockLeverage, Uniform,
-                              GaussianSketch, SRHTSketch, WeightedLeverage, GaussianSolve,
-                              SRHTSolve, LeverageSolve)
+                              GaussianSketch, RademacherSketch, SRHTSketch, WeightedLeverage,
+                              GaussianSolve, RademacherSolve, SRHTSolve, LeverageSolve)
 }
 
 #: ``method="auto"`` solves exactly (``direct``) up to this many columns: the client then
@@ -609,9 +649,9 @@ class LstsqResult:
         to the reference solution) when one is known. For a sampled round whose sketch is a
         block sketch (block-leverage, uniform, weighted-leverage) after an exact setup with
         ``U_i^T U_i`` kept: ``embedding_error`` (``||I - U^T S^T S U||_2`` of that round's
-        sketch), ``gradient_error`` (``||g_hat - g||``, g exact) and ``theorem3_bound``
-        (GC eq. 29 at the round's own eps; see :meth:`CodedSolver._theorem3`); None
-        elsewhere.
+        sketch) and ``theorem3_bound`` (GC eq. 29 at the round's own eps; see
+        :meth:`CodedSolver._theorem3`); ``gradient_error`` (``||g_hat - g||``, g exact from
+        the setup's Gram) for every sampled round after an exact setup. None elsewhere.
     method : str
     stop_reason : str
         "tol", "max_iter", "time_budget" or "solved" (sketch-and-solve).
@@ -894,17 +934,12 @@ class CodedSolver:
             g, result = method.anchor_round(self.executor, self.x, extras)
             self._anchor = (self.x.copy(), g.copy())
         else:
-            servers, q = method.servers_for_round(round_id)
-            deadline = self.settings.deadline if method.coded else None
-            kernel, value = method.kernel, self.x
-            if self._uses_anchor():
-                kernel, value = method.difference_kernel, self.x - self._anchor[0]
-            result = self.executor.run_round(
-                kernel, method.param(value, round_id), q=q, deadline=deadline,
-                on_short=self.settings.on_short, servers=servers, **extras)
+            difference = self._uses_anchor()
+            value = self.x - self._anchor[0] if difference else self.x
             method.last_sketch = None
-            g = method.gradient(result)
-            if self._uses_anchor():
+            g, result = method.sampled_round(self.executor, value, round_id, extras,
+                                             difference)
+            if difference:
                 g = self._anchor[1] + g
             theorem3 = self._theorem3(g, value)
         direction = g if self.r_factor is None else gk.preconditioned_direction(
@@ -940,22 +975,24 @@ class CodedSolver:
         and the setup's ``U_i^T U_i``); g is exact from the setup's ``A^T A`` and ``A^T b``.
         The bound is eq. 29, ``2 eps ||A||_2 ||A x - b||_2``, for a plain round; for a
         variance-reduced one the sampled part is ``2 A^T S^T S A z`` (``z = x - x_ref``) and
-        the same argument gives ``2 eps ||A||_2 ||A z||_2``. None when the setup kept no
-        ``U_i^T U_i`` (see :attr:`~dask_coded.LeverageResult.unit_grams`) or the round was
-        not a block sketch.
+        the same argument gives ``2 eps ||A||_2 ||A z||_2``. eps and the bound are None when
+        the setup kept no ``U_i^T U_i`` (see :attr:`~dask_coded.LeverageResult.unit_grams`)
+        or the round was not a block sketch; all three without the setup's Gram.
         """
         s = self.problem.summary
-        sketch = self.method.last_sketch
-        if sketch is None or s.unit_grams is None or s.gram is None:
+        if s.gram is None:
             return None
-        eps = ek.sketch_error(s.unit_grams, *sketch)
         resid, exact_g = gk.objective_terms(self.x, s.gram, s.atb, s.btb)
+        error = float(np.linalg.norm(g - exact_g))
+        sketch = self.method.last_sketch
+        if sketch is None or s.unit_grams is None:
+            return None, error, None  # not a block sketch: its eps is not measured
+        eps = ek.sketch_error(s.unit_grams, *sketch)
         if self._uses_anchor():  # ||A z|| = sqrt(z^T A^T A z)
             resid = float(np.sqrt(max(float(value @ s.gram @ value), 0.0)))
         if self._sigma_max is None:
             self._sigma_max = s.sigma_max
-        return eps, float(np.linalg.norm(g - exact_g)), ek.theorem3_bound(
-            eps, self._sigma_max, resid)
+        return eps, error, ek.theorem3_bound(eps, self._sigma_max, resid)
 
     def _conjugate_gradient_step(self) -> RoundResult:
         """One Gram-free iteration: an exact round of :func:`~gk.gradient_and_product` at

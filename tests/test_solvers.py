@@ -19,8 +19,9 @@ from dask_coded.solvers import METHODS, CodedSolver, Problem, Settings
 from dask_coded.sources import BlockSource
 from tests.conftest import dense_dataset
 
-ITERATIVE = ["sd", "block-leverage", "uniform", "gaussian", "srht", "weighted-leverage"]
-SOLVE = ["gaussian-solve", "srht-solve", "leverage-solve"]
+ITERATIVE = ["sd", "block-leverage", "uniform", "gaussian", "rademacher", "srht",
+             "weighted-leverage"]
+SOLVE = ["gaussian-solve", "rademacher-solve", "srht-solve", "leverage-solve"]
 EXACT = ["direct"]
 
 

@@ -236,8 +236,8 @@ def run_solve_benchmark(*, n_rows: int = 2_000_000, n_cols: int = 100,
 
     Memory: the workers hold about ``m / K`` copies of (A, b) for the replicated methods (one
     for the others), ``N (d + 1) 8 m / K`` bytes in all; the estimate is printed.
-    gaussian-solve also builds a dense ``sketch_rows x tau`` Gaussian per block on its
-    worker (5000 x 100000 floats, 4 GB, for the defaults), one per worker thread.
+    gaussian-solve draws its dense ``sketch_rows x tau`` Gaussian per block in panels of
+    4096 columns on its worker (160 MiB at 5000 rows), one per worker thread.
 
     Returns
     -------

@@ -100,10 +100,6 @@ def gradient_and_product(data: EncodedBlock, param: tuple[np.ndarray, np.ndarray
 PANEL_BYTES = 1 << 20
 
 
-def _block_rng(seed: int, round_id: int, block: int) -> np.random.Generator:
-    return np.random.default_rng([seed, round_id, block])
-
-
 def fwht(x: np.ndarray) -> np.ndarray:
     """Orthonormal fast Walsh-Hadamard transform along axis 0 (length a power of two)."""
     x = np.array(x, dtype=np.float64, copy=True)
@@ -116,64 +112,6 @@ def fwht(x: np.ndarray) -> np.ndarray:
         view[:, 1] = top - view[:, 1]
         h *= 2
     return x / np.sqrt(n)
-
-
-def gaussian_sketch(data: EncodedBlock, rows: int, seed: int, round_id: int
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """``(S_i A_i, S_i b_i)`` for a fresh Gaussian ``S_i`` of ``rows`` rows, N(0, 1/rows)."""
-    rng = _block_rng(seed, round_id, data.block)
-    s = rng.standard_normal((rows, data.a.shape[0])) / np.sqrt(rows)
-    return s @ data.a, s @ data.b
-
-
-def srht_sketch(data: EncodedBlock, rows: int, seed: int, round_id: int
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """``(S_i A_i, S_i b_i)`` for a fresh SRHT of the block: ``sqrt(n/rows) P H D``.
-
-    The block is zero padded to a power of two n, signs D flipped at random, mixed by the
-    orthonormal Hadamard transform H, and ``rows`` rows sampled without replacement; then
-    ``E[S^T S] = I``.
-    """
-    rng = _block_rng(seed, round_id, data.block)
-    tau = data.a.shape[0]
-    n = 1 << max(0, (tau - 1).bit_length())
-    rows = min(rows, n)
-    stacked = np.zeros((n, data.a.shape[1] + 1))
-    stacked[:tau, :-1] = data.a
-    stacked[:tau, -1] = data.b
-    stacked[:tau] *= rng.choice((-1.0, 1.0), size=tau)[:, None]
-    mixed = fwht(stacked)
-    pick = rng.choice(n, size=rows, replace=False)
-    out = mixed[pick] * np.sqrt(n / rows)
-    return out[:, :-1], out[:, -1]
-
-
-_SKETCHES = {"gaussian": gaussian_sketch, "srht": srht_sketch}
-
-
-def sketched_gradient(data: EncodedBlock, param: tuple) -> np.ndarray:
-    """Gradient of a freshly sketched block, ``2 (S_i A_i)^T (S_i A_i x - S_i b_i)``.
-
-    ``param = (x, kind, rows, seed, round_id)``. Its expectation is the block's partial
-    gradient, because ``E[S_i^T S_i] = I``.
-    """
-    x, kind, rows, seed, round_id = param
-    sa, sb = _SKETCHES[kind](data, rows, seed, round_id)
-    return 2.0 * (sa.T @ (sa @ x - sb))
-
-
-def sketched_hessian_product(data: EncodedBlock, param: tuple) -> np.ndarray:
-    """``2 (S_i A_i)^T (S_i A_i) v`` for the round's sketch; ``param = (v, kind, rows, seed,
-    round_id)``: the sketched gradient's change along v (its variance-reduced round)."""
-    v, kind, rows, seed, round_id = param
-    sa, _ = _SKETCHES[kind](data, rows, seed, round_id)
-    return 2.0 * (sa.T @ (sa @ v))
-
-
-def block_sketch(data: EncodedBlock, param: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """``(S_i A_i, S_i b_i)`` for sketch-and-solve; ``param = (kind, rows, seed)``."""
-    kind, rows, seed = param
-    return _SKETCHES[kind](data, rows, seed, 0)
 
 
 # --------------------------------------------------------------------------- step sizes

@@ -32,27 +32,6 @@ def test_fwht_is_the_orthonormal_hadamard(n):
     np.testing.assert_allclose(gk.fwht(x), hadamard(n) @ x / np.sqrt(n), atol=1e-12)
 
 
-@pytest.mark.parametrize("kind", ["gaussian", "srht"])
-def test_sketched_gradient_is_unbiased(block, kind):
-    x = np.ones(5)
-    exact = gk.partial_gradient(block, x)
-    draws = np.array([gk.sketched_gradient(block, (x, kind, 8, 1, r)) for r in range(4000)])
-    se = draws.std(axis=0) / np.sqrt(len(draws))
-    assert np.all(np.abs(draws.mean(axis=0) - exact) < 4 * se)
-
-
-def test_sketches_are_fresh_per_round_and_reproducible(block):
-    one = gk.srht_sketch(block, 8, 1, 0)
-    np.testing.assert_array_equal(one[0], gk.srht_sketch(block, 8, 1, 0)[0])
-    assert not np.allclose(one[0], gk.srht_sketch(block, 8, 1, 1)[0])
-
-
-def test_srht_keeps_norms_of_the_block(block):
-    sa, sb = gk.srht_sketch(block, 32, 0, 0)  # 32 of 32 rows: an orthogonal transform
-    np.testing.assert_allclose(sa.T @ sa, block.a.T @ block.a, rtol=1e-10)
-    np.testing.assert_allclose(sb @ sb, block.b @ block.b, rtol=1e-10)
-
-
 def test_optimal_step_is_the_exact_line_search():
     rng = np.random.default_rng(3)
     a, b = rng.standard_normal((50, 4)), rng.standard_normal(50)
@@ -78,15 +57,6 @@ def test_hessian_product_is_the_change_of_the_partial_gradient(block):
     np.testing.assert_allclose(gk.hessian_product(block, v),
                                gk.partial_gradient(block, x_ref + v)
                                - gk.partial_gradient(block, x_ref), atol=1e-12)
-
-
-@pytest.mark.parametrize("kind", ["gaussian", "srht"])
-def test_sketched_hessian_product_uses_the_rounds_sketch(block, kind):
-    x_ref, v = np.arange(5.0), np.linspace(-1, 1, 5)
-    change = (gk.sketched_gradient(block, (x_ref + v, kind, 8, 1, 7))
-              - gk.sketched_gradient(block, (x_ref, kind, 8, 1, 7)))
-    np.testing.assert_allclose(gk.sketched_hessian_product(block, (v, kind, 8, 1, 7)), change,
-                               atol=1e-10)
 
 
 @pytest.mark.parametrize("condition", [1.0, 1e4, 1e8])
