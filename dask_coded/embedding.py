@@ -12,15 +12,18 @@ Each sketch is a class in :data:`SKETCHES` (the registry the solvers' ``METHODS`
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import linalg
 
 from .errors import InputError
 from .expansion import expansion_network
 from .kernels import checks
 from .kernels import embedding as kern
+from .kernels import sketches as sk
 from .kernels.expansion import misestimation_factor
 from .leverage import UNIT_GRAMS_MAX_BYTES, LeverageResult, compute_block_leverage
 
@@ -42,9 +45,10 @@ class EmbeddingError:
         m, for a network.
     delta : float
         The failure probability Theorem 1's eps is stated for.
-    theorem1 : float
+    theorem1 : float or None
         GC Theorem 1's eps at (d, q, delta, beta), with the proof's constants
-        (:func:`~dask_coded.kernels.embedding.theorem1_epsilon`).
+        (:func:`~dask_coded.kernels.embedding.theorem1_epsilon`); None for a sketch that
+        mixes rows (the theorem is about block sampling).
     beta : float
         The misestimation factor of the distribution the sketch samples by against the
         block leverage scores (``min_i Pi-tilde_i / Pi_i``; 1 for Algorithm 1 on exact
@@ -58,7 +62,7 @@ class EmbeddingError:
     q: int
     n_servers: int | None
     delta: float
-    theorem1: float
+    theorem1: float | None
     beta: float
     n_cols: int
     n_blocks: int
@@ -74,14 +78,14 @@ class EmbeddingError:
         return float(np.quantile(self.errors, 1.0 - self.delta))
 
     @property
-    def exceed_fraction(self) -> float:
+    def exceed_fraction(self) -> float | None:
         """Fraction of draws whose error exceeds Theorem 1's eps (the theorem: <= delta)."""
-        return float(np.mean(self.errors > self.theorem1))
+        return None if self.theorem1 is None else float(np.mean(self.errors > self.theorem1))
 
     @property
-    def holds(self) -> bool:
+    def holds(self) -> bool | None:
         """Theorem 1 held on these draws: at most a delta fraction exceeded its eps."""
-        return self.exceed_fraction <= self.delta
+        return None if self.theorem1 is None else self.exceed_fraction <= self.delta
 
     def summary(self) -> dict[str, Any]:
         """JSON-safe summary (no per-draw errors)."""
@@ -92,14 +96,34 @@ class EmbeddingError:
                 "exceed_fraction": self.exceed_fraction, "holds": self.holds}
 
 
+@dataclass(frozen=True)
+class Draws:
+    """What a sketch's draws are taken from (see :meth:`Sketch.errors`)."""
+
+    setup: LeverageResult
+    n_servers: int
+    q: int
+    trials: int
+    seed: int
+    #: Blocks ``(i, U_i = A_i R^{-1})`` one at a time, read from A (for the sketches that
+    #: mix rows, which the blocks' ``U_i^T U_i`` cannot describe).
+    unit_rows: Callable[[], Iterator[tuple[int, np.ndarray]]]
+
+    @property
+    def rng(self) -> np.random.Generator:
+        return np.random.default_rng([self.seed, 13])
+
+
 class Sketch:
-    """A block sketch whose draws :func:`embedding_error` measures."""
+    """A sketch whose draws :func:`embedding_error` measures."""
 
     name = "base"
     #: The sketch is a network of servers (n_servers and q <= n_servers apply).
     network = True
+    #: GC Theorem 1 bounds it (a block sampling sketch).
+    theorem1 = True
 
-    def default_q(self, n_servers: int) -> int:
+    def default_q(self, setup: LeverageResult, n_servers: int) -> int:
         # lstsq's q when neither q nor a deadline is given (ReplicatedMethod)
         return max(1, math.ceil(0.75 * n_servers))
 
@@ -107,11 +131,12 @@ class Sketch:
         """The distribution the network's replicas follow."""
         raise NotImplementedError
 
-    def errors(self, unit_grams: np.ndarray, scores: np.ndarray, n_servers: int, q: int,
-               trials: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    def errors(self, draws: Draws) -> tuple[np.ndarray, float]:
         """Per-draw errors and the misestimation factor beta of what it samples by."""
-        net = expansion_network(self.target(scores), n_servers, q=q)
-        errs = kern.expansion_errors(unit_grams, net.replicas, q, trials, rng)
+        scores = draws.setup.scores
+        net = expansion_network(self.target(scores), draws.n_servers, q=draws.q)
+        errs = kern.expansion_errors(draws.setup.unit_grams, net.replicas, draws.q,
+                                     draws.trials, draws.rng)
         return errs, float(misestimation_factor(scores, net.induced))
 
 
@@ -140,11 +165,80 @@ class Algorithm1(Sketch):
     name = "algorithm1"
     network = False
 
-    def errors(self, unit_grams, scores, n_servers, q, trials, rng):
-        return kern.algorithm1_errors(unit_grams, scores, q, trials, rng), 1.0
+    def errors(self, draws):
+        s = draws.setup
+        return kern.algorithm1_errors(s.unit_grams, s.scores, draws.q, draws.trials,
+                                      draws.rng), 1.0
 
 
-SKETCHES: dict[str, Sketch] = {s.name: s for s in (Expansion(), UniformNetwork(), Algorithm1())}
+#: Sketch draws held at once by a mixing sketch's measurement: ``trials x r x d`` doubles.
+MIXING_MAX_BYTES = 512 * 2**20
+
+
+class Mixing(Sketch):
+    """``gaussian`` / ``rademacher`` / ``srht``: the data-oblivious sketches the paper
+    compares with (:mod:`dask_coded.kernels.sketches`), of as many rows as q blocks.
+
+    Gaussian and Rademacher take ``r = q tau`` rows, the block-SRHT q blocks of the
+    transformed matrix (``q t`` rows, t = tau up to a power of two; GC Theorem 5 and
+    Proposition 5 compare it with Algorithm 1 at the same q). Each draw needs ``S U``: one
+    read of A, block by block, accumulates all draws' ``S_i U_i`` (``O(trials r N d)``
+    flops, ``trials r d`` doubles, at most :data:`MIXING_MAX_BYTES`). GC Theorem 1 does
+    not apply (``theorem1`` is None).
+    """
+
+    network = False
+    theorem1 = False
+
+    def __init__(self, kind: str):
+        self.name = self.kind = kind
+
+    def default_q(self, setup, n_servers):
+        # as many rows as lstsq's sketches take by default, min(N / 2, 50 d)
+        rows = min(math.ceil(setup.layout.n_rows / 2), 50 * setup.n_cols)
+        return max(1, math.ceil(rows / setup.layout.block_rows))
+
+    def errors(self, draws):
+        layout, d = draws.setup.layout, draws.setup.n_cols
+        tau = layout.block_rows
+        rows = draws.q * (sk.Sketch.create("srht", 1, 0, 0, 1, tau).padded_block_rows
+                          if self.kind == "srht" else tau)
+        sketches = [sk.Sketch.create(self.kind, rows, draws.seed, t, layout.n_blocks, tau)
+                    for t in range(draws.trials)]
+        size = draws.trials * sketches[0].rows * d * 8
+        if size > MIXING_MAX_BYTES:
+            raise InputError(f"{draws.trials} draws of a {sketches[0].rows}-row {self.kind} "
+                             f"sketch need {size / 2**20:.0f} MiB; at most "
+                             f"{MIXING_MAX_BYTES // 2**20} MiB: fewer trials or a smaller q")
+        su = np.zeros((draws.trials, sketches[0].rows, d))
+        for block, u in draws.unit_rows():
+            for t, sketch in enumerate(sketches):
+                su[t] += sketch.share(block, u)
+        errs = np.array([kern.embedding_norm(x.T @ x) for x in su])
+        return errs, 1.0
+
+
+SKETCHES: dict[str, Sketch] = {s.name: s for s in (
+    Expansion(), UniformNetwork(), Algorithm1(),
+    *(Mixing(kind) for kind in sk.KINDS))}
+
+
+def _unit_rows(A: Any, setup: LeverageResult) -> Iterator[tuple[int, np.ndarray]]:
+    """``(i, A_i R^{-1})`` block by block: one block of A in memory at a time."""
+    from .io import as_row_chunked
+
+    a, _ = as_row_chunked(A, None)
+    if a.shape != (setup.layout.n_rows, setup.n_cols):
+        raise InputError(f"A is {a.shape[0]} x {a.shape[1]}; setup was for "
+                         f"{setup.layout.n_rows} x {setup.n_cols}")
+    r = setup.r_factor
+    if r is None:
+        r = np.linalg.cholesky(setup.gram).T  # R^T R = A^T A
+    for i in range(setup.layout.n_blocks):
+        lo, hi = setup.layout.block_range(i)
+        block = np.asarray(a[lo:hi].compute() if hasattr(a, "dask") else a[lo:hi],
+                           dtype=np.float64)
+        yield i, linalg.solve_triangular(r, block.T, trans="T", lower=False).T
 
 
 def embedding_error(A: Any, n_blocks: int | None = None, *, n_servers: int | None = None,
@@ -158,16 +252,18 @@ def embedding_error(A: Any, n_blocks: int | None = None, *, n_servers: int | Non
     ----------
     A : ndarray, dask array or path
         The tall N x d matrix, or a dataset store (read once, by chunks, for the block
-        summaries; nothing is read when ``setup`` is given).
+        summaries; not for a block sketch when ``setup`` is given).
     n_blocks : int, optional
         K (default: as :func:`~dask_coded.lstsq` chooses).
     n_servers : int, optional
         m for a network sketch (default 2 K, as lstsq).
     q : int, optional
-        Servers summed per round (default ``ceil(0.75 m)``, lstsq's default), or the draws of
-        Algorithm 1 (default: the same number).
-    sketch : {"expansion", "uniform", "algorithm1"}
-        A key of :data:`SKETCHES`.
+        Servers summed per round (default ``ceil(0.75 m)``, lstsq's default), the draws of
+        Algorithm 1 (default: the same number), or the blocks' worth of rows of a mixing
+        sketch (default: lstsq's ``min(N / 2, 50 d)`` rows).
+    sketch : {"expansion", "uniform", "algorithm1", "gaussian", "rademacher", "srht"}
+        A key of :data:`SKETCHES`. The last three mix all rows (the paper's baselines;
+        :class:`Mixing`) and read A once more, block by block.
     trials : int
         Independent draws.
     delta : float
@@ -203,19 +299,23 @@ def embedding_error(A: Any, n_blocks: int | None = None, *, n_servers: int | Non
     elif n_blocks is not None and n_blocks != setup.layout.n_blocks:
         raise InputError(f"setup has {setup.layout.n_blocks} blocks; n_blocks={n_blocks} "
                          "differs")
-    if setup.unit_grams is None:
-        raise InputError("the embedding error needs the blocks' U_i^T U_i: an exact setup "
-                         f"with K d^2 doubles in {UNIT_GRAMS_MAX_BYTES // 2**20} MiB at most "
-                         f"(this one has K={setup.layout.n_blocks}, d={setup.n_cols})")
+    if setup.method != "exact":
+        raise InputError("the embedding error needs an exact setup (a sketch setup's R is "
+                         "approximate, so its U would not be orthonormal)")
+    if sketcher.theorem1 and setup.unit_grams is None:
+        raise InputError("the embedding error of a block sketch needs the blocks' U_i^T U_i: "
+                         f"K d^2 doubles in {UNIT_GRAMS_MAX_BYTES // 2**20} MiB at most "
+                         f"(this setup has K={setup.layout.n_blocks}, d={setup.n_cols})")
     real = int(np.count_nonzero(setup.layout.real_rows_per_block() > 0))
     m = 2 * real if n_servers is None else n_servers
-    q = sketcher.default_q(m) if q is None else q
+    q = sketcher.default_q(setup, m) if q is None else q
     if sketcher.network and q > m:
         raise InputError(f"q={q} is larger than n_servers={m}")
-    rng = np.random.default_rng([seed, 13])
-    errs, beta = sketcher.errors(setup.unit_grams, setup.scores, m, q, trials, rng)
+    draws = Draws(setup, m, q, trials, seed, lambda: _unit_rows(A, setup))
+    errs, beta = sketcher.errors(draws)
     return EmbeddingError(sketch=sketcher.name, errors=errs, q=q,
                           n_servers=m if sketcher.network else None, delta=delta,
-                          theorem1=kern.theorem1_epsilon(setup.n_cols, q, delta, beta),
+                          theorem1=kern.theorem1_epsilon(setup.n_cols, q, delta, beta)
+                          if sketcher.theorem1 else None,
                           beta=beta, n_cols=setup.n_cols, n_blocks=setup.layout.n_blocks)
 
