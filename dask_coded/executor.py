@@ -30,11 +30,13 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import pickle
 import queue
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import CancelledError
+from concurrent.futures import CancelledError, ThreadPoolExecutor
+from concurrent.futures import wait as wait_threads
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -376,6 +378,44 @@ def throttled(client, scenario):
 def compute(client, *collections) -> list:
     """Compute dask collections on ``client`` and return their values (futures stay here)."""
     return client.compute(list(collections), sync=True)
+
+
+#: A round's parameter up to this size (pickled) is embedded in its tasks, not scattered:
+#: a copy per task (200 servers x 1 MiB is 200 MiB a round at most).
+INLINE_PARAM_BYTES = 2**20
+
+#: Seconds a scatter of a larger parameter to one worker may take before it is skipped.
+SCATTER_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class _Inline:
+    """A small round parameter carried inside the tasks (see ``_send_param``)."""
+
+    value: Any
+
+    @classmethod
+    def of(cls, param: Any) -> _Inline | None:
+        try:
+            small = len(pickle.dumps(param, protocol=5)) <= INLINE_PARAM_BYTES
+        except Exception:  # unpicklable here: let the scatter say so
+            return None
+        return cls(param) if small else None
+
+    def release(self) -> None:
+        pass
+
+
+def _param_arg(p: Any) -> Any:
+    """A task argument for a sent parameter: the value itself, or the scattered future."""
+    return p.value if isinstance(p, _Inline) else p
+
+
+def _param_ref(p: Any) -> Any:
+    """The same in a low-level task spec (a future is referred to by its key)."""
+    from dask.task_spec import DataNode, TaskRef
+
+    return DataNode(None, p.value) if isinstance(p, _Inline) else TaskRef(p.key)
 
 
 def _backup_server(kernel: Callable, loader: Callable, load_args: tuple, param: Any,
@@ -1260,7 +1300,7 @@ class CodedExecutor:
             w = w if w in params else None  # a holder that died: run it where data lands
             key = f"{self.name}-r{round_id}-s{j}"
             task = Task(key, _run_server, kernel, TaskRef(self._data[j].key),
-                        TaskRef((params[w] if w is not None else any_param).key), round_id,
+                        _param_ref(params[w] if w is not None else any_param), round_id,
                         j, 0.0 if delays is None else float(delays[j]),
                         1.0 if slowdown is None else float(slowdown[j]))
             annotations = {"priority": len(order) - rank}
@@ -1401,7 +1441,7 @@ class CodedExecutor:
         if not due:
             return 0
         live = self.workers()
-        param = next(iter(params.values()))
+        param = _param_arg(next(iter(params.values())))
         n_copies = 0
         for g in due:
             copies = backed_up.get(g, 0)
@@ -1440,7 +1480,7 @@ class CodedExecutor:
             return
         self._heal(sorted(live))
         # the round's parameter copies may have died with the worker: send a fresh one
-        param_future = next(iter(self._send_param(param, sorted(live)).values()))
+        param_future = _param_arg(next(iter(self._send_param(param, sorted(live)).values())))
         fresh = []
         for key in orphans:
             j, old = futures.pop(key)
@@ -1456,19 +1496,38 @@ class CodedExecutor:
         _watch(self.client, fresh, arrivals)
 
     def _send_param(self, param: Any, workers: list[str]) -> dict:
-        """Scatter ``param`` once to each worker, each copy under its own key.
+        """Scatter ``param`` once to each worker, each copy under its own key, or embed it.
+
+        A parameter of at most :data:`INLINE_PARAM_BYTES` pickled (lstsq's x up to d =
+        130,000, a matmul tile's bounds) travels inside each task instead (:class:`_Inline`):
+        no scatter, so no round waits on a worker that cannot take one (a frozen worker
+        accepts the connection and never answers; a solve was found stuck there for 400 s).
+        A larger one is scattered to the workers from threads, all together given
+        :data:`SCATTER_TIMEOUT` seconds (``client.scatter``'s own ``timeout`` did not bound
+        it: 30 s, the connect timeout, were measured against a frozen worker), and a worker
+        that has not taken it by then is skipped like a dead one.
 
         A worker that dies between the scheduler's last word and the scatter is skipped; its
         servers then run unpinned wherever their data is rebuilt.
         """
         from distributed.comm import CommClosedError
 
+        inline = _Inline.of(param)
+        if inline is not None:
+            return {w: inline for w in workers or self._await_workers("the round")}
+        def scatter_to(w: str) -> Any:  # a list keeps a tuple param whole
+            return self.client.scatter([param], workers=[w], hash=False)[0]
+
         params = {}
         for _ in range(3):
             self._check_connected("sending the round's parameter")
-            for w in workers:
-                try:  # a list keeps a tuple param whole
-                    params[w] = self.client.scatter([param], workers=[w], hash=False)[0]
+            pool = ThreadPoolExecutor(max_workers=min(8, len(workers)) or 1)
+            sent = {pool.submit(scatter_to, w): w for w in workers}
+            done, _ = wait_threads(sent, timeout=SCATTER_TIMEOUT)
+            pool.shutdown(wait=False)  # a scatter to a frozen worker ends on its own, later
+            for fut in done:
+                try:
+                    params[sent[fut]] = fut.result()
                 except (OSError, CommClosedError, TimeoutError, KeyError):
                     # KeyError: the scheduler no longer knows the worker (it just died)
                     continue

@@ -21,6 +21,10 @@ def scaled(data: np.ndarray, param: float) -> np.ndarray:
     return data * param
 
 
+def scaled_by_first(data: np.ndarray, param) -> np.ndarray:
+    return data * np.ravel(param)[0]
+
+
 def failing(data: np.ndarray, param: float) -> np.ndarray:
     if param < 0:
         raise InputError("negative parameter")
@@ -190,6 +194,30 @@ def test_worker_killed_mid_round_tasks_are_resubmitted(killable_client):
     np.testing.assert_array_equal(np.vstack(result.values), 4.0)
     ex.close()
     killable_client.wait_for_workers(2, timeout=30)
+
+
+@pytest.mark.parametrize("param", [3.0, np.full(200_000, 3.0)], ids=["inline", "scattered"])
+def test_a_frozen_worker_does_not_hold_up_a_round(killable_client, param):
+    """SIGSTOP one worker after placement: a round that needs only the other worker's servers
+    ends without it. A small parameter travels inside the tasks (no scatter to wait on); a
+    large one is scattered with a timeout, and the frozen worker is skipped."""
+    from dask_coded.executor import SCATTER_TIMEOUT
+    from dask_coded.stragglers import freeze
+
+    killable_client.wait_for_workers(2, timeout=30)
+    ex = CodedExecutor(killable_client, seed=3)
+    ex.place([(make_block, (j,)) for j in range(4)])
+    holders = ex.placement()
+    victim = holders[0]
+    live = [j for j, w in holders.items() if w != victim]
+    t0 = time.monotonic()
+    with freeze(killable_client, victim):
+        result = ex.run_round(scaled_by_first, param, q=len(live), max_wait=60)
+        seconds = time.monotonic() - t0
+    assert sorted(result.servers) == live
+    np.testing.assert_array_equal(np.vstack(result.values), 3.0)
+    assert seconds < SCATTER_TIMEOUT + 10  # not the 400 s of issue 15
+    ex.close()
 
 
 def test_proceed_waits_for_q_min(executor, slow_pair):

@@ -8,13 +8,16 @@ Two kinds, as DESIGN.md ("Stragglers, honestly") asks, in two modules:
   config. Pure numpy; no process is touched.
 * :mod:`~dask_coded.stragglers.inject` -- real stragglers: :func:`throttle` (a SIGSTOP/SIGCONT
   helper process, ``python -m dask_coded.stragglers throttle PID FACTOR PERIOD``) and its
-  :class:`Throttle` handle, :func:`kill_workers`, :func:`worker_pids`, and
+  :class:`Throttle` handle, :func:`freeze` (SIGSTOP until thawed), :func:`kill_workers`,
+  :func:`worker_pids`, and
   :func:`start_throttles` / :func:`apply_round_faults`, which carry out a scenario's faults.
 """
 
 from .inject import (
+    Frozen,
     Throttle,
     apply_round_faults,
+    freeze,
     kill_workers,
     main,
     start_throttles,
@@ -24,9 +27,11 @@ from .inject import (
 from .scenario import StragglerScenario, load_trace
 
 __all__ = [
+    "Frozen",
     "StragglerScenario",
     "Throttle",
     "apply_round_faults",
+    "freeze",
     "kill_workers",
     "load_trace",
     "main",

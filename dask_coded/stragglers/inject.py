@@ -41,8 +41,10 @@ from ..kernels import checks
 from .scenario import StragglerScenario
 
 __all__ = [
+    "Frozen",
     "Throttle",
     "apply_round_faults",
+    "freeze",
     "kill_workers",
     "main",
     "start_throttles",
@@ -444,6 +446,77 @@ def throttle(client: Any, addresses: str | Sequence[str], factor: float, *,
         addr, err = next(iter(failed.items()))
         raise RuntimeError(f"could not throttle {addr}: {err}")
     return handle
+
+
+class Frozen:
+    """Worker processes stopped by :func:`freeze`; :meth:`thaw` (or the ``with`` block's end)
+    continues them."""
+
+    def __init__(self, pids: dict[str, int]):
+        self.pids = dict(pids)
+        self.stopped_at = time.monotonic()
+
+    @property
+    def addresses(self) -> list[str]:
+        return sorted(self.pids)
+
+    def thaw(self) -> None:
+        """SIGCONT every frozen worker still alive (idempotent)."""
+        for pid in self.pids.values():
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        self.pids = {}
+
+    def __enter__(self) -> Frozen:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.thaw()
+
+
+def freeze(client: Any, addresses: str | Sequence[str]) -> Frozen:
+    """Stop worker processes with SIGSTOP until the handle thaws them: a worker that does not
+    come back (a long GC pause, swapping, a VM migration), not a slow one (:func:`throttle`).
+
+    The process keeps its sockets, so connections to it are accepted by the kernel and never
+    answered, and the scheduler sees it alive until its heartbeats are missed for
+    ``distributed.scheduler.worker-ttl`` (5 minutes by default). Workers on this host only
+    (the signal is sent from here).
+
+    Parameters
+    ----------
+    client : distributed.Client
+    addresses : str or sequence of str
+        Live workers to freeze.
+
+    Returns
+    -------
+    Frozen
+        Use as a context manager, or call :meth:`Frozen.thaw`.
+
+    Raises
+    ------
+    InputError
+        No address, an address that is not a live worker, or a worker on another host.
+    """
+    addrs = [addresses] if isinstance(addresses, str) else list(addresses)
+    if not addrs:
+        raise InputError("addresses is empty: name at least one worker to freeze")
+    live = set(_live_workers(client))
+    for a in addrs:
+        if a not in live:
+            raise InputError(f"{a!r} is not a live worker of this cluster")
+    hosts = client.run(socket.gethostname, workers=addrs)
+    elsewhere = [a for a, h in hosts.items() if h != socket.gethostname()]
+    if elsewhere:
+        raise InputError(f"can only freeze workers on this host; {elsewhere[0]} is on "
+                         f"{hosts[elsewhere[0]]}")
+    pids = client.run(os.getpid, workers=addrs)
+    for pid in pids.values():
+        os.kill(pid, signal.SIGSTOP)
+    return Frozen(pids)
 
 
 def kill_workers(client: Any, n: int, *, rng: np.random.Generator | int | None = None,
