@@ -483,13 +483,40 @@ def benchmark_matmul(n: int, m: int, workers: int, threads: int, repeats: int,
 @click.option("--max-iter", type=int, default=100_000, show_default=True,
               help="Iterations per start (the paper ran 100,000).")
 @click.option("--quick", is_flag=True, help="Tiny budget (2 starts x 50 iterations).")
+@click.option("--plain", is_flag=True,
+              help="The seed's plain Algorithm 1 (default: the accelerated variant).")
 @click.option("--seed", type=int, default=0, show_default=True)
-def benchmark_fig1(restarts: int, max_iter: int, quick: bool, seed: int) -> None:
-    """Fig. 1 of seed 000: best loss (28) of Algorithm 1 per (m, k, P)."""
+def benchmark_fig1(restarts: int, max_iter: int, quick: bool, plain: bool, seed: int) -> None:
+    """Fig. 1 of seed 000: loss (28) of Algorithm 1 per (m, k, P), random and eps-MatDot
+    starts, against the authors' values."""
     from .experiments.matmul import run_fig1_benchmark
 
-    run_fig1_benchmark(restarts=restarts, max_iter=max_iter, quick=quick, seed=seed,
-                       echo=click.echo)
+    run_fig1_benchmark(restarts=restarts, max_iter=max_iter, quick=quick, plain=plain,
+                       seed=seed, echo=click.echo)
+
+
+@benchmark.command("products")
+@click.option("--n", type=int, default=4096, show_default=True, help="n x n operands.")
+@click.option("--m", type=int, default=4, show_default=True, help="Inner blocks.")
+@click.option("--workers", type=int, default=4, show_default=True,
+              help="Worker processes of the local cluster.")
+@click.option("--threads", type=int, default=1, show_default=True)
+@click.option("--repeats", type=int, default=2, show_default=True,
+              help="Runs of every (fault, method), interleaved; medians are reported.")
+@click.option("--dask-timeout", type=float, default=60.0, show_default=True,
+              help="Seconds dask's A @ B is given with a frozen worker before it is thawed.")
+@click.option("--faults", "fault_names", help="Comma-separated faults (default: all of "
+              "none, throttled, frozen, killed).")
+def benchmark_products(n: int, m: int, workers: int, threads: int, repeats: int,
+                       dask_timeout: float, fault_names: str | None) -> None:
+    """Coded products against dask's own A @ B: no fault, a throttled, frozen, killed worker."""
+    from .experiments.common import check_names
+    from .experiments.products import FAULTS, run_products_benchmark
+
+    faults = tuple(check_names("fault", fault_names.split(","), FAULTS)) if fault_names \
+        else FAULTS
+    run_products_benchmark(n=n, m=m, n_workers=workers, threads=threads, repeats=repeats,
+                           dask_timeout=dask_timeout, faults=faults, echo=click.echo)
 
 
 @benchmark.command("faults")

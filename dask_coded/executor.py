@@ -380,6 +380,29 @@ def compute(client, *collections) -> list:
     return client.compute(list(collections), sync=True)
 
 
+def compute_bounded(client, collection, timeout: float,
+                    on_timeout: Callable[[], None] | None = None) -> tuple[Any, float, bool]:
+    """Compute one collection, noting whether it took longer than ``timeout`` seconds.
+
+    Past the timeout ``on_timeout()`` runs (say, thawing a frozen worker, so that a
+    benchmark can show dask waiting and still finish), and the computation is waited for.
+    Returns ``(value, seconds, timed_out)``.
+    """
+    from distributed import wait as wait_futures
+
+    t0 = time.perf_counter()
+    fut = client.compute(collection)
+    timed_out = False
+    try:
+        wait_futures([fut], timeout=timeout)
+    except TimeoutError:
+        timed_out = True
+        if on_timeout is not None:
+            on_timeout()
+    value = fut.result()
+    return value, time.perf_counter() - t0, timed_out
+
+
 #: A round's parameter up to this size (pickled) is embedded in its tasks, not scattered:
 #: a copy per task (200 servers x 1 MiB is 200 MiB a round at most).
 INLINE_PARAM_BYTES = 2**20

@@ -291,7 +291,8 @@ def _validate(params: Mapping[str, Any]) -> _Request:
     if p["resume"] and p["checkpoint"] is None:
         raise InputError("resume=True needs checkpoint= (the file to resume from)")
     scenario, client = p["stragglers"], p["client"]
-    processes = scenario is not None and bool(scenario.kills or scenario.throttle_workers)
+    processes = scenario is not None and bool(scenario.kills or scenario.throttle_workers
+                                              or scenario.freeze_workers)
     if processes and isinstance(client, str):
         raise InputError("client='simulate' has no worker processes to throttle or kill")
     if processes and client is None and current_client() is None:

@@ -28,12 +28,13 @@ def _norms(plan, a, b):
 
 
 def test_registry_names_every_code():
-    assert set(CODES) == {"matdot", "eps-matdot", "optimized", "uncoded"}
+    assert set(CODES) == {"matdot", "eps-matdot", "optimized", "uncoded", "sampled"}
     assert all(code.name == name for name, code in CODES.items())
 
 
 @pytest.mark.parametrize(("name", "servers", "threshold"),
-                         [("matdot", 7, 5), ("eps-matdot", 5, 3), ("uncoded", 3, 3)])
+                         [("matdot", 7, 5), ("eps-matdot", 5, 3), ("uncoded", 3, 3),
+                          ("sampled", 5, 3)])
 def test_defaults_and_thresholds(name, servers, threshold):
     code = CODES[name]
     m = 3
@@ -107,3 +108,52 @@ def test_relative_handles_zero():
     assert relative(0.0, np.zeros(3)) == 0.0
     assert relative(1.0, np.zeros(3)) == np.inf
     assert relative(1.0, np.array([3.0, 4.0])) == pytest.approx(0.2)
+
+
+def _block_norms(a, b, m):
+    from dask_coded.kernels import sampled as smp
+
+    return lambda: (smp.block_sq_norms(a, m, 1), smp.block_sq_norms(b, m, 0))
+
+
+def test_sampled_plan_follows_the_block_norms():
+    """fit() replicates the heavy block most; q = P is exact, fewer results are unbiased
+    estimates whose error the decoder estimates; one pair per server, eps-MatDot's storage."""
+    a, b, _ = _operands(inner=12, seed=1)
+    a[:, 3:6] *= 20.0  # block 1 of 4 dominates
+    b[3:6] *= 20.0
+    c = a @ b
+    code = CODES["sampled"]
+    P = code.check_servers(4, 10, None)
+    q = code.check_q(None, 4, P)
+    assert q == 4  # the default: as many results as eps-MatDot waits for
+    uniform = code.plan(4, P, q=q)
+    np.testing.assert_array_equal(uniform.network.replicas, [3, 3, 2, 2])
+    plan = uniform.fit(_block_norms(a, b, 4))
+    assert plan.network.replicas[1] == plan.network.replicas.max() > 3
+    assert np.all(plan.network.replicas >= 1) and plan.network.replicas.sum() == P
+    assert plan.threshold == q and np.all(np.count_nonzero(plan.alpha, axis=1) == 1)
+    prods = _products(plan, a, b)
+    every = np.random.default_rng(0).permutation(P)
+    c_hat, err = plan.decode(prods[every], every, _norms(plan, a, b))
+    assert md.relative_error(c_hat, c) < 1e-14 and err < 1e-12 * np.linalg.norm(c)
+    c_hat, err = plan.decode(prods[every[:q]], every[:q], _norms(plan, a, b)[:q])
+    assert 0 < md.relative_error(c_hat, c) < 1 and err > 1e-6
+    # the data-independent codes never run the pass
+    for name in ("matdot", "eps-matdot", "uncoded"):
+        other = CODES[name].plan(3, 7)
+        assert other.fit(lambda: pytest.fail("no pass for a data-independent code")) is other
+
+
+def test_sampled_wait_policy_and_q():
+    plan = CODES["sampled"].plan(3, 6, q=2)
+    assert plan.wait_policy(None) == {"q": 2}
+    assert plan.wait_policy(1.5) == {"q": 6, "q_min": 2, "deadline": 1.5,
+                                     "on_short": "proceed"}
+    for bad, shown in ((0, "0"), (7, "7"), (2.5, "float")):
+        with pytest.raises(InputError,
+                           match=rf"q must be an integer in 1\.\.n_servers=6, got {shown}"):
+            CODES["sampled"].check_q(bad, 3, 6)
+    with pytest.raises(InputError, match="code 'eps-matdot' takes no q"):
+        CODES["eps-matdot"].check_q(2, 3, 5)
+    assert CODES["matdot"].check_q(None, 3, 7) is None

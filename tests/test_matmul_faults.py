@@ -136,3 +136,21 @@ def test_kill_past_the_last_tile_is_refused(cl):
     with pytest.raises(InputError, match=r"kill at round 4, but the product has 4 tile"):
         matmul(A, B, code="matdot", m=2, tile=8, client=cl,
                stragglers={"kill": [{"round": 4, "workers": 1}]})
+
+
+def test_a_worker_frozen_from_the_start_is_done_without(cl, tmp_path):
+    """stragglers={"freeze": {"workers": 1}}: one of 3 workers SIGSTOPped before any server
+    is placed. Placement does not wait for it, and eps-MatDot (any m of P = m + 2: at most 2
+    of the 4 servers sit on one worker) decodes from the others, to its estimate. The
+    operands are stores, read by each server itself: an in-memory operand is staged on one
+    worker, which may be the frozen one (then every server waits for it)."""
+    A, B = _operands(seed=4)
+    write_matrix(tmp_path / "A.zarr", A)
+    write_matrix(tmp_path / "B.zarr", B)
+    t0 = time.monotonic()
+    res = matmul(str(tmp_path / "A.zarr"), str(tmp_path / "B.zarr"), code="eps-matdot", m=2,
+                 n_servers=4, client=cl,
+                 stragglers={"freeze": {"workers": 1}, "seed": 1}, seed=0)
+    assert time.monotonic() - t0 < 25  # within the patched 30 s round bound, not at it
+    assert _rel(res.C, A @ B) <= res.error_estimate
+    assert all(len(s) == 2 for s in res.servers_used)

@@ -46,3 +46,12 @@ def check_names(kind: str, given: list[str] | tuple[str, ...], known) -> list[st
 def fmt(value: float | None, spec: str) -> str:
     """``value`` formatted by ``spec``, or "-" for a value not measured."""
     return "-" if value is None else format(value, spec)
+
+
+def format_table(rows: list[dict]) -> str:
+    """Rows of one dict each as a right-aligned text table (floats as ``%.2e``)."""
+    cols = list(rows[0])
+    cells = [list(cols)] + [
+        [f"{r[c]:.2e}" if isinstance(r[c], float) else str(r[c]) for c in cols] for r in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(cols))]
+    return "\n".join("  ".join(v.rjust(w) for v, w in zip(line, widths)) for line in cells)

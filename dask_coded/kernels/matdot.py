@@ -304,7 +304,7 @@ def linear_encode(coefficients: ArrayLike, blocks: ArrayLike) -> NDArray:
 
 
 def encode_streamed(coefficients: ArrayLike, read: Callable[[int, int], NDArray], inner: int,
-                    width: int, *, axis: int) -> NDArray:
+                    width: int, *, axis: int, panel: int | None = None) -> NDArray:
     """One server's encoded block ``sum_j coefficients[j] X_j`` (eq. 6), read block by block.
 
     The out-of-core form of :func:`linear_encode` on :func:`split_inner`'s blocks: ``X`` is
@@ -313,18 +313,39 @@ def encode_streamed(coefficients: ArrayLike, read: Callable[[int, int], NDArray]
     indices ``lo:hi`` (float64). Only blocks with a nonzero coefficient are read (one of
     ``m`` for an uncoded server). The last block, shorter when ``m`` does not divide
     ``inner``, is added into the first columns (rows) of the sum: split_inner's zero padding,
-    without the zeros.
+    without the zeros. With ``panel``, the inner axis is read ``panel`` indices at a time
+    instead, each read added into every block it overlaps: a store chunked along the inner
+    axis (or across it: A's full-width row chunks) is then decoded once, not once per block
+    (m times for A's row chunks, which every column block cuts).
 
     Returns
     -------
     ndarray, shape (width, r) for ``axis=1``, (r, width) for ``axis=0``; ``r = ceil(inner / m)``
+        float64, or complex128 for complex coefficients (points on a circle).
     """
     coef = np.asarray(coefficients)
     if coef.ndim != 1 or axis not in (0, 1):
         raise InputError(f"coefficients must be one server's row (got shape {coef.shape}) "
                          f"and axis 0 or 1 (got {axis})")
     r = -(-inner // len(coef))  # split_inner's block width
-    out = np.zeros((width, r) if axis == 1 else (r, width), dtype=np.float64)
+    dtype = np.complex128 if np.iscomplexobj(coef) else np.float64
+    out = np.zeros((width, r) if axis == 1 else (r, width), dtype=dtype)
+    if panel is not None:
+        for p0 in range(0, inner, panel):
+            p1 = min(p0 + panel, inner)
+            x = None
+            for j in range(p0 // r, (p1 - 1) // r + 1):  # the blocks the panel overlaps
+                c = coef[j]
+                if c == 0:
+                    continue
+                if x is None:
+                    x = read(p0, p1)
+                lo, hi = max(p0, j * r), min(p1, (j + 1) * r)
+                if axis == 1:  # f_l = sum_j gamma_lj V_j (eq. 6), panel by panel
+                    out[:, lo - j * r:hi - j * r] += c * x[:, lo - p0:hi - p0]
+                else:
+                    out[lo - j * r:hi - j * r, :] += c * x[lo - p0:hi - p0, :]
+        return out
     for j, c in enumerate(coef):
         lo = j * r
         if lo >= inner or c == 0:

@@ -15,6 +15,7 @@ Two kinds, as DESIGN.md ("Stragglers, honestly") asks, in two modules:
 
 from .inject import (
     Frozen,
+    RunFaults,
     Throttle,
     apply_round_faults,
     freeze,
@@ -28,6 +29,7 @@ from .scenario import StragglerScenario, load_trace
 
 __all__ = [
     "Frozen",
+    "RunFaults",
     "StragglerScenario",
     "Throttle",
     "apply_round_faults",

@@ -42,6 +42,7 @@ from .scenario import StragglerScenario
 
 __all__ = [
     "Frozen",
+    "RunFaults",
     "Throttle",
     "apply_round_faults",
     "freeze",
@@ -617,9 +618,30 @@ def apply_round_faults(client: Any, scenario: StragglerScenario, round_id: int,
         raise InputError(f"kill at round {round_id}: {exc}") from None
 
 
+class RunFaults:
+    """The throttled and frozen workers of a run; :meth:`stop` ends both."""
+
+    def __init__(self, throttled: Throttle | None, frozen: Frozen | None):
+        self.throttled, self.frozen = throttled, frozen
+
+    @property
+    def addresses(self) -> list[str]:
+        return sorted([*(self.throttled.addresses if self.throttled else ()),
+                       *(self.frozen.addresses if self.frozen else ())])
+
+    def stop(self, timeout: float = 10.0) -> None:
+        try:
+            if self.throttled is not None:
+                self.throttled.stop(timeout)
+        finally:
+            if self.frozen is not None:
+                self.frozen.thaw()
+
+
 def start_throttles(client: Any, scenario: StragglerScenario, *,
-                    period: float = 0.05) -> Throttle | None:
-    """Throttle the scenario's ``throttle_workers`` workers (a fixed seeded choice).
+                    period: float = 0.05) -> RunFaults | None:
+    """Throttle the scenario's ``throttle_workers`` workers (a fixed seeded choice) and
+    freeze its ``freeze_workers`` (chosen from the others).
 
     Parameters
     ----------
@@ -630,17 +652,30 @@ def start_throttles(client: Any, scenario: StragglerScenario, *,
 
     Returns
     -------
-    Throttle or None
-        None when the scenario throttles nothing; otherwise stop it when the run ends.
+    RunFaults or None
+        None when the scenario throttles and freezes nothing; otherwise stop it when the
+        run ends.
     """
     if not isinstance(scenario, StragglerScenario):
         raise InputError(f"scenario must be a StragglerScenario, got {type(scenario).__name__}")
-    if not scenario.throttles:
+    k = scenario.throttle_workers if scenario.throttles else 0
+    f = scenario.freeze_workers
+    if not k and not f:
         return None
     live = _live_workers(client)
-    k = scenario.throttle_workers
-    if k > len(live):
-        raise InputError(f"throttle.workers is {k} but the cluster has {len(live)} workers")
-    idx = scenario.throttle_rng().choice(len(live), size=k, replace=False)
-    return throttle(client, [live[i] for i in sorted(idx)], scenario.throttle_factor,
-                    period=period)
+    if k + f > len(live):
+        raise InputError(f"throttle.workers + freeze.workers is {k + f} but the cluster has "
+                         f"{len(live)} workers")
+    rng = scenario.throttle_rng()
+    idx = rng.choice(len(live), size=k, replace=False)  # the throttled, as ever
+    rest = np.setdiff1d(np.arange(len(live)), idx)
+    frz = rng.choice(rest, size=f, replace=False) if f else []
+    throttled = (throttle(client, [live[i] for i in sorted(idx)], scenario.throttle_factor,
+                          period=period) if k else None)
+    try:
+        frozen = freeze(client, [live[i] for i in sorted(frz)]) if f else None
+    except BaseException:
+        if throttled is not None:
+            throttled.stop()
+        raise
+    return RunFaults(throttled, frozen)

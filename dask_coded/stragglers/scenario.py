@@ -174,6 +174,10 @@ class StragglerScenario:
         :func:`~dask_coded.stragglers.inject.start_throttles`.
     throttle_factor : float
         How many times slower they run, >= 1 (1: not throttled).
+    freeze_workers : int
+        Number of worker processes stopped (SIGSTOP) for the whole run, from its start (a
+        worker that does not come back; :func:`~dask_coded.stragglers.inject.freeze`),
+        chosen apart from the throttled ones.
     kills : tuple of (int, int)
         ``(round, n_workers)``: SIGKILL that many worker processes just before that round
         (:func:`~dask_coded.stragglers.inject.apply_round_faults`). Stored sorted by round.
@@ -187,6 +191,7 @@ class StragglerScenario:
     slow_factor: float = 1.0
     throttle_workers: int = 0
     throttle_factor: float = 1.0
+    freeze_workers: int = 0
     kills: tuple[tuple[int, int], ...] = ()
     seed: int = 0
 
@@ -202,6 +207,8 @@ class StragglerScenario:
                            checks.integer("throttle_workers", self.throttle_workers, 0))
         object.__setattr__(self, "throttle_factor",
                            checks.real("throttle_factor", self.throttle_factor, low=1))
+        object.__setattr__(self, "freeze_workers",
+                           checks.integer("freeze_workers", self.freeze_workers, 0))
         object.__setattr__(self, "kills", _check_kills(self.kills))
         object.__setattr__(self, "seed", checks.integer("seed", self.seed, 0))
 
@@ -221,6 +228,7 @@ class StragglerScenario:
                           or {trace: PATH}                         # .npy/.txt/.csv times
                 slow:     {fraction: 0.25, factor: 10}
                 throttle: {workers: 1, factor: 10}
+                freeze:   {workers: 1}
                 kill:     [{round: 5, workers: 1}, ...]
                 seed:     0
 
@@ -242,7 +250,7 @@ class StragglerScenario:
         if config is None:
             return cls()
         config = _mapping("stragglers config", config)
-        _check_keys("", config, ("delay", "slow", "throttle", "kill", "seed"))
+        _check_keys("", config, ("delay", "slow", "throttle", "freeze", "kill", "seed"))
         kwargs: dict[str, Any] = {}
         if config.get("delay") is not None:
             kwargs["delay_model"] = _delay_from_config(config["delay"], base_dir)
@@ -256,6 +264,10 @@ class StragglerScenario:
             _check_keys("throttle", thr, ("workers", "factor"), required=("workers", "factor"))
             kwargs["throttle_workers"] = checks.integer("throttle.workers", thr["workers"], 0)
             kwargs["throttle_factor"] = checks.real("throttle.factor", thr["factor"], low=1)
+        if config.get("freeze") is not None:
+            frz = _mapping("freeze", config["freeze"])
+            _check_keys("freeze", frz, ("workers",), required=("workers",))
+            kwargs["freeze_workers"] = checks.integer("freeze.workers", frz["workers"], 0)
         if config.get("kill") is not None:
             kill = config["kill"]
             if isinstance(kill, (str, bytes, Mapping)) or not isinstance(kill, Sequence):
@@ -279,7 +291,7 @@ class StragglerScenario:
     def is_empty(self) -> bool:
         """True when the scenario makes no server straggle and kills nothing."""
         return (self.delay_model is None and not self._slows and not self.throttles
-                and not self.kills)
+                and not self.freeze_workers and not self.kills)
 
     @property
     def _slows(self) -> bool:

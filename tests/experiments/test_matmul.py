@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from click.testing import CliRunner
 
 from dask_coded.cli import cli
@@ -41,6 +42,28 @@ def test_matmul_kernel_tables_small():
     assert [int(r[0]) for r in rows] == [2, 3]
     for r in rows:
         [float(v) for v in r]  # every cell parses
+    sampled = _table(out, "matrix  P  q  replicas")
+    assert len(sampled) == len(res["sampled"]) == 3 * (6 + 8)  # m = 4: P = 6 and 8, q = 1..P
+    for r in sampled:
+        assert r[0] in ("gaussian", "graded", "spike")
+        [float(v) for v in r[4:8]]
+
+
+def test_sampled_table_against_eps_matdot():
+    from dask_coded.experiments.matmul import sampled_table
+
+    rows = sampled_table(3, servers=(5,))
+    assert [(r["matrix"], r["q"]) for r in rows] == [
+        (k, q) for k in ("gaussian", "graded", "spike") for q in range(1, 6)]
+    for r in rows:
+        if r["q"] == r["P"]:  # every server: exact
+            assert r["sampled rms"] < 1e-14 and r["estimate rms"] < 1e-13
+        else:
+            assert 0 < r["sampled rms"] <= r["sampled worst"]
+            assert r["estimate rms"] >= r["sampled rms"] * (1 - 1e-9)  # unbiased or upper
+        assert (r["eps-MatDot worst"] == "-") == (r["q"] < 3)
+        if r["matrix"] != "gaussian" and r["q"] < r["P"]:
+            assert r["sampled rms"] < r["uniform rms"]  # importance sampling pays
 
 
 def test_matmul_comparison_dash_when_k_exceeds_p():
@@ -51,22 +74,36 @@ def test_matmul_comparison_dash_when_k_exceeds_p():
     assert isinstance(row["opt k=2m-2 (P=k+1)"], float)
 
 
-def test_fig1_quick_table():
+@pytest.mark.parametrize("plain", [False, True])
+def test_fig1_quick_table(plain):
     out: list[str] = []
-    rows = run_fig1_benchmark(quick=True, echo=lambda s="": out.extend(str(s).split("\n")))
+    rows = run_fig1_benchmark(quick=True, plain=plain,
+                              echo=lambda s="": out.extend(str(s).split("\n")))
     assert [(r["m"], r["k"], r["P"]) for r in rows] == [(m, k, P) for _, m, k, P in FIG1_GRID]
     for r in rows:
-        assert 0 <= r["best loss"] <= r["mean loss"] * (1 + 1e-9)
+        assert 0 <= r["random best"] <= r["random mean"] * (1 + 1e-9)
+        assert r["won"] in ("random", "eps-matdot")
+        # the eps-MatDot start beats every random start wherever a code is not exact
+        if r["k"] < 2 * r["m"] - 1:
+            assert r["won"] == "eps-matdot" and r["eps-MatDot start"] < 1e-6 * r["random best"]
     exact = next(r for r in rows if r["k"] == 2 * r["m"] - 1)
-    assert exact["best loss"] < 1e-20  # k = 2m - 1: MatDot exists, loss 0
+    assert exact["random best"] < 1e-20  # k = 2m - 1: MatDot exists, loss 0
+    stall = next(r for r in rows if (r["m"], r["k"], r["P"]) == (3, 3, 6))
+    assert stall["authors"].startswith("~1 ") and stall["random/authors"] > 1
+    assert next(r for r in rows if r["m"] == 2)["authors"] == "~1e-6 (logs)"
+    header = next(line for line in out if line.startswith("Fig. 1"))
+    assert ("plain, as in the seed" in header) == plain
+    assert ("accelerated" in header) == (not plain)
     table = _table(out, "panel")
     assert len(table) == len(FIG1_GRID)
     for r in table:
         assert r[0] in ("a", "b")
-        int(r[1]), int(r[2]), int(r[3]), float(r[4]), float(r[5]), float(r[-1])
+        int(r[1]), int(r[2]), int(r[3]), float(r[4]), float(r[5]), float(r[6]), float(r[-1])
+        assert r[7] in ("random", "eps-matdot")
 
 
 def test_fig1_cli_quick():
-    res = CliRunner().invoke(cli, ["benchmark", "fig1", "--quick"])
+    res = CliRunner().invoke(cli, ["benchmark", "fig1", "--quick", "--plain"])
     assert res.exit_code == 0, res.output
-    assert "best of 2 random starts x 50 iterations" in res.output
+    assert "2 random starts + 1 eps-MatDot start, 50 iterations each" in res.output
+    assert "plain, as in the seed" in res.output

@@ -303,3 +303,11 @@ def test_package_reexports():
     for name in dask_coded.stragglers.__all__:
         owner = st if hasattr(st, name) and name in st.__all__ else inject
         assert getattr(dask_coded.stragglers, name) is getattr(owner, name)
+
+
+def test_freeze_workers_from_config():
+    sc = st.StragglerScenario.from_config({"freeze": {"workers": 2}})
+    assert sc.freeze_workers == 2 and not sc.is_empty
+    assert st.StragglerScenario.from_config({"freeze": {"workers": 0}}).is_empty
+    with pytest.raises(InputError, match="freeze"):
+        st.StragglerScenario.from_config({"freeze": {"count": 1}})
