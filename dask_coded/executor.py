@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-import pickle
 import queue
 import time
 import uuid
@@ -403,7 +402,7 @@ def compute_bounded(client, collection, timeout: float,
     return value, time.perf_counter() - t0, timed_out
 
 
-#: A round's parameter up to this size (pickled) is embedded in its tasks, not scattered:
+#: A round's parameter up to about this size is embedded in its tasks, not scattered:
 #: a copy per task (200 servers x 1 MiB is 200 MiB a round at most).
 INLINE_PARAM_BYTES = 2**20
 
@@ -419,14 +418,26 @@ class _Inline:
 
     @classmethod
     def of(cls, param: Any) -> _Inline | None:
-        try:
-            small = len(pickle.dumps(param, protocol=5)) <= INLINE_PARAM_BYTES
-        except Exception:  # unpicklable here: let the scatter say so
-            return None
-        return cls(param) if small else None
+        return cls(param) if _approx_nbytes(param) <= INLINE_PARAM_BYTES else None
 
     def release(self) -> None:
         pass
+
+
+def _approx_nbytes(value: Any, depth: int = 0) -> int:
+    """About the bytes ``value`` takes serialized: its arrays' ``nbytes`` plus a little per
+    object, through tuples, lists and dicts (a parameter is numbers and arrays)."""
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes) + 64
+    if depth < 4 and isinstance(value, (tuple, list)):
+        return 16 + sum(_approx_nbytes(v, depth + 1) for v in value)
+    if depth < 4 and isinstance(value, dict):
+        return 16 + sum(_approx_nbytes(k, depth + 1) + _approx_nbytes(v, depth + 1)
+                        for k, v in value.items())
+    if isinstance(value, (str, bytes)):
+        return 16 + len(value)
+    nbytes = getattr(value, "nbytes", None)  # a dataclass of arrays, a dask_coded Sketch...
+    return int(nbytes) if isinstance(nbytes, int) else 64
 
 
 def _param_arg(p: Any) -> Any:

@@ -664,8 +664,9 @@ def start_throttles(client: Any, scenario: StragglerScenario, *,
         return None
     live = _live_workers(client)
     if k + f > len(live):
-        raise InputError(f"throttle.workers + freeze.workers is {k + f} but the cluster has "
-                         f"{len(live)} workers")
+        what = "throttle.workers + freeze.workers" if f and k else (
+            "throttle.workers" if k else "freeze.workers")
+        raise InputError(f"{what} is {k + f} but the cluster has {len(live)} workers")
     rng = scenario.throttle_rng()
     idx = rng.choice(len(live), size=k, replace=False)  # the throttled, as ever
     rest = np.setdiff1d(np.arange(len(live)), idx)

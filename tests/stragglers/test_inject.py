@@ -173,8 +173,10 @@ def test_throttled_worker_is_really_slower(own_client):
 def test_start_throttles_from_scenario(own_client):
     assert st.start_throttles(own_client, StragglerScenario()) is None
     scenario = StragglerScenario(throttle_workers=1, throttle_factor=5, seed=1)
-    handle = st.start_throttles(own_client, scenario)
+    faults = st.start_throttles(own_client, scenario)
+    handle = faults.throttled
     try:
+        assert faults.frozen is None
         assert len(handle.addresses) == 1 and handle.factor == 5
         (addr,) = handle.addresses
         assert addr in own_client.scheduler_info()["workers"]
@@ -182,7 +184,7 @@ def test_start_throttles_from_scenario(own_client):
         # Stop it the way a helper on another host is stopped: through its worker.
         handle.helpers[addr]["local"] = False
     finally:
-        handle.stop()
+        faults.stop()
     with pytest.raises(ProcessLookupError):
         os.kill(helper, 0)
     if os.path.exists("/proc/self/stat"):
@@ -255,3 +257,24 @@ def test_killed_throttled_worker_takes_its_helper_along(own_client):
         pytest.fail("the helper outlived its worker")
     handle.stop()  # nothing left to stop; must not raise
     own_client.wait_for_workers(3, timeout=30)
+
+
+def test_a_scenario_freezes_other_workers_than_it_throttles(own_client):
+    """freeze: {workers: 1} beside throttle: {workers: 1}: two different workers; the frozen
+    one is stopped (state T) until the run's faults are stopped, then runs again."""
+    scenario = StragglerScenario(throttle_workers=1, throttle_factor=5, freeze_workers=1,
+                                 seed=2)
+    faults = st.start_throttles(own_client, scenario)
+    try:
+        (frozen,) = faults.frozen.addresses
+        assert frozen not in faults.throttled.addresses and len(faults.addresses) == 2
+        pid = faults.frozen.pids[frozen]
+        time.sleep(0.2)  # the stop is delivered when the process is next scheduled
+        if os.path.exists("/proc/self/stat"):
+            assert set(_states(pid, n=5, every=0.01)) == {"T"}
+    finally:
+        faults.stop()
+    if os.path.exists("/proc/self/stat"):
+        assert "T" not in _states(pid, n=20, every=0.005)
+    with pytest.raises(InputError, match=r"^freeze.workers is 4 but the cluster has 3"):
+        st.start_throttles(own_client, StragglerScenario(freeze_workers=4))

@@ -132,7 +132,7 @@ def _with(**changes):
 @pytest.mark.parametrize(("config", "match"), [
     ([1, 2], r"^stragglers config must be a mapping, got list$"),
     (_with(delays={}),
-     r"^unknown key 'delays'; expected one of delay, slow, throttle, kill, seed$"),
+     r"^unknown key 'delays'; expected one of delay, slow, throttle, freeze, kill, seed$"),
     (_with(slow__share=0.5), r"^unknown key 'slow.share'; expected one of fraction, factor$"),
     ({"slow": {"fraction": 0.5}}, r"^slow.factor is required$"),
     (_with(slow__fraction="half"), r"^slow.fraction must be a real number, got str$"),
