@@ -35,6 +35,9 @@ def execute(path: Path, tmp_path: Path) -> dict | None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DASK_CODED_NOTEBOOK_SIZE", "small")  # the kernel inherits it
         mp.setenv("DASK_CODED_NOTEBOOK_RESULTS", str(results))
+        # the shipped trace, wherever the package is installed (CI installs it non-editable)
+        mp.setenv("DASK_CODED_DATASETS", str(Path(__file__).resolve().parent.parent
+                                             / "datasets"))
         mp.setenv("TMPDIR", str(tmp_path))  # the notebooks' data go under tmp_path
         mp.chdir(tmp_path)
         nb = nbformat.read(work, as_version=4)

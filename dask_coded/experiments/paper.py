@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,7 +164,20 @@ def lstsq_step(factor: float) -> float:
 # ------------------------------------------------------------------ Section V: the trace
 
 #: Where the shipped trace lives in a source checkout.
-TRACE_PATH = Path(__file__).resolve().parents[2] / "datasets" / "heavy-tailed-trace.csv"
+def _find_trace(name: str = "heavy-tailed-trace.csv") -> Path:
+    """The shipped trace: in ``$DASK_CODED_DATASETS``, the repository beside this package
+    (an editable install), or ``datasets/`` of the current folder or its parent (a notebook
+    run from ``notebooks/``); else the repository path, which :func:`load_trace` names."""
+    here = Path(__file__).resolve().parents[2] / "datasets"
+    env = os.environ.get("DASK_CODED_DATASETS")
+    for folder in ([Path(env)] if env else []) + [here, Path.cwd() / "datasets",
+                                                   Path.cwd().parent / "datasets"]:
+        if (folder / name).is_file():
+            return folder / name
+    return here / name
+
+
+TRACE_PATH = _find_trace()
 #: The trace's generator parameters (see :func:`heavy_tailed_trace`).
 TRACE_SERVERS = 500
 TRACE_SEED = 500
