@@ -2,8 +2,9 @@
 
 Public API
 ----------
-open_dataset, make_dataset
-    Regression data (A, b) in chunked Zarr stores.
+open_dataset, make_dataset, DatasetPath, integrity
+    Regression data (A, b) in chunked Zarr stores: your own (any array names), or
+    generated; whether a store's chunks carry checksums.
 block_leverage_scores, compute_block_leverage
     Block leverage scores (GC seed, eq. 5), exact or sketched, out of core.
 expansion_network
@@ -20,15 +21,16 @@ from .datasets import make_dataset
 from .embedding import EmbeddingError, embedding_error
 from .errors import InputError
 from .expansion import ExpansionNetwork, expansion_network
-from .io import open_dataset
+from .io import DatasetPath, integrity, open_dataset
 from .kernels.runtime import RuntimeModel, runtime_model
 from .leverage import LeverageResult, block_leverage_scores, compute_block_leverage
-from .linear_model import CodedLinearRegression, lstsq
+from .linear_model import lstsq
 from .matmul import MatmulResult, matmul, optimize_code
 from .solvers import LstsqResult
 
 __all__ = [
     "CodedLinearRegression",
+    "DatasetPath",
     "EmbeddingError",
     "ExpansionNetwork",
     "InputError",
@@ -40,6 +42,7 @@ __all__ = [
     "compute_block_leverage",
     "embedding_error",
     "expansion_network",
+    "integrity",
     "lstsq",
     "make_dataset",
     "matmul",
@@ -48,3 +51,12 @@ __all__ = [
     "runtime_model",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # the estimator needs scikit-learn, which takes a second to import: loaded on first use
+    if name == "CodedLinearRegression":
+        from .estimator import CodedLinearRegression
+
+        return CodedLinearRegression
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

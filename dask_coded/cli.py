@@ -13,7 +13,6 @@ from pathlib import Path
 
 import click
 import numpy as np
-import yaml
 
 from ._atomic import write_text
 from .errors import InputError
@@ -66,13 +65,10 @@ def cli() -> None:
 
 
 def _load_yaml(path: str) -> dict:
+    from .config import load_yaml  # safe, no aliases, one-line errors
+
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"no such file: {p}")
-    try:
-        data = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        raise InputError(f"{p} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    data = load_yaml(p, "spec")
     if not isinstance(data, dict):
         raise InputError(f"{p} must hold a mapping of parameters")
     return data
@@ -168,7 +164,9 @@ def leverage_cmd(path: str | None, n_blocks: int, n_servers: int | None, method:
     from .kernels.blocks import BlockLayout
 
     BlockLayout.create(a.shape[0], n_blocks)  # n_blocks in 1..N, before a cluster starts
-    with connect(scheduler, n_workers=workers) as client:
+    from .experiments.runs import announce_dashboard
+
+    with connect(scheduler, n_workers=workers, announce=announce_dashboard) as client:
         n_workers = len(client.scheduler_info()["workers"])
         t0 = time.perf_counter()
         result = compute_block_leverage(a, n_blocks, method=method)
@@ -238,7 +236,8 @@ def leverage_cmd(path: str | None, n_blocks: int, n_servers: int | None, method:
               "cluster.scheduler).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.option("--resume", is_flag=True, help="Continue each method from its last checkpoint "
-              "(output.checkpoint_dir) instead of starting afresh.")
+              "(output.checkpoint_dir) instead of starting afresh; refused when the "
+              "checkpoints are of another dataset, methods or settings.")
 def solve_cmd(config: str, output: str | None, scheduler: str | None,
               no_progress: bool, resume: bool) -> None:
     """Solve the least-squares problem of the run config CONFIG (YAML) on a Dask cluster.

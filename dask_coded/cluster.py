@@ -13,11 +13,78 @@ import os
 import ssl
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .errors import InputError
 from .kernels import checks
+
+#: Where an embedded cluster's dashboard listens: this machine only, on a free port. The
+#: dashboard has no authentication and shows (and lets anyone cancel) every task; binding
+#: every interface (``":0"``) published it to the whole network.
+DEFAULT_DASHBOARD = "127.0.0.1:0"
+
+#: Level of an embedded cluster's scheduler and worker logs: warnings and errors show (a
+#: worker near its memory limit, a task failing by a bug, a worker killed), information does
+#: not. ``logging.CRITICAL`` hid all of them.
+LOG_LEVEL = logging.WARNING
+
+
+class _QuietInputErrors(logging.Filter):
+    """Drops a worker's "Compute Failed" record of a task that raised our InputError.
+
+    The client re-raises that error, and the command line prints it as its one line; the
+    worker's multi-line log of the same error (with the task's traceback) would only repeat
+    it. Every other failure is still logged.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not (isinstance(record.msg, str) and record.msg.startswith("Compute Failed")):
+            return True
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not any(isinstance(a, str) and a.startswith("InputError(") for a in args)
+
+
+def quiet_input_errors() -> None:
+    """Install :class:`_QuietInputErrors` on this process's ``distributed.worker`` logger
+    (once)."""
+    log = logging.getLogger("distributed.worker")
+    if not any(isinstance(f, _QuietInputErrors) for f in log.filters):
+        log.addFilter(_QuietInputErrors())
+
+
+def dask_setup(worker) -> None:
+    """Worker preload hook (``preload=["dask_coded.cluster"]``): runs in every worker
+    process of an embedded cluster, restarted ones included, before it takes tasks."""
+    quiet_input_errors()
+
+
+def _embedded_options(dashboard: str | None) -> dict:
+    """The LocalCluster options every embedded cluster shares: dashboard, logs, preload."""
+    quiet_input_errors()  # threads in this process log through this process's logger
+    options = {"dashboard_address": dashboard, "silence_logs": LOG_LEVEL,
+               "preload": ["dask_coded.cluster"]}
+    if dashboard is None:
+        # the scheduler's HTTP server (health, metrics) starts even without a dashboard,
+        # on every interface's port 8787 when given no address: keep it local, on a free port
+        options.update(dashboard_address=DEFAULT_DASHBOARD,
+                       scheduler_kwargs={"dashboard": False})
+    return options
+
+
+def dashboard_link(client, dashboard: str) -> str:
+    """The address of an embedded cluster's dashboard, as it was bound.
+
+    ``client.dashboard_link`` takes the host from the scheduler's address, which for an
+    in-process cluster is not the interface the dashboard listens on.
+    """
+    from distributed.utils import format_dashboard_link
+
+    host = dashboard.rpartition(":")[0].strip("[]")
+    port = client.scheduler_info().get("services", {}).get("dashboard")
+    if port is None or host in ("", "0.0.0.0", "::"):
+        return client.dashboard_link
+    return format_dashboard_link(host, port)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -74,7 +141,8 @@ def default_workers() -> int:
 def connect(scheduler: str | None = None, *, n_workers: int | None = None,
             threads_per_worker: int = 1, processes: bool = True,
             memory_limit: str | None = "auto", timeout: float = 10.0,
-            security=None) -> Iterator:
+            security=None, dashboard: str | None = DEFAULT_DASHBOARD,
+            announce: Callable[[str], None] | None = None) -> Iterator:
     """A ``distributed.Client``: to ``scheduler`` if given, else to a new LocalCluster.
 
     Parameters
@@ -94,6 +162,13 @@ def connect(scheduler: str | None = None, *, n_workers: int | None = None,
         TLS settings of the client, for a ``tls://`` scheduler. Without ``scheduler``, the
         embedded cluster listens on ``tls://`` with them (they then need the scheduler and
         worker certificates too, as ``Security.temporary()`` gives).
+    dashboard : str or None
+        Embedded cluster only: ``HOST:PORT`` its dashboard listens on (default
+        :data:`DEFAULT_DASHBOARD`, this machine only; port 0 picks a free one); None for
+        no dashboard. ``":8787"`` would publish it on every interface.
+    announce : callable, optional
+        Embedded cluster only: called with the dashboard's address once the cluster is up
+        (the command line prints it).
 
     Raises
     ------
@@ -124,15 +199,18 @@ def connect(scheduler: str | None = None, *, n_workers: int | None = None,
     tls = {} if security is None else {"security": security, "protocol": "tls://"}
     try:
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
-                               processes=processes, dashboard_address=":0",
-                               memory_limit=memory_limit,
-                               # a task that raises InputError is reported once, by the client
-                               silence_logs=logging.CRITICAL, **tls)
+                               processes=processes, memory_limit=memory_limit,
+                               # a task that raises InputError is reported once, by the
+                               # client: _QuietInputErrors drops the workers' copy
+                               **_embedded_options(dashboard), **tls)
     except (OSError, ssl.SSLError, TypeError) as exc:
         if security is None:
             raise
         raise InputError(f"cannot start an embedded TLS cluster: {_one_line(exc)}") from None
     client = Client(cluster, security=security)
+    if announce is not None and dashboard is not None:
+        with contextlib.suppress(Exception):  # a link is a courtesy, never a failure
+            announce(dashboard_link(client, dashboard))
     try:
         yield client
     finally:
@@ -192,8 +270,7 @@ def embedded_client():
         _close_embedded()
         processes = spawn_safe()
         cluster = LocalCluster(n_workers=default_workers(), threads_per_worker=1,
-                               processes=processes, dashboard_address="127.0.0.1:0",
-                               silence_logs=logging.CRITICAL)
+                               processes=processes, **_embedded_options(DEFAULT_DASHBOARD))
         client = Client(cluster, set_as_default=False)
         if not _EMBEDDED.get("registered"):
             atexit.register(_close_embedded)

@@ -8,6 +8,7 @@ output folder::
                  generate: {kind: coherent, n_rows: 200000, n_cols: 20,
                             chunk_rows: 25000, seed: 0}}  # optional: written when absent
     cluster:    {scheduler: null, workers: 2, threads_per_worker: 2, timeout: 10,
+                 dashboard: 127.0.0.1:0,              # optional: null for none
                  security: {ca_file: tls/ca.pem,      # optional: a scheduler that requires
                             cert: tls/client.pem,     # TLS (scheduler: tls://HOST:PORT);
                             key: tls/client-key.pem,  # key optional if inside cert
@@ -32,11 +33,17 @@ from the folder you mean.
 
 Every mistake is an :class:`~dask_coded.errors.InputError` of one line naming the key
 (``solver.deadline must be > 0, got 0``), raised before any cluster is started.
+
+The YAML is read by :class:`ConfigLoader`: ``yaml.safe_load``'s rules, but no aliases or
+anchors (``&a`` / ``*a``: a few hundred bytes of nested aliases expand to gigabytes, and a
+run config has no use for them), and numbers such as ``1e-9`` read as floats (YAML 1.1, which
+PyYAML follows, wants a dot: ``1.0e-9``; without one they were strings).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -59,12 +66,91 @@ MAX_SERVERS = 1_000_000
 # ------------------------------------------------------------------------------ helpers
 
 
+# ------------------------------------------------------------------------------ YAML
+
+#: A YAML 1.2 float without a dot (``1e-9``, ``1E5``, ``-2e+3``), which YAML 1.1 reads as a
+#: string; the dotted forms are YAML 1.1's own resolver's.
+_EXP_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+
+
+class _AliasRefused(Exception):
+    """An alias or anchor in a config (see :class:`ConfigLoader`); carries the line."""
+
+    def __init__(self, line: int):
+        super().__init__(line)
+        self.line = line
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` without aliases and anchors, with YAML 1.2 exponent floats.
+
+    An alias bomb (467 bytes of nested ``*a`` references) grew to 2.2 GB before a
+    MemoryError; refusing aliases as the composer meets them costs nothing and a run config
+    never needs one. Anchors are refused too: one is only ever there for an alias.
+    """
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _AliasRefused(event.start_mark.line + 1)
+        return super().compose_node(parent, index)
+
+
+ConfigLoader.add_implicit_resolver("tag:yaml.org,2002:float", _EXP_FLOAT,
+                                   list("-+0123456789"))
+
+
+def load_yaml(path: Path, what: str = "config") -> Any:
+    """The YAML document in ``path`` read by :class:`ConfigLoader`, or one-line InputErrors.
+
+    Parameters
+    ----------
+    path : Path
+    what : str
+        What the messages call the file (``"config"``, ``"spec"``).
+    """
+    if not path.is_file():
+        # "no such config file: X"; a --spec file is "no such file: X", as before
+        raise InputError(f"no such {'config file' if what == 'config' else 'file'}: {path}")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"cannot read {what} {path}: not UTF-8 text (byte {exc.start})"
+                         ) from None
+    try:
+        return yaml.load(text, Loader=ConfigLoader)  # a SafeLoader: no arbitrary objects
+    except _AliasRefused as exc:
+        raise InputError(f"{what} {path}: YAML aliases (&/*) are not supported (line "
+                         f"{exc.line}); write the values out") from None
+    except RecursionError:
+        raise InputError(f"{what} {path}: YAML nested too deeply") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        problem = " ".join(str(problem).split())
+        raise InputError(f"{path} is not valid YAML{where}: {_cut(problem)}") from None
+
+
+# ------------------------------------------------------------------------------ helpers
+
+#: Longest value a message shows: a YAML value may be a megabyte long.
+SHOWN_CHARS = 80
+
+
+def _cut(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, marked by ``...`` where cut."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _mapping(key: str, value: Any) -> Mapping:
     if not isinstance(value, Mapping):
         raise InputError(f"{key} must be a mapping, got {checks.type_name(value)}")
     for k in value:
         if not isinstance(k, str):
-            raise InputError(f"{key} has a key that is not a string: {k!r}")
+            raise InputError(f"{key} has a key that is not a string: {_cut(repr(k))}")
     return value
 
 
@@ -72,13 +158,16 @@ def _check_keys(key: str, value: Mapping, allowed: tuple[str, ...]) -> None:
     unknown = [k for k in value if k not in allowed]
     if unknown:
         where = f"{key}." if key else ""
-        raise InputError(f"unknown key {where}{unknown[0]}; known keys"
+        raise InputError(f"unknown key {where}{_cut(str(unknown[0]))}; known keys"
                          f"{' of ' + key if key else ''}: {', '.join(allowed)}")
 
 
 def _shown(value: Any) -> str:
-    """A string value for a message, cut at 200 characters; any other value by its type."""
-    return repr(value)[:200] if isinstance(value, str) else checks.type_name(value)
+    """A value for a message: a string by its repr, a number as Python writes it, both cut
+    at :data:`SHOWN_CHARS`; any other value by its type (a list is never printed)."""
+    if isinstance(value, str) or checks.is_real(value):
+        return _cut(repr(value))
+    return checks.type_name(value)
 
 
 def _str(key: str, value: Any, *, optional: bool = False) -> str | None:
@@ -97,6 +186,18 @@ def _path(key: str, value: Any) -> Path:
     if not isinstance(value, (str, os.PathLike)) or not str(value):
         raise InputError(f"{key} must be a path, got {_shown(value)}")
     return Path(value)
+
+
+def _dashboard(value: Any) -> str | None:
+    """``cluster.dashboard``: null, or ``HOST:PORT`` / ``:PORT`` with a port in 0..65535."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else ""
+    _host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise InputError(f"cluster.dashboard must be HOST:PORT (port 0 for a free one), or "
+                         f"null for no dashboard, got {_shown(value)}")
+    return text
 
 
 # ------------------------------------------------------------------------------ sections
@@ -123,13 +224,18 @@ class DatasetConfig:
     Attributes
     ----------
     path : Path
-        The Zarr store.
+        The Zarr store (a group, v2 or v3).
     generate : DatasetSpec or None
         Parameters of :func:`dask_coded.make_dataset`, used only when ``path`` is absent.
+    A, b : str
+        Names of the matrix and the right-hand side in the store (``dataset: {path: ...,
+        A: X, b: y}``); default ``A`` and ``b``, the names a generated store has.
     """
 
     path: Path
     generate: Any = None  # DatasetSpec (frozen)
+    A: str = "A"
+    b: str = "b"
 
     @classmethod
     def parse(cls, value: Any) -> DatasetConfig:
@@ -137,11 +243,16 @@ class DatasetConfig:
             raise InputError("dataset is required: give dataset.path (and dataset.generate to "
                              "create it when absent)")
         value = _mapping("dataset", value)
-        _check_keys("dataset", value, ("path", "generate"))
+        _check_keys("dataset", value, ("path", "generate", "A", "b"))
         if value.get("path") is None:
             raise InputError("dataset.path is required (the Zarr store to read, or to write "
                              "when dataset.generate is given)")
         path = _path("dataset.path", value["path"])
+        names = {key: _str(f"dataset.{key}", value.get(key, key)) for key in ("A", "b")}
+        if value.get("generate") is not None and names != {"A": "A", "b": "b"}:
+            # a generated store names its arrays A and b: other names could never match it
+            raise InputError("dataset.A and dataset.b name the arrays of your own store; a "
+                             "generated one (dataset.generate) has A and b")
         spec = None
         if value.get("generate") is not None:
             from .datasets import make_spec
@@ -154,11 +265,20 @@ class DatasetConfig:
                 spec = make_spec(**gen)
             except InputError as exc:
                 raise InputError(f"dataset.generate: {exc}") from None
-        return cls(path=path, generate=spec)
+        return cls(path=path, generate=spec, **names)
+
+    @property
+    def store(self) -> os.PathLike:
+        """The store with its array names (a :class:`~dask_coded.io.DatasetPath`): pass it
+        wherever a dataset path goes, so the names reach every worker's read."""
+        from .io import DatasetPath  # lazily: parsing a config needs no zarr
+
+        return DatasetPath(self.path, A=self.A, b=self.b)
 
     def to_dict(self) -> dict:
         return {"path": str(self.path),
-                "generate": None if self.generate is None else self.generate.to_attrs()}
+                "generate": None if self.generate is None else self.generate.to_attrs(),
+                "A": self.A, "b": self.b}
 
 
 @dataclass(frozen=True)
@@ -234,6 +354,10 @@ class ClusterConfig:
         Seconds to wait for a scheduler to answer.
     security : SecurityConfig or None
         TLS settings for a ``tls://`` scheduler.
+    dashboard : str or None
+        ``HOST:PORT`` the embedded cluster's dashboard listens on (default ``127.0.0.1:0``:
+        this machine only, a free port); null for none. It has no authentication: bind
+        another interface only on a network you trust.
     """
 
     scheduler: str | None = None
@@ -241,6 +365,7 @@ class ClusterConfig:
     threads_per_worker: int = 1
     timeout: float = 10.0
     security: SecurityConfig | None = None
+    dashboard: str | None = "127.0.0.1:0"
 
     @classmethod
     def parse(cls, value: Any) -> ClusterConfig:
@@ -248,12 +373,12 @@ class ClusterConfig:
             return cls()
         value = _mapping("cluster", value)
         _check_keys("cluster", value, ("scheduler", "workers", "threads_per_worker", "timeout",
-                                       "security"))
+                                       "security", "dashboard"))
         scheduler = _str("cluster.scheduler", value.get("scheduler"), optional=True)
         security = SecurityConfig.parse(value.get("security"))
         if security is not None and not (scheduler or "").startswith("tls://"):
             raise InputError(f"cluster.security is given, so cluster.scheduler must be a "
-                             f"tls:// address, got {scheduler!r}")
+                             f"tls:// address, got {_shown(scheduler)}")
         return cls(scheduler=scheduler,
                    workers=checks.integer("cluster.workers", value.get("workers"), 1,
                                           optional=True, high=MAX_WORKERS),
@@ -261,7 +386,8 @@ class ClusterConfig:
                                                      value.get("threads_per_worker", 1), 1,
                                                      high=MAX_THREADS),
                    timeout=checks.positive("cluster.timeout", value.get("timeout", 10.0)),
-                   security=security)
+                   security=security,
+                   dashboard=_dashboard(value.get("dashboard", cls.dashboard)))
 
     def client_security(self):
         """The ``distributed.security.Security`` for :func:`~dask_coded.cluster.connect`."""
@@ -310,7 +436,7 @@ class SolverConfig:
     @classmethod
     def parse(cls, value: Any) -> SolverConfig:
         from .executor import ON_SHORT
-        from .linear_model import LEVERAGE, SCORES
+        from .linear_model import LEVERAGE, SCORES, check_sizes
         from .solvers import METHODS, NETWORKS, STEPS
 
         if value is None:
@@ -329,6 +455,8 @@ class SolverConfig:
         if n_servers is not None and n_blocks is not None and n_servers < n_blocks:
             raise InputError(f"solver.n_servers={n_servers} is fewer than solver.n_blocks="
                              f"{n_blocks}: every block needs a server")
+        # the bounds a solve can make progress within (A's shape is checked by the run)
+        check_sizes(n_blocks, n_servers, prefix="solver.")
         deadline = checks.positive("solver.deadline", get("deadline"), optional=True)
         on_short = _choice("solver.on_short", get("on_short", d.on_short), ON_SHORT)
         step = get("step", d.step)
@@ -344,7 +472,7 @@ class SolverConfig:
             reference = _path("solver.reference", reference)
             if reference.suffix != ".npy":
                 raise InputError(f"solver.reference must be 'auto', null or a .npy file, "
-                                 f"got {str(reference)!r}")
+                                 f"got {_shown(str(reference))}")
         runtime = get("runtime")
         if runtime is not None:
             runtime = dict(_mapping("solver.runtime", runtime))
@@ -404,7 +532,7 @@ def _runtime_model(value: Mapping):
         raise InputError("solver.runtime.distribution is required (a runtime model: "
                          f"{', '.join(sorted(RUNTIME_MODELS))})")
     if not isinstance(name, str) or name not in RUNTIME_MODELS:
-        raise InputError(f"unknown solver.runtime.distribution {name!r}; choose one of "
+        raise InputError(f"unknown solver.runtime.distribution {_shown(name)}; choose one of "
                          f"{', '.join(sorted(RUNTIME_MODELS))}")
     try:
         return runtime_model(name, **params)
@@ -536,7 +664,7 @@ class RunConfig:
 
 
 def load_config(path: str | os.PathLike) -> RunConfig:
-    """Read and validate a YAML run config (``yaml.safe_load`` only).
+    """Read and validate a YAML run config (:func:`load_yaml`: safe, no aliases).
 
     Relative paths inside it resolve against the current working directory.
 
@@ -547,19 +675,7 @@ def load_config(path: str | os.PathLike) -> RunConfig:
         key).
     """
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"no such config file: {p}")
-    try:
-        text = p.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {p}: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"{p} is not valid YAML{where}: {problem}") from None
+    data = load_yaml(p)
     if data is None:
         raise InputError(f"{p} is empty: a run config needs at least dataset.path")
     if not isinstance(data, Mapping):
@@ -712,14 +828,7 @@ def _check_matmul_sizes(code: str, m: int, n_servers: int | None, a: MatrixConfi
 def load_matmul_config(path: str | os.PathLike) -> MatmulConfig:
     """Read and validate a YAML ``dask-coded matmul`` config (one-line InputErrors)."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"no such config file: {p}")
-    try:
-        data = yaml.safe_load(p.read_text())
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {p}: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{p} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    data = load_yaml(p)
     if not isinstance(data, Mapping):
         raise InputError(f"{p} must hold a mapping of matmul parameters")
     return MatmulConfig.from_dict(data, source=p)

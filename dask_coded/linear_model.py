@@ -322,10 +322,84 @@ def _validate(params: Mapping[str, Any]) -> _Request:
                     speculate=p["speculate"], scores=p["scores"])
 
 
+#: Most blocks, and most servers, a solve may have. The setup pass, the placement and every
+#: exact round run one task per block, and a round one per server; at 0.2-1 ms of
+#: scheduling per task (DESIGN.md), 1e5 tasks are 20-100 s of overhead a round: past that
+#: a solve makes no progress worth the name (n_servers=1e6 never got through its first
+#: placement), so it is refused before the cluster starts rather than left to hang.
+MAX_TASKS = 100_000
+
+#: Most servers per block (``n_servers <= 64 n_blocks``). The servers hold about
+#: ``n_servers / n_blocks`` copies of (A, b); a block is lost to a round only when every
+#: one of its replicas straggles, which at 64 replicas is ``phi^64`` (1e-3 even at phi =
+#: 0.9): more replicas cost memory and buy no tolerance.
+MAX_SERVERS_PER_BLOCK = 64
+
+#: Above this many blocks each block must hold at least d rows (``n_blocks <= N // d``).
+#: A block's work is ~4 tau d flops a gradient and ~tau d^2 for its Gram, against a fixed
+#: 0.2-1 ms to schedule it: blocks of fewer rows than A has columns are almost all
+#: overhead, which is harmless for a few hundred blocks (the GC seed's own experiment has
+#: 20-row blocks of a 40-column A, K = 100) and not for n_blocks = N.
+SMALL_BLOCK_COUNT = 1000
+
+
+def check_sizes(n_blocks: int | None, n_servers: int | None, n_rows: int | None = None,
+                n_cols: int | None = None, *, prefix: str = "") -> None:
+    """Refuse block and server counts a solve cannot make progress with (one line each).
+
+    Parameters
+    ----------
+    n_blocks, n_servers : int or None
+        As given (None: the default, not checked here).
+    n_rows, n_cols : int, optional
+        A's shape, when known: the rows-per-block rule needs it.
+    prefix : str
+        Put before the parameter names (``"solver."`` for a config).
+
+    Raises
+    ------
+    InputError
+        More than :data:`MAX_TASKS` blocks or servers, more than
+        :data:`MAX_SERVERS_PER_BLOCK` servers per block, or more than
+        :data:`SMALL_BLOCK_COUNT` blocks of fewer rows than columns.
+    """
+    for name, value, what in (("n_blocks", n_blocks, "the setup pass and every exact round "
+                                                      "run a task per block"),
+                              ("n_servers", n_servers, "every round runs a task per server")):
+        if value is not None and value > MAX_TASKS:
+            raise InputError(f"{prefix}{name}={value} is more than {MAX_TASKS}: {what}, and "
+                             "at 0.2-1 ms of scheduling a task a round would spend 20 s or "
+                             "more on overhead alone")
+    if (n_blocks is not None and n_servers is not None
+            and n_servers > MAX_SERVERS_PER_BLOCK * n_blocks):
+        raise InputError(f"{prefix}n_servers={n_servers} is more than {MAX_SERVERS_PER_BLOCK} "
+                         f"servers per block ({prefix}n_blocks={n_blocks}): the servers would "
+                         f"hold ~{n_servers // n_blocks} copies of A and b, and past "
+                         f"{MAX_SERVERS_PER_BLOCK} replicas a block is as good as never "
+                         "lost to stragglers")
+    if (n_blocks is not None and n_rows is not None and n_cols is not None
+            and n_blocks > SMALL_BLOCK_COUNT and n_rows // n_blocks < n_cols):
+        raise InputError(f"{prefix}n_blocks={n_blocks} makes blocks of {n_rows // n_blocks} "
+                         f"row(s), fewer than A's {n_cols} columns: above "
+                         f"{SMALL_BLOCK_COUNT} blocks each needs at least d rows (n_blocks "
+                         f"<= {max(1, n_rows // n_cols)}), or its tasks are all scheduling "
+                         "overhead")
+
+
 def _check_against_data(request: _Request, layout: BlockLayout, d: int) -> None:
-    """The checks that need A's shape: the lengths of x0 and reference, x0 finite, and that
-    ``setup=`` comes from this problem; run before any cluster starts."""
+    """The checks that need A's shape: the lengths of x0 and reference, x0 finite, that
+    ``setup=`` comes from this problem, the sizes of :func:`check_sizes`, and that a
+    checkpoint to resume is of this method and shape; run before any cluster starts."""
     x0, reference, setup = request.x0, request.reference, request.setup
+    check_sizes(layout.n_blocks, request.settings.n_servers, layout.n_rows, d)
+    checkpoint = request.checkpoint
+    if request.resume and checkpoint is not None and checkpoint.is_file():
+        from . import checkpoint as ckpt
+
+        # now, not after the setup pass: and for every method, or a checkpoint of another
+        # would be ignored without a word by one that keeps none (direct)
+        ckpt.check(checkpoint, method=resolve_method(request.method, d),
+                   n_rows=layout.n_rows, n_cols=d, n_blocks=layout.n_blocks)
     if x0 is not None:
         if x0.shape != (d,):
             raise InputError(f"x0 must have shape ({d},), got {x0.shape}")
@@ -392,7 +466,9 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
     Parameters
     ----------
     A, b : numpy arrays, dask arrays, or a dataset path (then ``b`` is None)
-        Tall A (N x d) of real floats; b (N,).
+        Tall A (N x d) of real floats; b (N,). A path's store holds arrays ``A`` and ``b``;
+        :class:`~dask_coded.io.DatasetPath` names others (``DatasetPath(p, A="X", b="y")``),
+        and the dask arrays of ``open_dataset(p, A="X", b="y")`` work as well.
     method : str
         ``"auto"`` (the default): ``"direct"`` up to
         :data:`~dask_coded.solvers.AUTO_DIRECT_MAX_COLS` columns, else ``"block-leverage"``.
@@ -654,7 +730,16 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
             staged.hand_over()  # the servers hold their own keys of the same data now
             resident = None
         if state is not None:
-            solver.restore(state)
+            try:
+                solver.restore(state)
+            except InputError:
+                raise
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+                # a state of the right fingerprint but a damaged body (edited by hand)
+                why = " ".join(str(exc).split())[:80]
+                raise InputError(f"checkpoint {checkpoint} holds a damaged solver state "
+                                 f"({type(exc).__name__}: {why}); delete it to start "
+                                 "afresh") from None
         setup_seconds = time.perf_counter() - t0
         if (throttles is None and scenario is not None and not scenario.is_empty
                 and cl is not None):
@@ -704,124 +789,3 @@ class _Checkpointer:
             self.save(solver)
         if self.callback is not None:
             self.callback(solver)
-
-
-class CodedLinearRegression:
-    """Least-squares linear regression on Dask: exact by default, or coded gradient descent.
-
-    ``method="auto"`` (the default) solves exactly in about one pass (see :func:`lstsq`'s
-    ``"direct"``); the coded iterative methods are there for wide problems and for
-    experiments with stragglers.
-
-    A scikit-learn style estimator: ``__init__`` only stores its arguments, ``fit`` calls
-    :func:`lstsq`.
-
-    Parameters
-    ----------
-    method, n_blocks, n_servers, q, deadline, stragglers, step, max_iter, tol, seed, client
-        As in :func:`lstsq`.
-    fit_intercept : bool
-        Fit an intercept by appending a column of ones to X (lazily for dask arrays).
-
-    Attributes
-    ----------
-    coef_ : ndarray, shape (d,)
-    intercept_ : float
-    n_iter_ : int
-    result_ : LstsqResult
-    """
-
-    def __init__(self, method: str = "auto", *, n_blocks: int | None = None,
-                 n_servers: int | None = None, q: int | None = None,
-                 deadline: float | None = None, stragglers: Any = None,
-                 step: str | float = "optimal", max_iter: int = 100, tol: float = 1e-8,
-                 fit_intercept: bool = True, seed: int | None = None, client: Any = None):
-        self.method = method
-        self.n_blocks = n_blocks
-        self.n_servers = n_servers
-        self.q = q
-        self.deadline = deadline
-        self.stragglers = stragglers
-        self.step = step
-        self.max_iter = max_iter
-        self.tol = tol
-        self.fit_intercept = fit_intercept
-        self.seed = seed
-        self.client = client
-
-    def get_params(self, deep: bool = True) -> dict:
-        """Constructor arguments (scikit-learn protocol)."""
-        return {k: getattr(self, k) for k in (
-            "method", "n_blocks", "n_servers", "q", "deadline", "stragglers", "step",
-            "max_iter", "tol", "fit_intercept", "seed", "client")}
-
-    def set_params(self, **params) -> CodedLinearRegression:
-        """Set constructor arguments (scikit-learn protocol)."""
-        valid = self.get_params()
-        for k, v in params.items():
-            if k not in valid:
-                raise InputError(f"unknown parameter {k!r} for CodedLinearRegression")
-            setattr(self, k, v)
-        return self
-
-    @staticmethod
-    def _design(X: Any, fit_intercept: bool):
-        if not checks.flag("fit_intercept", fit_intercept):
-            return X
-        import dask.array as da
-
-        if isinstance(X, da.Array):
-            if X.ndim != 2:
-                raise InputError(f"X must be 2-D, got shape {X.shape}")
-            return da.concatenate([X, da.ones((X.shape[0], 1), chunks=(X.chunks[0], 1),
-                                              dtype=X.dtype)], axis=1)
-        try:
-            X = np.asarray(X)
-        except Exception:
-            raise InputError(f"X must be an array, got {type(X).__name__}") from None
-        if X.ndim != 2:
-            raise InputError(f"X must be 2-D, got shape {X.shape}")
-        return np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
-
-    def fit(self, X: Any, y: Any) -> CodedLinearRegression:
-        """Fit on X (N x d: numpy, dask) and y (N,)."""
-        result = lstsq(self._design(X, self.fit_intercept), y, method=self.method,
-                       n_blocks=self.n_blocks, n_servers=self.n_servers, q=self.q,
-                       deadline=self.deadline, stragglers=self.stragglers, step=self.step,
-                       max_iter=self.max_iter, tol=self.tol, seed=self.seed,
-                       client=self.client)
-        self.result_ = result
-        self.n_iter_ = result.n_iter
-        if self.fit_intercept:
-            self.coef_, self.intercept_ = result.x[:-1], float(result.x[-1])
-        else:
-            self.coef_, self.intercept_ = result.x, 0.0
-        return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "coef_"):
-            raise InputError("this CodedLinearRegression is not fitted yet; call fit first")
-
-    def predict(self, X: Any):
-        """``X @ coef_ + intercept_`` (a dask array for dask input)."""
-        self._check_fitted()
-        if not hasattr(X, "dask"):
-            X = float_array(X, "X")
-        if X.ndim != 2:
-            raise InputError(f"X must be 2-D, got shape {tuple(X.shape)}")
-        if X.shape[-1] != len(self.coef_):
-            raise InputError(f"X has {X.shape[-1]} features; the model was fitted with "
-                             f"{len(self.coef_)}")
-        return X @ self.coef_ + self.intercept_
-
-    def score(self, X: Any, y: Any) -> float:
-        """Coefficient of determination R^2."""
-        pred = self.predict(X)
-        if not hasattr(y, "dask"):
-            y = float_array(y, "y")
-        if tuple(y.shape) != (pred.shape[0],):
-            raise InputError(f"y must have shape ({pred.shape[0]},), got {tuple(y.shape)}")
-        resid = y - pred
-        ss_res = float((resid**2).sum())
-        ss_tot = float(((y - y.mean()) ** 2).sum())
-        return 1.0 - ss_res / ss_tot if ss_tot > 0 else 0.0

@@ -16,7 +16,8 @@ from .kernels.blocks import BlockLayout
 from .kernels.gradients import EncodedBlock, encode_block
 
 
-def _from_store(path: str, block: int, start: int, stop: int, weight: float) -> EncodedBlock:
+def _from_store(path: os.PathLike, block: int, start: int, stop: int, weight: float
+                ) -> EncodedBlock:
     from .io import read_rows
 
     a, b = read_rows(path, start, stop)
@@ -34,7 +35,8 @@ def _from_dask(block: int, a, b, weight: float) -> EncodedBlock:
     return encode_block(block, a_np, b_np, weight)
 
 
-def _rows_from_store(path: str, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+def _rows_from_store(path: os.PathLike, start: int, stop: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
     from .io import read_rows
 
     return read_rows(path, start, stop)
@@ -103,15 +105,19 @@ class BlockSource:
     Parameters
     ----------
     A, b : path, numpy arrays or dask arrays
-        A store path (with ``b=None``), or the arrays themselves.
+        A store path (with ``b=None``; a :class:`~dask_coded.io.DatasetPath` names its
+        arrays), or the arrays themselves.
     layout : BlockLayout
     """
 
     def __init__(self, A: Any, b: Any, layout: BlockLayout):
         self.layout = layout
         if isinstance(A, (str, os.PathLike)):
-            # absolute: a worker's current folder is not the client's
-            self.kind, self.path = "store", os.path.abspath(A)
+            from .io import dataset_path
+
+            # absolute: a worker's current folder is not the client's; a DatasetPath, so the
+            # array names travel with every worker's read
+            self.kind, self.path = "store", dataset_path(A).absolute()
         elif isinstance(A, np.ndarray):
             self.kind = "numpy"
         else:

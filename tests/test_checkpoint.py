@@ -244,3 +244,151 @@ def test_gram_free_resume_repeats_the_uninterrupted_solve(data, tmp_path):
                                rtol=1e-12)
     with pytest.raises(dc.InputError, match="another run"):  # an exact setup's run differs
         dc.lstsq(A, b, max_iter=12, checkpoint=path, resume=True, **KW)
+
+
+# ------------------------------------------------------------------------------ issue 15, part 3
+
+
+def _changed(A, b, change):
+    """(A, b) under a change that keeps b^T b and trace(A^T A), version 1's fingerprint."""
+    A, b = A.copy(), b.copy()
+    if change == "negated b":
+        b = -b
+    elif change == "two columns swapped":
+        A[:, [0, 1]] = A[:, [1, 0]]
+    elif change == "b permuted":
+        b = b[::-1].copy()
+    elif change == "a column negated":
+        A[:, 2] = -A[:, 2]
+    return A, b
+
+
+@pytest.mark.parametrize("leverage", ["exact", "sketch"])
+@pytest.mark.parametrize("change", ["negated b", "two columns swapped", "b permuted",
+                                    "a column negated"])
+def test_a_finished_checkpoint_of_changed_data_is_refused(data, tmp_path, change, leverage):
+    """Regression: with b negated or two columns of A swapped, a finished checkpoint was
+    accepted and handed back the old x (errors of 200% and 83%)."""
+    A, b = data
+    kw = {**KW, "leverage": leverage}
+    path = tmp_path / "c.json"
+    dc.lstsq(A, b, max_iter=5, checkpoint=path, **kw)
+    A2, b2 = _changed(A, b, change)
+    assert np.isclose(b2 @ b2, b @ b) and np.isclose(np.sum(A2**2), np.sum(A**2))
+    with pytest.raises(dc.InputError, match=r"another run \(data: A or b differs") as exc:
+        dc.lstsq(A2, b2, max_iter=5, checkpoint=path, resume=True, **kw)
+    assert "\n" not in str(exc.value)
+
+
+def test_the_same_data_read_in_other_chunks_resumes(data, tmp_path):
+    """The data sketch allows the round-off of another summation order, nothing more."""
+    import dask.array as da
+
+    A, b = data
+    path = tmp_path / "c.json"
+    first = dc.lstsq(A, b, max_iter=5, checkpoint=path, **KW)
+    again = dc.lstsq(da.from_array(A, chunks=(125, 8)), da.from_array(b, chunks=125),
+                     max_iter=5, checkpoint=path, resume=True, **KW)
+    assert again.n_iter == 5 and np.array_equal(again.x, first.x)
+
+
+@pytest.mark.parametrize("method", ["direct", "auto", "gaussian-solve"])
+def test_resume_with_a_method_that_keeps_no_checkpoint_is_refused(data, tmp_path, method):
+    """Regression: a method without checkpoints (direct) ignored the one given to resume."""
+    A, b = data
+    path = tmp_path / "c.json"
+    dc.lstsq(A, b, max_iter=3, checkpoint=path, **KW)
+    want = "direct" if method == "auto" else method
+    with pytest.raises(dc.InputError, match=f"another run \\(method: 'block-leverage' there, "
+                                            f"'{want}' here\\)"):
+        dc.lstsq(A, b, checkpoint=path, resume=True, **{**KW, "method": method})
+
+
+def _real_checkpoint(data, tmp_path) -> tuple:
+    A, b = data
+    path = tmp_path / "c.json"
+    dc.lstsq(A, b, max_iter=3, checkpoint=path, **KW)
+    return path, json.loads(path.read_text())
+
+
+def _npz_bytes() -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, x=np.arange(8.0))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("damage, match", [
+    (lambda text, doc: b"\x80\x81\xfe\xff" * 64, "binary, not JSON text"),
+    (lambda text, doc: _npz_bytes(), "binary, not JSON text"),
+    (lambda text, doc: text[:len(text) // 2].encode(), "is not valid JSON"),
+    (lambda text, doc: b"", "is not valid JSON"),
+    (lambda text, doc: json.dumps({**doc, "version": 1}).encode(), "format version 1;"),
+    (lambda text, doc: json.dumps({**doc, "fingerprint": [1, 2]}).encode(),
+     "its fingerprint is not a mapping"),
+    (lambda text, doc: json.dumps({**doc, "state": "x"}).encode(), "holds no solver state"),
+    (lambda text, doc: json.dumps({**doc, "fingerprint": {**doc["fingerprint"],
+                                                          "method": 5}}).encode(),
+     r"another run \(method: 5 there"),
+    (lambda text, doc: json.dumps({**doc, "fingerprint": {**doc["fingerprint"],
+                                                          "data": "x"}}).encode(),
+     r"another run \(data"),
+    (lambda text, doc: json.dumps({**doc, "state": {**doc["state"], "x": "abc"}}).encode(),
+     "holds a damaged solver state"),
+    (lambda text, doc: json.dumps({**doc, "state": {**doc["state"],
+                                                    "iteration": None}}).encode(),
+     "holds a damaged solver state"),
+    (lambda text, doc: json.dumps({**doc, "state": {k: v for k, v in doc["state"].items()
+                                                    if k != "executor"}}).encode(),
+     "holds a damaged solver state"),
+])
+def test_a_malformed_checkpoint_is_one_line(data, tmp_path, damage, match):
+    """Regression: a binary checkpoint crashed checkpoint.load with an AttributeError."""
+    A, b = data
+    path, doc = _real_checkpoint(data, tmp_path)
+    path.write_bytes(damage(path.read_text(), doc))
+    with pytest.raises(dc.InputError, match=match) as exc:
+        dc.lstsq(A, b, max_iter=6, checkpoint=path, resume=True, **KW)
+    assert "\n" not in str(exc.value)
+
+
+def _cli_checkpoints(tmp_path, monkeypatch, config: dict):
+    """A checkpoint folder as a killed `solve` of ``config`` leaves it (its record, and a
+    checkpoint of its first method)."""
+    from dask_coded.config import load_config
+    from dask_coded.experiments import runs
+
+    monkeypatch.chdir(tmp_path)  # the record holds the dataset's absolute path
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(config))
+    ck_dir = tmp_path / "out" / "run.checkpoints"
+    runs._write_run_record(ck_dir, runs._run_record(load_config("run.yaml")))
+    (ck_dir / f"{config['solver']['method']}.json").write_text("{}")
+    return ck_dir
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"solver": {**CONFIG["solver"], "method": "uniform"}},
+     "--resume: the checkpoints in out/run.checkpoints are of methods sd, this config's "
+     "are uniform"),
+    ({"compare": ["uniform"]}, "are of methods sd, this config's are sd, uniform"),
+    ({"dataset": {**CONFIG["dataset"], "path": "data/other.zarr"}}, "are of dataset "),
+])
+def test_cli_resume_of_another_run_is_refused(tmp_path, monkeypatch, change, match):
+    """Regression: --resume with another method started it afresh without a word, and one
+    with another dataset mixed two datasets in one report."""
+    _cli_checkpoints(tmp_path, monkeypatch, CONFIG)
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump({**CONFIG, **change}))
+    proc = cli("solve", "run.yaml", "--no-progress", "--resume", cwd=tmp_path)
+    assert_one_line_error(proc, match)
+    assert not (tmp_path / "data").exists()  # refused before the cluster (and generation)
+
+
+def test_cli_resume_without_a_run_record_is_refused(tmp_path, monkeypatch):
+    ck_dir = _cli_checkpoints(tmp_path, monkeypatch, CONFIG)
+    (ck_dir / "run.json").unlink()
+    proc = cli("solve", "run.yaml", "--no-progress", "--resume", cwd=tmp_path)
+    assert_one_line_error(proc, "holds no run.json")
+    (ck_dir / "run.json").write_bytes(b"\xff\x00")
+    proc = cli("solve", "run.yaml", "--no-progress", "--resume", cwd=tmp_path)
+    assert_one_line_error(proc, "run.json is damaged")

@@ -44,11 +44,13 @@ def write_config(tmp_path, config: dict, name: str = "run.yaml"):
 @pytest.fixture(scope="module")
 def solved(tmp_path_factory):
     """One real solve of TINY, over a stale earlier output folder it must replace."""
+    from dask_coded._atomic import atomic_dir
+
     root = tmp_path_factory.mktemp("solve")
     stale = root / "out" / "run"
-    stale.mkdir(parents=True)
-    (stale / "report.json").write_text("{}")
-    (stale / "x_stale.npy").write_bytes(b"old")
+    with atomic_dir(stale) as tmp:  # an earlier output: its marker lists what it wrote
+        (tmp / "report.json").write_text("{}")
+        (tmp / "x_stale.npy").write_bytes(b"old")
     write_config(root, TINY)
     proc = run("solve", "run.yaml", "--no-progress", cwd=root)
     assert proc.returncode == 0, proc.stderr
@@ -74,8 +76,9 @@ def test_solve_writes_every_output(solved):
     root, proc = solved
     out = root / "out" / "run"
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["convergence.png", "history_block-leverage.csv", "history_sd.csv",
-                     "report.json", "x_block-leverage.npy", "x_sd.npy"]  # stale file gone
+    assert names == [".dask-coded-output", "convergence.png", "history_block-leverage.csv",
+                     "history_sd.csv", "report.json", "x_block-leverage.npy",
+                     "x_sd.npy"]  # stale file gone
     assert not [p for p in (root / "out").iterdir() if p.name.startswith(".")]  # no temp left
     assert (out / "convergence.png").read_bytes()[:8] == PNG
 
@@ -205,7 +208,7 @@ def test_refuses_to_replace_a_foreign_folder(tmp_path):
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     write_config(tmp_path, TINY)
     proc = cli("solve", "run.yaml", "--output", "mine", cwd=tmp_path)
-    assert_one_line_error(proc, "holds no report.json")
+    assert_one_line_error(proc, "holds no dask_coded output marker")
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
     assert not (tmp_path / "data").exists()
 
@@ -214,9 +217,9 @@ def test_atomic_dir_keeps_the_previous_output_on_error(tmp_path):
     from dask_coded._atomic import atomic_dir
 
     out = tmp_path / "out"
-    with atomic_dir(out, marker="report.json") as tmp:
+    with atomic_dir(out) as tmp:
         (tmp / "report.json").write_text("1")
-    with pytest.raises(RuntimeError), atomic_dir(out, marker="report.json") as tmp:
+    with pytest.raises(RuntimeError), atomic_dir(out) as tmp:
         (tmp / "report.json").write_text("2")
         raise RuntimeError("interrupted")
     assert (out / "report.json").read_text() == "1"

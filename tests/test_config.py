@@ -200,3 +200,86 @@ def test_shipped_configs_parse(name):
     cfg = load_config(REPO / "configs" / name)
     assert cfg.dataset.generate is not None
     assert len(cfg.methods) >= 2
+
+
+# ------------------------------------------------------------------------------ issue 15, part 6
+
+#: 467 bytes that expand to ~9^9 strings: yaml.safe_load grew to 2.2 GB and a MemoryError.
+ALIAS_BOMB = "dataset: {path: d}\nsolver:\n  reference: &a [x, x, x, x, x, x, x, x, x]\n" + \
+    "".join(f"  k{i}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n"
+            for i in range(8))
+
+
+@pytest.mark.parametrize("text", [
+    ALIAS_BOMB,
+    "dataset: {path: &p d}\n",  # an anchor alone: only ever there for an alias
+    "base: &b {path: d}\ndataset: *b\n",
+    "dataset:\n  <<: {path: d}\n  generate: null\nsolver: {<<: &s {seed: 1}}\n",
+])
+def test_yaml_aliases_are_refused_in_one_line(tmp_path, text):
+    path = write(tmp_path, text)
+    with pytest.raises(InputError, match=r"YAML aliases \(&/\*\) are not supported") as info:
+        load_config(path)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
+def test_yaml_alias_bomb_from_the_cli(tmp_path):
+    from tests.conftest import assert_one_line_error, cli
+
+    write(tmp_path, ALIAS_BOMB)
+    proc = cli("solve", "run.yaml", cwd=tmp_path)
+    assert_one_line_error(proc, "YAML aliases (&/*) are not supported (line 3)")
+
+
+@pytest.mark.parametrize("text, value", [("1e-9", 1e-9), ("1E5", 1e5), ("+2e+3", 2e3),
+                                         ("2.5e-3", 2.5e-3), ("1_0e1", 100.0)])
+def test_exponent_floats_are_numbers(tmp_path, text, value):
+    """YAML 1.1 read `deadline: 1e-9` as the string '1e-9' (its float needs a dot)."""
+    cfg = load_config(write(tmp_path, f"dataset: {{path: d}}\nsolver: {{deadline: {text}}}\n"))
+    assert isinstance(cfg.solver.deadline, float) and cfg.solver.deadline == value
+
+
+def test_a_negative_exponent_float_is_a_number_too(tmp_path):
+    with pytest.raises(InputError, match=r"solver.deadline must be > 0, got -2000.0"):
+        load_config(write(tmp_path, "dataset: {path: d}\nsolver: {deadline: -2e+3}\n"))
+
+
+def test_exponent_floats_leave_yaml_itself_alone():
+    """The resolver is the config loader's own, not every SafeLoader's in the process."""
+    import yaml
+
+    assert yaml.safe_load("a: 1e-9") == {"a": "1e-9"}
+
+
+@pytest.mark.parametrize("data, match", [
+    ({"dataset": {"path": "d"}, "x" * 100_000: 1}, "unknown key xxxx"),
+    ({"dataset": {"path": "d"}, "solver": {"method": "m" * 100_000}}, "solver.method"),
+    ({"dataset": {"path": "d"}, "solver": {"reference": "r" * 100_000}}, "solver.reference"),
+    ({"dataset": {"path": "d"}, "solver": {"runtime": {"distribution": "d" * 100_000}}},
+     "solver.runtime.distribution"),
+    ({"dataset": {"path": "d"}, "cluster": {"scheduler": "s" * 100_000,
+                                            "security": {"ca_file": "x", "cert": "y"}}},
+     "cluster.s"),
+])
+def test_long_values_are_cut_in_messages(data, match):
+    with pytest.raises(InputError, match=match) as info:
+        parse(data)
+    assert len(str(info.value)) < 400 and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("content, match", [
+    (b"\x00\x01\x02\xff\xfe binary", "not UTF-8 text"),
+    (b"dataset: {path: d}\n\x00\n", "is not valid YAML"),
+    (b"[" * 5000 + b"]" * 5000, "nested too deeply"),
+    (b"dataset: {path: d}\n---\nsolver: {}\n", "is not valid YAML"),
+    (b"dataset: {path: d}\n\tsolver: {}\n", "is not valid YAML"),
+    (b"{1: 2}\n", "has a key that is not a string"),
+    (b"dataset: {path: d}\nsolver: !!binary aGVsbG8=\n", "solver must be a mapping"),
+    (b"dataset: {path: d}\nsolver: {seed: 1e3}\n", "solver.seed must be an integer"),
+])
+def test_malformed_config_files_are_one_line_errors(tmp_path, content, match):
+    path = tmp_path / "run.yaml"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=match) as info:
+        load_config(path)
+    assert "\n" not in str(info.value)

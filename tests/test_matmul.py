@@ -279,7 +279,8 @@ def test_cli_quickstart(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "error estimate" in proc.stdout and "true relative error" in proc.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["C.zarr", "report.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".dask-coded-output", "C.zarr",
+                                                      "report.json"]
     report = json.loads((out / "report.json").read_text())
     assert report["result"]["code"] == "eps-matdot"
     assert report["true_relative_error"] <= report["result"]["error_estimate"]

@@ -14,7 +14,7 @@ import dask_coded as dc
 from dask_coded.kernels.blocks import BlockLayout
 from dask_coded.kernels.expansion import misestimation_factor
 from dask_coded.leverage import compute_block_leverage
-from dask_coded.linear_model import CodedLinearRegression, lstsq
+from dask_coded.linear_model import lstsq
 from dask_coded.solvers import METHODS, CodedSolver, Problem, Settings
 from dask_coded.sources import BlockSource
 from tests.conftest import dense_dataset
@@ -192,25 +192,6 @@ def test_solve_survives_a_killed_worker(tmp_path):
     assert not set(result.killed_workers) & set(result.placement.values())
     assert len(result.placement) == 30 and None not in result.placement.values()
     np.testing.assert_allclose(result.x, x_star, rtol=1e-6)
-
-
-def test_estimator(client):
-    rng = np.random.default_rng(6)
-    X = rng.standard_normal((1500, 4))
-    # noise-free: a consistent system, so the stochastic coded gradient converges exactly
-    y = X @ np.array([1.0, -2.0, 0.5, 3.0]) + 7.0
-    model = CodedLinearRegression("block-leverage", n_blocks=15, n_servers=30, max_iter=60,
-                                  tol=1e-12, seed=0, client=client)
-    assert model.get_params()["n_servers"] == 30
-    with pytest.raises(dc.InputError, match="not fitted"):
-        model.predict(X)
-    model.fit(X, y)
-    ref = np.linalg.lstsq(np.hstack([X, np.ones((1500, 1))]), y, rcond=None)[0]
-    np.testing.assert_allclose(model.coef_, ref[:4], rtol=1e-6)
-    assert model.intercept_ == pytest.approx(ref[4], rel=1e-6)
-    assert model.score(X, y) > 0.999
-    pred = model.predict(da.from_array(X, chunks=500))
-    np.testing.assert_allclose(pred.compute(), X @ model.coef_ + model.intercept_)
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [

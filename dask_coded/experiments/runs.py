@@ -20,10 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_dir, check_replaceable_dir
+from .._atomic import OUTPUT_MARKER, atomic_dir, check_replaceable_dir
 from ..errors import InputError
 
-#: The file whose presence marks a folder as a run's output that a rerun may replace.
+#: The report of a run, in its output folder. (What marks a folder as a run's output that a
+#: rerun may replace is :data:`~dask_coded._atomic.OUTPUT_MARKER`, which lists what the run
+#: wrote: a report.json alone proves nothing, anyone may have written one.)
 REPORT = "report.json"
 
 
@@ -83,7 +85,7 @@ def _check_dataset(ds):
                 raise InputError(f"dataset.path {ds.path} was generated with {k}="
                                  f"{stored.get(k)!r}, not {wanted[k]!r} as dataset.generate "
                                  "says; delete the store or change dataset.path")
-    a, _ = open_dataset(ds.path)
+    a, _ = open_dataset(ds.store)
     return a
 
 
@@ -94,7 +96,7 @@ def _generate_dataset(ds, progress: bool, echo: Callable[[str], None]):
     spec = ds.generate
     echo(f"generating {ds.path} ({spec.n_rows} x {spec.n_cols}, {spec.kind})")
     make_dataset(ds.path, progress=progress, **spec.to_attrs())
-    a, _ = open_dataset(ds.path)
+    a, _ = open_dataset(ds.store)
     return a
 
 
@@ -193,6 +195,72 @@ def _format_table(rows: list[dict], target: float | None) -> str:
                      for line in lines)
 
 
+#: The file in a checkpoint folder naming the run its checkpoints belong to (dataset and
+#: methods): ``--resume`` refuses a config that differs. Each method's checkpoint is tied to
+#: its data and settings by its own fingerprint, but a method of another config has no
+#: checkpoint at all, so it started afresh without a word, and a resumed method of one
+#: dataset went into a report beside a fresh one of another.
+RUN_RECORD = "run.json"
+RUN_FORMAT = "dask_coded.run-checkpoints"
+
+
+def announce_dashboard(link: str) -> None:
+    """Print an embedded cluster's dashboard address on stderr, when stderr is a terminal.
+
+    It is for the person watching the run (the link dies with the run); a log file or a
+    pipe that reads stderr keeps getting only the error line of a failure.
+    """
+    if sys.stderr.isatty():
+        print(f"dask-coded: dashboard {link}", file=sys.stderr, flush=True)
+
+
+def _run_record(cfg) -> dict:
+    """What ties a checkpoint folder to one run: the dataset (absolute path and array names)
+    and the methods, in order."""
+    ds = cfg.dataset
+    return {"format": RUN_FORMAT, "version": 1,
+            "dataset": str(Path(ds.path).resolve()),
+            "arrays": [getattr(ds, "A", "A"), getattr(ds, "b", "b")],
+            "methods": list(cfg.methods)}
+
+
+def _write_run_record(ck_dir: Path, record: dict) -> None:
+    """Write the record of the run whose checkpoints go to ``ck_dir`` (atomically)."""
+    from .._atomic import write_text
+
+    ck_dir.mkdir(parents=True, exist_ok=True)
+    write_text(ck_dir / RUN_RECORD, json.dumps(record, indent=1))
+
+
+def _check_run_record(ck_dir: Path, record: dict) -> None:
+    """Refuse ``--resume`` of a config whose dataset or methods are not those of the run
+    that wrote the checkpoints in ``ck_dir`` (one line)."""
+    path = ck_dir / RUN_RECORD
+    again = "resume with the config that wrote them, or rerun without --resume"
+    try:
+        stored = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"--resume: {ck_dir} holds no {RUN_RECORD} naming the run its "
+                         f"checkpoints belong to; rerun without --resume") from None
+    except (OSError, ValueError):
+        raise InputError(f"--resume: {path} is damaged; rerun without --resume") from None
+    if not isinstance(stored, dict) or stored.get("format") != RUN_FORMAT:
+        raise InputError(f"--resume: {path} is not a dask_coded run record; rerun without "
+                         "--resume")
+    for key, what in (("dataset", "dataset"), ("arrays", "arrays"), ("methods", "methods")):
+        have, want = stored.get(key), record[key]
+        if have != want:
+            shown = (", ".join(map(str, have)) if isinstance(have, list) else str(have))[:80]
+            wanted = (", ".join(map(str, want)) if isinstance(want, list) else str(want))[:80]
+            raise InputError(f"--resume: the checkpoints in {ck_dir} are of {what} {shown}, "
+                             f"this config's are {wanted}; {again}")
+
+
+def _listing(folder: Path) -> str:
+    """The entries of an output folder, for the closing line (without our marker)."""
+    return ", ".join(sorted(p.name for p in folder.iterdir() if p.name != OUTPUT_MARKER))
+
+
 def solve_run(cfg, *, resume: bool = False, progress: bool = True,
               echo: Callable[[str], None] = _echo) -> Path:
     """Run ``cfg`` (a :class:`~dask_coded.config.RunConfig`): solver.method, then each
@@ -201,8 +269,10 @@ def solve_run(cfg, *, resume: bool = False, progress: bool = True,
     Writes ``x_<method>.npy``, ``history_<method>.csv``, ``report.json`` and
     ``convergence.png`` into ``cfg.output.dir`` (built aside, then renamed into place) and
     echoes a table. Every ``output.checkpoint_every`` iterations each method's state is
-    written, atomically, to ``output.checkpoint_dir``; ``resume=True`` continues from there,
-    and a completed run removes them.
+    written, atomically, to ``output.checkpoint_dir``, beside a record of the run
+    (:data:`RUN_RECORD`: dataset and methods); ``resume=True`` continues from there, refused
+    when the config's dataset or methods differ from the record's, and a completed run
+    removes them.
 
     Memory: each worker holds its servers' encoded blocks, about n_servers / n_blocks copies
     of (A, b) over all workers for the coded methods (one copy for sd and the sketches); the
@@ -226,30 +296,48 @@ def solve_run(cfg, *, resume: bool = False, progress: bool = True,
     from ..plotting import plot_convergence
 
     out_dir = cfg.output.dir
-    check_replaceable_dir(out_dir, REPORT)  # fail now, not after the solves
+    check_replaceable_dir(out_dir, OUTPUT_MARKER)  # fail now, not after the solves
     ck_dir = cfg.output.checkpoints if cfg.output.checkpoint_every else None
     if resume:
         if ck_dir is None:
             raise InputError("--resume needs checkpoints, but output.checkpoint_every is null")
-        if not ck_dir.is_dir() or not any(ck_dir.glob("*.json")):
+        if not ck_dir.is_dir() or not any(p.name != RUN_RECORD for p in ck_dir.glob("*.json")):
             raise InputError(f"nothing to resume: no checkpoints in {ck_dir}")
     if ck_dir is not None and ck_dir.exists() and not ck_dir.is_dir():
         raise InputError(f"output.checkpoint_dir {ck_dir} exists and is not a folder")
     reference = _load_reference(cfg.solver.reference)
     t_start = time.perf_counter()
     a = _check_dataset(cfg.dataset)  # before a cluster starts: fail fast
+    shape = a.shape if a is not None else (
+        None if cfg.dataset.generate is None
+        else (cfg.dataset.generate.n_rows, cfg.dataset.generate.n_cols))
+    if shape is not None:
+        from ..linear_model import check_sizes
+
+        check_sizes(cfg.solver.n_blocks, cfg.solver.n_servers, *shape, prefix="solver.")
+    record = None if ck_dir is None else _run_record(cfg)
+    if record is not None and resume:
+        _check_run_record(ck_dir, record)
+    elif record is not None and ck_dir.is_dir():
+        for m in cfg.methods:  # a fresh run: none of its methods' checkpoints of before
+            (ck_dir / f"{m}.json").unlink(missing_ok=True)
 
     from tqdm.auto import tqdm
 
     results, walls = {}, {}
     cl = cfg.cluster
     with connect(cl.scheduler, n_workers=cl.workers, threads_per_worker=cl.threads_per_worker,
-                 timeout=cl.timeout, security=cl.client_security()) as client:
+                 timeout=cl.timeout, security=cl.client_security(), dashboard=cl.dashboard,
+                 announce=announce_dashboard) as client:
         if a is None:  # absent: generate it now that the scheduler is known to answer
             a = _generate_dataset(cfg.dataset, progress and sys.stderr.isatty(), echo)
         n_rows, n_cols = a.shape
+        from ..io import integrity
+
+        # "unverified": chunks without checksums, where a flipped bit reads as a wrong number
+        checked = integrity(cfg.dataset.store)
         echo(f"dataset   {cfg.dataset.path}  A: {n_rows} x {n_cols} "
-             f"({a.numblocks[0]} chunks)")
+             f"({a.numblocks[0]} chunks, {checked})")
         workers = client.scheduler_info()["workers"]
         cluster_info = {"scheduler": cl.scheduler or "embedded LocalCluster",
                         "workers": len(workers),
@@ -262,7 +350,8 @@ def solve_run(cfg, *, resume: bool = False, progress: bool = True,
 
         read_pass = None
         if any(resolve_method(m, n_cols) == "direct" for m in cfg.methods):
-            read_pass = _time_read_pass(client, cfg.dataset.path)
+            read_pass = _time_read_pass(client, cfg.dataset.store)
+        recorded = [] if record is None or not resume else [True]
         for method in cfg.methods:
             # with a time budget the iteration count is not known in advance
             total = None if cfg.solver.time_budget is not None else cfg.solver.max_iter
@@ -272,6 +361,11 @@ def solve_run(cfg, *, resume: bool = False, progress: bool = True,
                        disable=not progress, file=sys.stderr, leave=True, dynamic_ncols=True)
 
             def callback(solver, bar=bar):
+                if record is not None and not recorded:
+                    # with the first iteration, when the first checkpoint is near: a run
+                    # that fails before leaves no checkpoint folder behind
+                    _write_run_record(ck_dir, record)
+                    recorded.append(True)
                 err = solver.history.get("error")
                 if err:
                     bar.set_postfix_str(f"err {err[-1]:.2e}", refresh=False)
@@ -283,7 +377,7 @@ def solve_run(cfg, *, resume: bool = False, progress: bool = True,
                               checkpoint_every=cfg.output.checkpoint_every)
             t0 = time.perf_counter()
             try:
-                result = lstsq(str(cfg.dataset.path), stragglers=cfg.stragglers,
+                result = lstsq(cfg.dataset.store, stragglers=cfg.stragglers,
                                client=client, reference=reference, callback=callback,
                                setup=setup, **kwargs)
             except (StragglerTimeout, ServersLost) as exc:
@@ -314,7 +408,7 @@ def solve_run(cfg, *, resume: bool = False, progress: bool = True,
         "config_file": str(cfg.source),
         "config": cfg.to_dict(),
         "dataset": {"path": str(cfg.dataset.path), "n_rows": n_rows, "n_cols": n_cols,
-                    "chunks": a.numblocks[0], "dtype": str(a.dtype)},
+                    "chunks": a.numblocks[0], "dtype": str(a.dtype), "integrity": checked},
         "cluster": cluster_info,
         "methods": {m: {**r.summary(), **row} for (m, r), row in zip(results.items(), rows)},
         "target_error": target,
@@ -322,7 +416,7 @@ def solve_run(cfg, *, resume: bool = False, progress: bool = True,
         "network": None if main.network is None else main.network.summary(),
         "wall_seconds": time.perf_counter() - t_start,
     }
-    with atomic_dir(out_dir, marker=REPORT) as tmp:
+    with atomic_dir(out_dir, marker=OUTPUT_MARKER) as tmp:
         for m, r in results.items():
             np.save(tmp / f"x_{m}.npy", np.asarray(r.x, dtype=np.float64), allow_pickle=False)
             _write_history_csv(tmp / f"history_{m}.csv", r.history)
@@ -335,6 +429,7 @@ def solve_run(cfg, *, resume: bool = False, progress: bool = True,
     if ck_dir is not None:  # the run is complete: nothing to resume
         for m in results:  # only what this command wrote: checkpoint_dir may be shared
             (ck_dir / f"{m}.json").unlink(missing_ok=True)
+        (ck_dir / RUN_RECORD).unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             ck_dir.rmdir()  # if now empty
     echo(_format_table(rows, target))
@@ -348,7 +443,7 @@ def solve_run(cfg, *, resume: bool = False, progress: bool = True,
                  f"({read_pass:.2f} s); {info.backups} backup task(s)")
     for line in _theory_lines(results):
         echo(line)
-    echo(f"wrote {out_dir}/ ({', '.join(sorted(p.name for p in out_dir.iterdir()))})")
+    echo(f"wrote {out_dir}/ ({_listing(out_dir)})")
     return out_dir
 
 
@@ -434,15 +529,16 @@ def matmul_run(cfg, *, echo: Callable[[str], None] = _echo,
     from ..matmul import matmul
 
     out_dir = cfg.output.dir
-    check_replaceable_dir(out_dir, REPORT)
+    check_replaceable_dir(out_dir, OUTPUT_MARKER)
     t_start = time.perf_counter()
     _matmul_operand(cfg.a, "a", echo)
     _matmul_operand(cfg.b, "b", echo)
     check_matmul_inputs(cfg)  # before a cluster is started
     cl = cfg.cluster
     with connect(cl.scheduler, n_workers=cl.workers, threads_per_worker=cl.threads_per_worker,
-                 timeout=cl.timeout, security=cl.client_security()) as client, \
-            atomic_dir(out_dir, marker=REPORT) as tmp:
+                 timeout=cl.timeout, security=cl.client_security(), dashboard=cl.dashboard,
+                 announce=announce_dashboard) as client, \
+            atomic_dir(out_dir, marker=OUTPUT_MARKER) as tmp:
         try:
             res = matmul(str(cfg.a.path), str(cfg.b.path), code=cfg.code, m=cfg.m,
                          n_servers=cfg.n_servers, eps=cfg.eps, deadline=cfg.deadline,
@@ -469,8 +565,15 @@ def matmul_run(cfg, *, echo: Callable[[str], None] = _echo,
     echo(f"servers used per tile: {'/'.join(map(str, counts))} of {res.n_servers} "
          f"(recovery threshold {res.recovery_threshold}); servers {used}")
     echo(f"error estimate {res.error_estimate:.2e}")
+    if res.freivalds is not None:
+        # independent of the code: A (B x) by the workers from the stored A and B themselves
+        echo(f"Freivalds check {res.freivalds:.2e} (||C x - A (B x)|| / ||A (B x)||, 3 "
+             "seeded Gaussian x, A (B x) from the stored A and B; estimates the true "
+             "relative error)")
     if true_error is not None:
-        echo(f"true relative error {true_error:.2e}")
-    echo(f"wrote {out_dir}/ ({', '.join(sorted(p.name for p in out_dir.iterdir()))})")
+        # a reference of the same stored inputs: it checks the coding, not the stores
+        echo(f"true relative error {true_error:.2e} (against numpy's A @ B of the same "
+             f"stored A and B, on the client: inputs up to {MATMUL_CHECK_MAX})")
+    echo(f"wrote {out_dir}/ ({_listing(out_dir)})")
     return out_dir
 
