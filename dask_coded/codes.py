@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -84,19 +85,22 @@ class CodePlan:
         """Keyword arguments of the executor's ``run_round`` for one tile."""
         return self.code.wait_policy(self, deadline)
 
-    def decode(self, products: np.ndarray, servers: np.ndarray,
+    def decode(self, products: Sequence[np.ndarray], servers: np.ndarray,
                norms: list[float]) -> tuple[np.ndarray, float]:
         """``(C_hat, absolute error estimate)`` from the results of ``servers``.
 
-        ``products[i]`` is server ``servers[i]``'s ``A~ B~``; ``norms[i]`` its
+        ``products[i]`` is server ``servers[i]``'s ``A~ B~`` (a list of them or a stack: the
+        decoders that can combine them without stacking do, a copy of ``K`` results
+        saved); ``norms[i]`` its
         ``||A_tile||_F ||B_tile||_F`` (the scale of a bound), or for the uncoded baseline
         the norm product of the one block pair it holds.
         """
         return self.code.decode(self, products, servers, norms)
 
 
-def _largest_result(products: np.ndarray) -> float:
-    return float(np.max(np.linalg.norm(products.reshape(len(products), -1), axis=1)))
+def _largest_result(products: Sequence[np.ndarray]) -> float:
+    """The largest ``||C~_i||_F`` (one BLAS dot per result, no temporaries)."""
+    return max(math.sqrt(float(np.vdot(p, p))) for p in products)
 
 
 class Code:
@@ -318,7 +322,10 @@ class Uncoded(Code):
 
     def decode(self, plan, products, servers, norms):
         # m rounded partial products summed: each contributes its own round-off
-        return products.sum(axis=0), md.ROUND_FACTOR * md.unit_roundoff(np.float64) * sum(norms)
+        c_hat = np.array(products[0], dtype=np.float64)
+        for p in products[1:]:
+            c_hat += p
+        return c_hat, md.ROUND_FACTOR * md.unit_roundoff(np.float64) * sum(norms)
 
 
 class Sampled(Code):
@@ -381,7 +388,7 @@ class Sampled(Code):
         blocks = net.server_blocks[servers]
         # (q / k) x the sum of GC eq. 26, and an unbiased estimate of its mean squared error
         # (an upper one where the results hold a single block: see decode_sampled)
-        c_hat, mse = smp.decode_sampled(products, plan.q, plan.n_servers, blocks)
+        c_hat, mse = smp.decode_sampled(np.stack(products), plan.q, plan.n_servers, blocks)
         # each result's own round-off (the uncoded rule), at its weight w_i^2 = P / (q r_i)
         w2 = net.encoding_weights(plan.q)[blocks] ** 2
         rounding = (md.ROUND_FACTOR * md.unit_roundoff(np.float64) * plan.q / len(servers)

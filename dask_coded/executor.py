@@ -55,6 +55,19 @@ class ServersLost(RuntimeError):
     """Too many servers failed for a round to gather q results."""
 
 
+class SchedulerUnresponsive(ServersLost):
+    """The scheduler stopped answering (frozen: SIGSTOP, swap, an overloaded host)."""
+
+
+class DataLost(ServersLost):
+    """A pass over data resident on particular workers lost one of them: place the data
+    again and rerun the pass (:func:`retry_after_scheduler_loss` does)."""
+
+
+class _RoundRetry(Exception):
+    """A round's results became unreachable (their worker froze): run the round again."""
+
+
 class SchedulerLost(ServersLost):
     """The client lost its scheduler: every future, so every server's data, is gone.
 
@@ -163,7 +176,7 @@ def retry_after_scheduler_loss(fn: Callable[[], Any], client, timeout: float, *,
         except InputError:
             raise
         except Exception as exc:
-            if client is None or not (isinstance(exc, SchedulerLost)
+            if client is None or not (isinstance(exc, (SchedulerLost, DataLost))
                                       or scheduler_lost(client, exc)):
                 raise
             if attempt == attempts - 1:
@@ -173,6 +186,132 @@ def retry_after_scheduler_loss(fn: Callable[[], Any], client, timeout: float, *,
             except SchedulerLost as again:
                 raise SchedulerLost(f"{what} lost the scheduler; {again}") from None
     raise AssertionError("attempts must be >= 1")
+
+
+#: Seconds without a heartbeat after which a worker that a wait of ours depends on is taken
+#: as lost (at least 10 heartbeat intervals, as distributed's own ``worker-ttl`` check, whose
+#: default of 5 minutes is far longer than a round). A frozen process (SIGSTOP, swapping, a
+#: long GC pause, a VM migration) keeps its sockets open, so nothing else tells it from a
+#: slow one; a worker busy computing still heartbeats (its event loop is free).
+UNRESPONSIVE_AFTER = 10.0
+#: Seconds a call to the scheduler may take before it is taken as frozen.
+SCHEDULER_TIMEOUT = 20.0
+
+
+def _silent_workers(after: float, dask_scheduler=None) -> tuple[list[str], int, bool]:
+    """On the scheduler: the workers not heard from for ``after`` seconds (at least 10
+    heartbeat intervals), how many workers there are, and whether every other worker was
+    heard from just now (within 3 intervals, 2 s at least: a clean split, not workers that
+    all froze at once and crossed the threshold a moment apart)."""
+    from distributed.scheduler import heartbeat_interval
+
+    now = time.time()
+    beat = heartbeat_interval(len(dask_scheduler.workers))
+    ttl, fresh = max(after, 10 * beat), max(2.0, 3 * beat)
+    silence = {a: now - ws.last_seen for a, ws in dask_scheduler.workers.items()}
+    silent = sorted(a for a, t in silence.items() if t > ttl)
+    clean = all(t <= fresh for a, t in silence.items() if t <= ttl)
+    return silent, len(silence), clean
+
+
+async def _retire(addresses: list[str], timeout: float, dask_scheduler=None) -> dict:
+    """On the scheduler: restart the given workers through their nannies (a SIGKILL after
+    ``timeout`` if they do not stop; a frozen process stops only so), or remove those
+    without one. Their data and tasks go back to the scheduler, as after a crash."""
+    return await dask_scheduler.restart_workers(
+        list(addresses), wait_for_workers=False, timeout=timeout, on_error="return",
+        stimulus_id=f"dask-coded-unresponsive-{time.time()}")
+
+
+def on_scheduler(client, fn: Callable, *args: Any, what: str,
+                 timeout: float = SCHEDULER_TIMEOUT) -> Any:
+    """``client.run_on_scheduler(fn, *args)``, or :class:`SchedulerUnresponsive` after
+    ``timeout`` seconds without an answer."""
+    try:
+        return client.run_on_scheduler(fn, *args, callback_timeout=timeout)
+    except TimeoutError:
+        raise SchedulerUnresponsive(
+            f"{what}: the scheduler {client.scheduler.address} has not answered for "
+            f"{timeout:g} s (frozen or overloaded)") from None
+
+
+def _futures_in(calls: Sequence[tuple[Callable, tuple]]) -> list:
+    """The distinct futures among the calls' arguments (top level)."""
+    from distributed import Future
+
+    seen: dict[str, Any] = {}
+    for _, args in calls:
+        for a in args:
+            if isinstance(a, Future):
+                seen.setdefault(a.key, a)
+    return list(seen.values())
+
+
+class _SchedulerGuard:
+    """Probes a client's scheduler every :attr:`every` seconds from a thread of its own.
+
+    A frozen scheduler keeps its sockets open: every call to it (a ``who_has``, a gather)
+    then waits forever, and the client never notices. When a probe gets no answer within
+    ``timeout`` seconds, the guard drops the client's connections to the scheduler, which
+    turns the freeze into a lost scheduler: every waiting call fails at once, the client
+    tries to reconnect (for its connect timeout), and the solvers wait for it as for a
+    restarted scheduler; a scheduler that thaws in that time is found again, one that does
+    not ends the solve with :class:`SchedulerLost`.
+    """
+
+    every = 2.0
+
+    def __init__(self, client, timeout: float):
+        import threading
+
+        self.client, self.timeout = client, timeout
+        self.fired: str | None = None  # the last freeze seen, in words
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name="dask-coded-scheduler-guard")
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        client = self.client
+        while client.status not in ("closing", "closed"):
+            time.sleep(self.every)
+            if client.status != "running":
+                continue  # reconnecting: nothing to probe
+            try:
+                client.sync(client.scheduler.identity, n_workers=0,
+                            callback_timeout=self.timeout)
+            except TimeoutError:
+                address = client.scheduler.address
+                self.fired = (f"the scheduler {address} stopped answering for "
+                              f"{self.timeout:g} s (frozen?)")
+                client.loop.add_callback(self._drop, address)
+            except Exception:  # closing, or a comm error the client handles itself
+                continue
+
+    def _drop(self, address: str) -> None:
+        """On the client's event loop: close its comms to ``address``."""
+        client = self.client
+        client.rpc.remove(address)
+        if client.scheduler_comm is not None:
+            client.scheduler_comm.abort()
+
+
+_guards: dict[int, _SchedulerGuard] = {}
+
+
+def guard_scheduler(client, timeout: float = SCHEDULER_TIMEOUT) -> _SchedulerGuard | None:
+    """Start (once per client) the :class:`_SchedulerGuard` of a synchronous client."""
+    if getattr(client, "asynchronous", False):
+        return None
+    guard = _guards.get(id(client))
+    if guard is None or guard.client is not client or not guard.alive:
+        for key in [k for k, g in _guards.items() if not g.alive]:
+            del _guards[key]
+        guard = _guards[id(client)] = _SchedulerGuard(client, timeout)
+    return guard
 
 
 def _load(loader: Callable, args: tuple, delay: float = 0.0, slowdown: float = 1.0) -> Any:
@@ -527,6 +666,9 @@ class CodedExecutor:
     #: Seconds a round waits while the cluster has no worker at all (every server's data is
     #: gone; a cluster manager may be starting new ones) before it raises ServersLost.
     no_workers_timeout = 30.0
+    #: See :data:`UNRESPONSIVE_AFTER` and :data:`SCHEDULER_TIMEOUT`.
+    unresponsive_after = UNRESPONSIVE_AFTER
+    scheduler_timeout = SCHEDULER_TIMEOUT
 
     def __init__(self, client, *, name: str = "coded", seed: int | None = None):
         self.client = client
@@ -552,22 +694,73 @@ class CodedExecutor:
         self._round = itertools.count()
         self.rounds_run = 0
         self.recoveries = 0
+        #: Workers this executor found frozen and had restarted (or removed).
+        self.retired_workers: list[str] = []
+        self._next_watch = 0.0
+        self._guard = guard_scheduler(client, self.scheduler_timeout)
 
     @property
     def connected(self) -> bool:
         """Whether the client is connected to its scheduler now."""
         return self.client.status == "running"
 
+    @property
+    def scheduler_trouble(self) -> str | None:
+        """The last freeze of the scheduler this client's guard saw, in words (or None)."""
+        return self._guard.fired if self._guard is not None else None
+
     def _check_connected(self, what: str) -> None:
         if not self.connected:
             self._data, self._relays = [], []  # the futures died with the connection
-            raise SchedulerLost(f"{what}: lost the connection to the scheduler "
-                                f"{self.client.scheduler.address}; all server data with it")
+            why = (self.scheduler_trouble
+                   or f"lost the connection to the scheduler {self.client.scheduler.address}")
+            raise SchedulerLost(f"{what}: {why}; all server data with it")
         if any(f.status == "cancelled" for f in self._data):
             # reconnected already, but a client cancels every future when its scheduler goes
             self._data, self._relays = [], []
             raise SchedulerLost(f"{what}: the scheduler {self.client.scheduler.address} "
                                 "restarted; all server data was lost with it")
+
+    def watch_workers(self, what: str) -> list[str]:
+        """Retire the workers that have stopped heartbeating (frozen); at most once a second.
+
+        A frozen worker's servers are stragglers first: a round goes on with the others'
+        results while it can. Past :attr:`unresponsive_after` seconds of silence the worker
+        is taken as lost: restarted through its nanny (or removed), so that its data is
+        rebuilt elsewhere from the loaders and its tasks run elsewhere, as after a crash.
+        Returns the workers retired now.
+
+        Raises
+        ------
+        ServersLost
+            Every worker is silent: nothing could run (no worker is retired then).
+        SchedulerUnresponsive
+            The scheduler did not answer within :attr:`scheduler_timeout`.
+        """
+        now = time.monotonic()
+        if now < self._next_watch:
+            return []
+        self._next_watch = now + 1.0
+        try:
+            silent, n, clean = on_scheduler(self.client, _silent_workers,
+                                            self.unresponsive_after, what=what,
+                                            timeout=self.scheduler_timeout)
+        except OSError:  # the connection dropped (a lost scheduler): say so if it is known
+            self._check_connected(what)
+            return []
+        if not silent or not clean:
+            return []  # (not clean: others fall silent too; see in a second whether all do)
+        if len(silent) >= n:
+            raise ServersLost(f"{what}: every worker ({n}) has sent no heartbeat for over "
+                              f"{self.unresponsive_after:g} s (frozen?); nothing can run")
+        try:
+            on_scheduler(self.client, _retire, silent, 5.0, what=what,
+                         timeout=self.scheduler_timeout)
+        except OSError:
+            self._check_connected(what)
+            return []
+        self.retired_workers += silent
+        return silent
 
     # ------------------------------------------------------------------ state
 
@@ -760,6 +953,7 @@ class CodedExecutor:
                 break
             except TimeoutError:
                 self._check_connected("placing the servers' data")
+                self.watch_workers("placing the servers' data")
                 self._heal(self._await_workers("placing the servers' data"))
             except CancelledError:  # a client that loses its scheduler cancels all
                 self._check_connected("placing the servers' data")
@@ -924,7 +1118,7 @@ class CodedExecutor:
                   speculate: Speculation | bool = True, poll: float = 0.1,
                   max_wait: float = 3600.0, avoid: Sequence[str] = (),
                   delays: np.ndarray | None = None,
-                  slowdown: np.ndarray | None = None) -> MapResult:
+                  slowdown: np.ndarray | None = None, fragile: bool = False) -> MapResult:
         """Run independent, rerunnable calls once each, backing up the late ones.
 
         Unlike rounds, nothing is resident: each call reads its own input (a store chunk, a
@@ -954,6 +1148,11 @@ class CodedExecutor:
             Model stragglers, indexed by call: seconds the original copy sleeps first, and a
             factor stretching its whole time. Backup copies run clean: in the model it is
             the machine of the first copy that straggles, not the work.
+        fragile : bool
+            The calls read data held by particular workers (futures of another placement,
+            strictly placed): a worker lost (or retired as frozen) mid-pass leaves some of
+            them waiting for data nobody will rebuild, so the pass ends with
+            :class:`DataLost` for the caller to place the data again.
 
         Returns
         -------
@@ -987,6 +1186,7 @@ class CodedExecutor:
         backups = won = 0
         slow: set[str] = set()
         next_check = t_start + 1.0
+        inputs = _futures_in(calls) if fragile else []
 
         def launch(i: int, exclude: set[str]) -> bool:
             nonlocal backups
@@ -1054,6 +1254,12 @@ class CodedExecutor:
                                       f"{max_wait:g} s")
                 if now >= next_check:
                     self._check_connected(label)
+                    # a frozen worker's tasks go back to the scheduler, which runs them
+                    # elsewhere (they are unrestricted)
+                    self.watch_workers(label)
+                    if inputs and (lost := self._unheld(inputs)):
+                        raise DataLost(f"{label}: {lost} of the blocks the pass reads were "
+                                       "lost with their worker")
                     next_check = now + 1.0
                 if not rule.enabled or len(done) == n:
                     continue
@@ -1081,7 +1287,16 @@ class CodedExecutor:
         return MapResult([done[i] for i in range(n)], time.perf_counter() - t_start,
                          backups, won, sorted(slow))
 
+    def _unheld(self, futures: list) -> int:
+        """How many of ``futures`` (finished data) no live worker holds now."""
+        who = self.client.who_has(futures)
+        live = set(self.workers())
+        return sum(1 for f in futures if not set(who.get(f.key, ())) & live)
+
     # ------------------------------------------------------------------ rounds
+
+    #: Attempts of a round whose results became unreachable (:meth:`_gather`).
+    ROUND_ATTEMPTS = 3
 
     def run_round(self, kernel: Callable, param: Any, *, q: int, deadline: float | None = None,
                   on_short: str = "wait", servers: Sequence[int] | None = None,
@@ -1131,6 +1346,24 @@ class CodedExecutor:
             there (the speculative copy of MapReduce's backup tasks). It runs clean of model
             stragglers.
         """
+        # a round whose chosen results went with a worker that froze before they could be
+        # fetched (_gather) runs once more, under a new round id
+        for attempt in range(self.ROUND_ATTEMPTS):
+            try:
+                return self._round_attempt(kernel, param, q, deadline, on_short, servers,
+                                           delays, slowdown, max_wait, q_min, cover,
+                                           speculate)
+            except _RoundRetry as exc:
+                if attempt == self.ROUND_ATTEMPTS - 1:
+                    raise ServersLost(f"{exc}: results lost with frozen workers "
+                                      f"{self.ROUND_ATTEMPTS} times") from None
+        raise AssertionError("unreachable")
+
+    #: Attempts of a round whose results became unreachable (:meth:`_gather`).
+    ROUND_ATTEMPTS = 3
+
+    def _round_attempt(self, kernel, param, q, deadline, on_short, servers, delays, slowdown,
+                       max_wait, q_min, cover, speculate) -> RoundResult:
         ids = list(range(self.n_servers)) if servers is None else [int(s) for s in servers]
         members: dict[int, list[int]] = {}  # cover round: group -> its servers
         if cover is not None:
@@ -1178,6 +1411,19 @@ class CodedExecutor:
         def complete() -> bool:
             return len(covered) >= q if cover is not None else len(done) >= q
 
+        def forget(replaced: list[str]) -> None:
+            """Results that went with their worker before the gather (their tasks were
+            just run again): out of ``done``, and pending again."""
+            nonlocal pending
+            gone = set(replaced)
+            kept = [d for d in done if d[2] not in gone]
+            if len(kept) < len(done):
+                pending += len(done) - len(kept)
+                done[:] = kept
+                if cover is not None:
+                    covered.clear()
+                    covered.update(int(cover[j]) for j, _, _ in done)
+
         while not complete() and pending:
             remaining = stop - time.perf_counter()
             if cover is not None and rule.enabled:
@@ -1189,6 +1435,7 @@ class CodedExecutor:
                 key, status, t_done = arrivals.get(timeout=min(max(remaining, 0.0), poll))
             except queue.Empty:
                 self._check_connected(f"round {round_id}")
+                self.watch_workers(f"round {round_id}")  # a frozen holder: rebuild elsewhere
                 if not self.workers():
                     now = time.perf_counter()
                     workerless_since = workerless_since or now
@@ -1201,8 +1448,8 @@ class CodedExecutor:
                 else:
                     workerless_since = None
                 if time.perf_counter() < stop:
-                    self._repin_orphans(futures, pinned_to, arrivals, kernel, param,
-                                        round_id, delays, slowdown)
+                    forget(self._repin_orphans(futures, pinned_to, arrivals, kernel, param,
+                                               round_id, delays, slowdown))
                     continue
                 if stop < hard_stop and not timed_out:
                     timed_out = True
@@ -1245,8 +1492,8 @@ class CodedExecutor:
             if key in pinned_to or not key.endswith("-retry"):
                 # lost with its worker (or its parameter copy): run it once more elsewhere
                 pinned_to[key] = None
-                self._repin_orphans(futures, pinned_to, arrivals, kernel, param, round_id,
-                                    delays, slowdown)
+                forget(self._repin_orphans(futures, pinned_to, arrivals, kernel, param,
+                                           round_id, delays, slowdown))
                 continue
             pending -= 1
             failed.append(j)
@@ -1262,12 +1509,18 @@ class CodedExecutor:
         slow_gather: set[int] = set()
         try:
             if cover is None:
-                results = client.gather([futures[key][1] for _, _, key in used])
+                results = self._gather([futures[key][1] for _, _, key in used],
+                                       f"round {round_id}")
             else:
                 results, slow_gather = self._gather_by_worker(used, futures, pinned_to,
                                                               holders)
         except CancelledError:  # the scheduler went between the last arrival and the gather
             self._check_connected(f"round {round_id}")
+            raise
+        except _RoundRetry:
+            self._cancel(futures)
+            for p in params.values():
+                p.release()
             raise
         self._cancel(futures)  # stragglers: their late results are never read
         for p in params.values():
@@ -1432,12 +1685,36 @@ class CodedExecutor:
         slow: set[int] = set()
         for idx in by_worker.values():
             t0 = time.perf_counter()
-            values = self.client.gather([futures[used[i][2]][1] for i in idx])
+            values = self._gather([futures[used[i][2]][1] for i in idx], "a cover round")
             if time.perf_counter() - t0 > self.GATHER_SLOW:
                 slow.update(used[i][0] for i in idx)
             for i, v in zip(idx, values):
                 results[i] = v
         return results, slow
+
+    def _gather(self, futures: list, what: str) -> list:
+        """``client.gather(futures)``, watching the workers while it waits.
+
+        A worker that froze after finishing its task holds its result where nobody can
+        fetch it, and a plain gather waits for it without end; one that died took the
+        result with it, and the task, pinned to its worker or to data nobody rebuilds, is
+        never run again. Here, once a result is lost (its future no longer finished) or
+        its worker retired (:meth:`watch_workers`), :class:`_RoundRetry` asks for the round
+        again.
+        """
+        pool = ThreadPoolExecutor(max_workers=1)
+        try:
+            job = pool.submit(self.client.gather, futures)
+            while True:
+                try:
+                    return job.result(timeout=1.0)
+                except TimeoutError:
+                    self._check_connected(what)
+                    lost = any(f.status != "finished" for f in futures)
+                    if lost or self.watch_workers(what):
+                        raise _RoundRetry(what) from None
+        finally:
+            pool.shutdown(wait=False)  # the round's futures are cancelled: it ends then
 
     def _learn_lateness(self, cover, ids, used: list[tuple[int, str]],
                         slow: set[int] | None = None) -> None:
@@ -1501,8 +1778,9 @@ class CodedExecutor:
         return n_copies
 
     def _repin_orphans(self, futures: dict, pinned_to: dict, arrivals, kernel, param,
-                       round_id: int, delays, slowdown) -> None:
-        """Resubmit, unpinned, the tasks pinned to a worker that has died mid-round.
+                       round_id: int, delays, slowdown) -> list[str]:
+        """Resubmit, unpinned, the tasks pinned to a worker that has died mid-round; returns
+        the keys replaced (finished ones among them lost their result with the worker).
 
         A task restricted to a dead worker would wait forever; its server's data is being
         rebuilt elsewhere, so the retry goes wherever that data lands. Entries of
@@ -1511,7 +1789,7 @@ class CodedExecutor:
         live = set(self.workers())
         orphans = [k for k, w in pinned_to.items() if w not in live and k in futures]
         if not orphans or not live:  # no worker to run them on: wait for one (or time out)
-            return
+            return []
         self._heal(sorted(live))
         # the round's parameter copies may have died with the worker: send a fresh one
         param_future = _param_arg(next(iter(self._send_param(param, sorted(live)).values())))
@@ -1528,6 +1806,7 @@ class CodedExecutor:
             futures[new.key] = (j, new)
             fresh.append(new)
         _watch(self.client, fresh, arrivals)
+        return orphans
 
     def _send_param(self, param: Any, workers: list[str]) -> dict:
         """Scatter ``param`` once to each worker, each copy under its own key, or embed it.

@@ -176,6 +176,9 @@ class _PassRunner:
     seconds: list = field(default_factory=list)
     slow_workers: list = field(default_factory=list)
     stragglers: Any = None
+    #: The calls read blocks resident on particular workers (a pass over ResidentRows): a
+    #: lost worker ends the pass (executor.DataLost), and the caller places them again.
+    resident: bool = False
 
     def __call__(self, calls: list[tuple]) -> list:
         self.passes += 1
@@ -191,7 +194,7 @@ class _PassRunner:
                                      len(calls), kills=False)
             result = CodedExecutor(self.client, name=self.label).map_tasks(
                 calls, label=f"setup-p{self.passes}", speculate=self.speculate,
-                avoid=self.slow_workers, **extras)
+                avoid=self.slow_workers, fragile=self.resident, **extras)
             # a worker that lost a race in one pass is given no first copies in the next
             self.slow_workers = sorted(set(self.slow_workers) | set(result.slow_workers))
             self.backups += result.backups
@@ -413,14 +416,15 @@ def compute_block_leverage(A: Any, n_blocks: int, *, method: str = "exact",
             raise InputError("resident blocks need the client that holds them")
         source = ResidentRows(layout, resident, holders)
         if method == "sketch":
-            runner = _PassRunner(_active_client(client), False)
+            runner = _PassRunner(_active_client(client), False, resident=True)
             return _resident_sketch(runner, source, layout, d, sketch_rows, jl_dim, seed)
         ranges = source.ranges()
         speculate, stragglers = False, None  # in memory: nothing slow to back up
     else:
         source = BlockSource.create(A, b, a, b_arr, layout)
         ranges = _chunk_ranges(a)
-    runner = _PassRunner(_active_client(client), speculate, stragglers=stragglers)
+    runner = _PassRunner(_active_client(client), speculate, stragglers=stragglers,
+                         resident=resident is not None)
     if algorithm == "qr":
         return _householder(runner, source, ranges, layout, d, solve and b_arr is not None)
     return _gram_then_refine(runner, source, ranges, layout, d, b_arr is not None,

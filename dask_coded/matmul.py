@@ -27,6 +27,12 @@ Codes:
   the weighted sum of the first ``q`` results (any ``1 <= q <= P``) is an unbiased
   estimate of the tile, exact at ``q = P``.
 
+Every result gets Freivalds' check (:attr:`MatmulResult.freivalds`, ``check``): the servers,
+which read all of their tile's A rows and B columns anyway, also compute ``A (B X)`` for 3
+seeded Gaussian vectors from those reads, and the client compares it with ``C_hat X``; a
+product written earlier is checked by :func:`freivalds`. ``as_dask=True`` returns ``C`` as a
+dask array (lazy over the written store with ``out``).
+
 This module never imports zarr (``io`` does the reading and writing).
 """
 
@@ -34,7 +40,9 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +55,7 @@ from .codes import CodePlan, relative, resolve_code
 from .errors import InputError
 from .executor import SchedulerLost, compute, round_faults, throttled
 from .kernels import checks
+from .kernels import freivalds as fv
 from .kernels import matdot as md
 from .kernels import optcodes as oc
 from .kernels import sampled as smp
@@ -56,6 +65,10 @@ SERVER_BYTES = 64 * 2**20
 
 #: What a server's loader reads of A or B at once while encoding: 32 MiB of rows.
 READ_PANEL_BYTES = 32 * 2**20
+
+#: Most a worker keeps of one tile's decoded store reads for its next server of the tile
+#: (:class:`_ReadCache`): one tile's A rows and B columns at the default tile and m = 4.
+READ_CACHE_BYTES = 4 * SERVER_BYTES
 
 #: Longest one tile's round may wait for its results (the executor's ``max_wait``).
 ROUND_MAX_WAIT = 300.0
@@ -72,8 +85,9 @@ class MatmulResult:
 
     Attributes
     ----------
-    C : ndarray or zarr.Array
-        The product (the Zarr array written to ``out`` when ``out`` was given).
+    C : ndarray, zarr.Array or dask.array.Array
+        The product (the Zarr array written to ``out`` when ``out`` was given; a dask array
+        with ``as_dask``).
     code : str
     m : int
         Inner blocks.
@@ -103,6 +117,14 @@ class MatmulResult:
         Per tile, whether the deadline passed before ``2m - 1`` (eps-MatDot) results.
     killed_workers : list of str
         Workers the straggler scenario killed during the product.
+    freivalds : float or None
+        Freivalds' check (:mod:`dask_coded.kernels.freivalds`): ``||C_hat X - A (B X)||_F /
+        ||A (B X)||_F`` for ``X`` of 3 seeded Gaussian columns, ``A (B X)`` computed by the
+        workers from A and B themselves as they read them (not from encoded blocks, products
+        or the decoder). An independent estimate of the true relative error
+        ``||C_hat - A B||_F / ||A B||_F`` (within a factor ~3 in most draws): about the
+        code's error for a healthy product, far above ``error_estimate`` for a corrupt
+        server result or decoding. None when it was not run (``check``).
     """
 
     C: Any
@@ -121,6 +143,7 @@ class MatmulResult:
     round_seconds: list = field(default_factory=list)
     timed_out: list = field(default_factory=list)
     killed_workers: list = field(default_factory=list)
+    freivalds: float | None = None
 
     def summary(self) -> dict:
         """JSON-able summary (everything but ``C``)."""
@@ -133,6 +156,7 @@ class MatmulResult:
             "seconds": float(self.seconds),
             "points": _json_points(self.points),
             "killed_workers": list(self.killed_workers),
+            "freivalds": None if self.freivalds is None else float(self.freivalds),
             "tiles": [
                 {"rows": [r0, r1], "cols": [c0, c1], "servers_used": s.tolist(),
                  "arrival_seconds": [float(x) for x in t], "error_estimate": float(e),
@@ -166,70 +190,151 @@ def _read(src: tuple, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarra
     return np.asarray(obj)[rows[0]:rows[1], cols[0]:cols[1]]
 
 
+class _ReadCache:
+    """A worker's decoded store reads of one tile, shared by the servers it holds.
+
+    Every server of a tile reads all of A's tile rows and B's tile columns (its encoded
+    block combines every inner block, MatDot eq. 14), and decoding the store's chunks is
+    most of a server's load (zstd, measured 0.05-0.09 s per 32 MiB on this machine against
+    ~0.01 s for the encoding's arithmetic). When a worker holds more servers of a tile than
+    one (``P`` servers on fewer workers), the first keeps what it read for the next
+    (``keep``), and the last one here frees it. ``token`` names the product and tile: a
+    read of another token clears the cache first, so nothing stale is ever served and at
+    most one tile's reads (at most :data:`READ_CACHE_BYTES`) stay in a worker between
+    products. Nothing is evicted within a tile: a read that does not fit is not kept
+    (the panels are read in the same order by every server, so keeping the first ones
+    gives hits, where least-recently-used eviction would give none).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.token: Any = None
+        self.items: dict[tuple, np.ndarray] = {}
+        self.nbytes = 0
+
+    def _switch(self, token: Any) -> None:
+        if self.token != token:
+            self.items.clear()
+            self.nbytes = 0
+            self.token = token
+
+    def read(self, src: tuple, rows: tuple[int, int], cols: tuple[int, int], token: Any,
+             keep: bool) -> np.ndarray:
+        key = (src[1], rows, cols)
+        with self.lock:
+            self._switch(token)
+            hit = self.items.get(key)
+        if hit is not None:
+            return hit
+        x = _read(src, rows, cols)
+        if keep:
+            with self.lock:
+                if self.token == token and self.nbytes + x.nbytes <= READ_CACHE_BYTES:
+                    x.setflags(write=False)  # shared by servers: nobody may write it
+                    self.items[key] = x
+                    self.nbytes += x.nbytes
+        return x
+
+    def done(self, token: Any) -> None:
+        """The last server of ``token`` on this worker has read: free its reads."""
+        with self.lock:
+            if self.token == token:
+                self._switch(None)
+
+
+_READ_CACHE = _ReadCache()
+
+
 def _encode_read(src: tuple, fixed: tuple[int, int], inner: int, coef: np.ndarray,
-                 axis: int, name: str, label: str) -> tuple[np.ndarray, float]:
+                 axis: int, name: str, label: str, share: tuple | None = None,
+                 tap: Any = None) -> tuple[np.ndarray, float]:
     """One server's encoded block of A's rows ``fixed`` (``axis=1``) or B's columns
     ``fixed`` (``axis=0``), read block by block by
     :func:`~dask_coded.kernels.matdot.encode_streamed` (MatDot eq. 14 / eq. 24 on
     split_inner's padded blocks). Checks each block it reads for NaN/Inf, and also returns
-    the squared Frobenius norm of what was read."""
+    the squared Frobenius norm of what was read. ``share = (token, keep)`` reads a store
+    through the worker's :class:`_ReadCache`; ``tap(rows, cols, x)`` also sees every block
+    read (relative to the source), for the Freivalds reference."""
     sq = 0.0
+    what = "rows" if axis == 1 else "columns"
 
-    def read(lo: int, hi: int) -> np.ndarray:
+    def fetch(rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
         nonlocal sq
-        x = _read(src, fixed, (lo, hi)) if axis == 1 else _read(src, (lo, hi), fixed)
-        if not np.all(np.isfinite(x)):
-            what = "rows" if axis == 1 else "columns"
-            raise InputError(f"{name} contains NaN or Inf in the block of {what} {label}")
+        if share is not None and src[0] == "store":
+            x = _READ_CACHE.read(src, rows, cols, *share)
+        else:
+            x = _read(src, rows, cols)
         x = x.astype(np.float64, copy=False)
-        sq += float(np.vdot(x, x))
+        # the squared norm is NaN or Inf when a value is (inf * inf = inf): one pass for
+        # both, and the explicit check only then (a huge finite value also overflows it)
+        v = float(np.vdot(x, x))
+        if not math.isfinite(v) and not np.all(np.isfinite(x)):
+            raise InputError(f"{name} contains NaN or Inf in the block of {what} {label}")
+        sq += v
+        if tap is not None:
+            tap(rows, cols, x)
         return x
 
     if axis == 0:
         # B: panels of whole rows (its store's chunks are row panels): each read once
         step = max(1, READ_PANEL_BYTES // (8 * (fixed[1] - fixed[0])))
-        return md.encode_streamed(coef, read, inner, fixed[1] - fixed[0], axis=0,
-                                  panel=step), sq
+        return md.encode_streamed(coef, lambda lo, hi: fetch((lo, hi), fixed), inner,
+                                  fixed[1] - fixed[0], axis=0, panel=step), sq
     # A: its row chunks span every column block, so read all inner columns of a few rows at
     # a time (once), not each block of columns of all rows (each chunk m times)
     step = max(1, READ_PANEL_BYTES // (8 * inner))
     parts = []
     for r0 in range(fixed[0], fixed[1], step):
         rows = (r0, min(r0 + step, fixed[1]))
-
-        def read_rows(lo: int, hi: int, rows=rows) -> np.ndarray:
-            nonlocal sq
-            x = _read(src, rows, (lo, hi))
-            if not np.all(np.isfinite(x)):
-                raise InputError(f"{name} contains NaN or Inf in the block of rows {label}")
-            x = x.astype(np.float64, copy=False)
-            sq += float(np.vdot(x, x))
-            return x
-
-        parts.append(md.encode_streamed(coef, read_rows, inner, rows[1] - rows[0], axis=1,
-                                        panel=inner))
-    return np.concatenate(parts, axis=0), sq
+        parts.append(md.encode_streamed(coef, lambda lo, hi, rows=rows: fetch(rows, (lo, hi)),
+                                        inner, rows[1] - rows[0], axis=1, panel=inner))
+    return (parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)), sq
 
 
 def _load_server(a_src: tuple, b_src: tuple, a_rows: tuple[int, int], b_cols: tuple[int, int],
                  inner: int, alpha: np.ndarray, beta: np.ndarray,
-                 label: str) -> tuple[np.ndarray, np.ndarray, float]:
+                 label: str, share: tuple | None = None, probe: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
     """Build one server's encoded pair ``(A~, B~)`` of one tile, on its worker.
 
     ``a_rows``/``b_cols`` are the rows of A and columns of B to read from the source (relative
     to it). Returns the pair and the product of the Frobenius norms of the parts read (for the
-    MatDot codes, ``||A_tile||_F ||B_tile||_F``; a bound's scale).
+    MatDot codes, ``||A_tile||_F ||B_tile||_F``; a bound's scale). ``share = (token, keep)``:
+    the worker's store reads of this tile (``token``) come from and, with ``keep``, stay in
+    its :class:`_ReadCache` for another of its servers; without ``keep`` they are freed
+    after this load (the last server of the tile here).
+
+    ``probe`` (the Freivalds vectors restricted to the tile's columns): the same reads also
+    give ``A_tile (B_tile X)``, B read first (:class:`~dask_coded.kernels.freivalds.
+    ReferenceAccumulator`; None when this server does not read all of A's rows and B's
+    columns of the tile), returned fourth. It costs two passes of matrix-vector products over
+    what is read anyway, no read of its own.
     """
     rows_label, cols_label = label.split("|")
-    a_enc, sa = _encode_read(a_src, a_rows, inner, alpha, 1, "A", rows_label)
-    b_enc, sb = _encode_read(b_src, b_cols, inner, beta, 0, "B", cols_label)
-    return a_enc, b_enc, float(np.sqrt(sa * sb))
+    ref = tap_a = tap_b = None
+    if probe is not None:
+        ref = fv.ReferenceAccumulator(probe, a_rows[1] - a_rows[0], inner)
+
+        def tap_b(rows, cols, x):
+            ref.add_b(rows[0], rows[1], x)
+
+        def tap_a(rows, cols, x):
+            ref.add_a(rows[0] - a_rows[0], rows[1] - a_rows[0], cols[0], cols[1], x)
+    try:
+        # B first: the reference's A panels need B X whole
+        b_enc, sb = _encode_read(b_src, b_cols, inner, beta, 0, "B", cols_label, share, tap_b)
+        a_enc, sa = _encode_read(a_src, a_rows, inner, alpha, 1, "A", rows_label, share, tap_a)
+    finally:
+        if share is not None and not share[1]:
+            _READ_CACHE.done(share[0])
+    return a_enc, b_enc, float(np.sqrt(sa * sb)), None if ref is None else ref.value
 
 
-def _server_product(data: tuple, param: Any) -> tuple[np.ndarray, float]:
-    """What a server computes: ``C~ = A~ B~`` (MatDot eq. 7), with the tile's norm product."""
-    a_enc, b_enc, norm_ab = data
-    return md.server_products(a_enc, b_enc), norm_ab
+def _server_product(data: tuple, param: Any) -> tuple[np.ndarray, float, np.ndarray | None]:
+    """What a server computes: ``C~ = A~ B~`` (MatDot eq. 7), with the tile's norm product
+    and its Freivalds reference ``A_tile (B_tile X)`` (or None)."""
+    a_enc, b_enc, norm_ab, ref = data
+    return md.server_products(a_enc, b_enc), norm_ab, ref
 
 
 def _store_sq_norm(path: str, rows: tuple[int, int], cols: tuple[int, int]) -> float:
@@ -415,6 +520,115 @@ def optimize_code(m: int, k: int, n_servers: int, *, restarts: int = oc.RESTARTS
     return code
 
 
+class _Probes:
+    """A product's Freivalds check, tile by tile: ``C_hat X`` and ``A (B X)`` by rows."""
+
+    def __init__(self, x: np.ndarray, n: int):
+        self.x = x
+        self.cx = np.zeros((n, x.shape[1]))
+        self.abx = np.zeros((n, x.shape[1]))
+        self.complete = True  # every tile had a server reference
+
+    def add(self, r0: int, r1: int, c0: int, c1: int, c_hat: np.ndarray,
+            refs: list) -> None:
+        """One decoded tile, with its servers' ``A_tile (B_tile X[c0:c1])`` (or None)."""
+        z = fv.combine(refs)
+        if z is None:
+            self.complete = False
+            return
+        self.cx[r0:r1] += c_hat @ self.x[c0:c1]  # the column tiles of a row add up
+        self.abx[r0:r1] += z
+
+
+def _panel_times(path: str, rows: tuple[int, int], n_cols: int, y: np.ndarray) -> np.ndarray:
+    """Rows ``rows`` of a stored matrix times ``y``, read and multiplied on a worker."""
+    from .io import read_block
+
+    return read_block(path, rows, (0, n_cols)).astype(np.float64, copy=False) @ y
+
+
+def _times(op: _Operand, y: np.ndarray, executor) -> np.ndarray:
+    """``op @ y`` for a thin ``y``: in memory, by dask, or from the store by row panels on
+    the workers (rerunnable tasks of the executor's ``map_tasks``, late ones backed up)."""
+    if op.kind == "numpy":
+        return op.x.astype(np.float64, copy=False) @ y
+    if op.kind == "dask":
+        return np.asarray(compute(executor.client, op.x @ y)[0], dtype=np.float64)
+    n_rows, n_cols = op.shape
+    step = max(1, READ_PANEL_BYTES // (8 * n_cols))
+    calls = [(_panel_times, (op.path, (r0, min(r0 + step, n_rows)), n_cols, y))
+             for r0 in range(0, n_rows, step)]
+    return np.concatenate(executor.map_tasks(calls, label=f"freivalds-{op.name}").values)
+
+
+def _freivalds(a_op: _Operand, b_op: _Operand, c_op: _Operand, x: np.ndarray,
+               executor) -> float:
+    """Freivalds' relative residual by a pass of its own: ``B X``, then ``A (B X)``, then
+    ``C X``, each operand read once, row panel by row panel (never whole)."""
+    abx = _times(a_op, _times(b_op, x, executor), executor)
+    return fv.relative_residual(_times(c_op, x, executor), abx)
+
+
+def freivalds(A: Any, B: Any, C: Any, *, count: int = fv.PROBES, seed: int | None = None,
+              client: Any = None) -> float:
+    """Freivalds' check of a product: ``||C X - A (B X)||_F / ||A (B X)||_F``.
+
+    ``X`` has ``count`` seeded standard Gaussian columns; the ratio estimates the relative
+    Frobenius error ``||C - A B||_F / ||A B||_F`` (:mod:`dask_coded.kernels.freivalds`). A
+    stored operand is read by the workers in row panels (one pass over each of A, B and C),
+    a dask one by dask, a numpy one where it is; only thin ``N x count`` and ``n x count``
+    products come back. Use it on a product written earlier (a store that may be damaged,
+    a product from elsewhere); :func:`matmul` runs the check on its own result for free
+    where its servers' reads allow (``check``).
+
+    Parameters
+    ----------
+    A, B, C : numpy arrays, dask arrays, or paths of 2-D Zarr arrays
+        ``A`` n x N, ``B`` N x k, ``C`` n x k.
+    count : int
+        Random vectors.
+    seed : int, optional
+    client : distributed.Client, optional
+        For stored or dask operands (default: the current client, else an embedded
+        LocalCluster); unused when all three are numpy arrays.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    InputError
+        Shapes that do not match, bad count or seed.
+    """
+    a_op, b_op, c_op = _Operand(A, "A"), _Operand(B, "B"), _Operand(C, "C")
+    (n, inner), (inner_b, k) = a_op.shape, b_op.shape
+    if inner != inner_b or c_op.shape != (n, k):
+        raise InputError(f"A is {n} x {inner}, B {inner_b} x {k} and C "
+                         f"{c_op.shape[0]} x {c_op.shape[1]}: C is not the shape of A B")
+    x = fv.probes(k, count, checks.seed("seed", seed))
+    if all(op.kind == "numpy" for op in (a_op, b_op, c_op)):
+        return _freivalds(a_op, b_op, c_op, x, None)
+    check_client(client)
+    with client_context(client) as cl:
+        from .executor import CodedExecutor
+
+        return _freivalds(a_op, b_op, c_op, x, CodedExecutor(cl, name="freivalds", seed=seed))
+
+
+def _as_dask(c: Any, out: Any, row_cuts: list[int], col_cuts: list[int]) -> Any:
+    """``C`` as a dask array: lazy over the written store (``out``), whose chunks are the
+    tiles, or over the tiles of the in-memory result."""
+    if out is not None:
+        from .io import open_matrix
+
+        return open_matrix(out)
+    import dask.array as da
+
+    return da.from_array(c, chunks=(tuple(np.diff(row_cuts).tolist()),
+                                    tuple(np.diff(col_cuts).tolist())))
+
+
 def _default_tile(r: int) -> int:
     """Tile side keeping a server's encoded pair (``2 * tile * r`` floats) under the budget."""
     return max(16, SERVER_BYTES // (16 * max(r, 1)))
@@ -428,7 +642,8 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
            deadline: float | None = None, stragglers: Any = None,
            delays: Any = None, client: Any = None, out: str | os.PathLike | None = None,
            tile: int | None = None, points: Any = "tuned", seed: int | None = None,
-           overwrite: bool = False, callback: Any = None) -> MatmulResult:
+           overwrite: bool = False, callback: Any = None, check: bool | None = None,
+           as_dask: bool = False) -> MatmulResult:
     """Coded product ``C = A B`` on a Dask cluster whose servers straggle.
 
     Parameters
@@ -485,6 +700,19 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
         Replace an existing array at ``out``.
     callback : callable, optional
         ``callback(tiles_done, n_tiles)`` after each tile (progress bars, fault injection).
+    check : bool, optional
+        Freivalds' check of the result (:attr:`MatmulResult.freivalds`). Default (None): run
+        it when it is free, i.e. when the servers' own reads give ``A (B X)`` (each reads all
+        of its tile's A rows and B columns: the MatDot codes and optimized codes always;
+        uncoded and sampled servers only when one read panel spans every inner block); it
+        then costs two matrix-vector passes over what each server reads and ``C_hat X`` on
+        the client, ``O(n N)`` flops per vector against the product's ``O(n N k)``. True:
+        also by a pass of its own over A, B and C (:func:`freivalds`) where the servers
+        could not; False: never.
+    as_dask : bool
+        Return ``C`` as a dask array: lazy over the written Zarr array when ``out`` is
+        given (nothing is read until computed), else over the computed tiles in memory
+        (one chunk per tile). The default is a numpy array (a ``zarr.Array`` with ``out``).
 
     Returns
     -------
@@ -542,6 +770,10 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
     tiles = [(row_cuts[i], row_cuts[i + 1], col_cuts[j], col_cuts[j + 1])
              for i in range(len(row_cuts) - 1) for j in range(len(col_cuts) - 1)]
 
+    if check is not None and not isinstance(check, (bool, np.bool_)):
+        raise InputError(f"check must be True, False or None, got {check!r}")
+    if not isinstance(as_dask, (bool, np.bool_)):
+        raise InputError(f"as_dask must be True or False, got {as_dask!r}")
     result = MatmulResult(C=None, code=code, m=m, n_servers=P,
                           recovery_threshold=plan.threshold, points=plan.points,
                           expected_error=plan.expected_error)
@@ -550,8 +782,9 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
 
         # one executor per tile: place() reuses its keys, and a key cancelled by the previous
         # tile's release could cancel the next tile's data of the same name
-        seeds = np.random.SeedSequence(seed).spawn(len(tiles))
-        executors = [CodedExecutor(cl, name=f"matmul-{code}", seed=s) for s in seeds]
+        seeds = np.random.SeedSequence(seed).spawn(len(tiles) + 1)  # the last: probes
+        executors = [CodedExecutor(cl, name=f"matmul-{code}", seed=s) for s in seeds[:-1]]
+        probes = None if check is False else _Probes(fv.probes(k, seed=seeds[-1]), n)
         # a code whose encoding depends on A and B (sampled) asks for its pass here
         plan = plan.fit(lambda: (_inner_norms(a_op, m, 1, executors[0]),
                                  _inner_norms(b_op, m, 0, executors[0])))
@@ -562,13 +795,21 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
             with atomic_matrix(out, (n, k), "float64", chunks=chunks,
                                overwrite=overwrite) as target:
                 _run_tiles(executors, result, tiles, a_op, b_op, inner, plan, deadline,
-                           scenario, delays, target, callback=callback)
+                           scenario, delays, target, callback=callback, probes=probes)
             result.C = open_written_matrix(out)
         else:
             c = np.empty((n, k), dtype=np.float64)
             _run_tiles(executors, result, tiles, a_op, b_op, inner, plan, deadline,
-                       scenario, delays, c, callback=callback)
+                       scenario, delays, c, callback=callback, probes=probes)
             result.C = c
+        if probes is not None:
+            if probes.complete:
+                result.freivalds = fv.relative_residual(probes.cx, probes.abx)
+            elif check:  # the servers could not: a pass of its own over A, B and C
+                result.freivalds = _freivalds(a_op, b_op, _Operand(
+                    out if out is not None else result.C, "C"), probes.x, executors[0])
+        if as_dask:
+            result.C = _as_dask(result.C, out, row_cuts, col_cuts)
     result.tiles = tiles
     result.error_estimate = float(max(result.tile_errors)) if result.tile_errors else 0.0
     result.seconds = time.perf_counter() - t_start
@@ -577,7 +818,7 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
 
 def _run_tiles(executors: list, result: MatmulResult, tiles: list, a_op: _Operand,
                b_op: _Operand, inner: int, plan: CodePlan, deadline, scenario, delays,
-               target, *, callback=None) -> None:
+               target, *, callback=None, probes: _Probes | None = None) -> None:
     """One coded job per tile (:func:`_tile_rounds`), under the scenario's real faults.
 
     Tile ``t`` is round ``t`` of the scenario: its ``throttle`` workers are slowed for the
@@ -592,13 +833,15 @@ def _run_tiles(executors: list, result: MatmulResult, tiles: list, a_op: _Operan
                          f"rounds 0 to {len(tiles) - 1} (tile t is round t)")
     with throttled(cl, scenario):
         _tile_rounds(executors, result, tiles, a_op, b_op, inner, plan, deadline, scenario,
-                     delays, target, callback=callback)
+                     delays, target, callback=callback, probes=probes)
 
 
 def _tile_rounds(executors: list, result: MatmulResult, tiles: list, a_op: _Operand,
                  b_op: _Operand, inner: int, plan: CodePlan, deadline, scenario, delays,
-                 target, *, callback=None) -> None:
-    """One coded job per tile: place the encoded blocks, run one round, decode, store."""
+                 target, *, callback=None, probes: _Probes | None = None) -> None:
+    """One coded job per tile: place the encoded blocks, run one round, decode, store
+    (and add the tile to the Freivalds check: ``C_hat X`` here, ``A (B X)`` from the
+    servers)."""
     P = plan.n_servers
     cl = executors[0].client
     for t, (r0, r1, c0, c1) in enumerate(tiles):
@@ -612,8 +855,14 @@ def _tile_rounds(executors: list, result: MatmulResult, tiles: list, a_op: _Oper
                 # built, so loading overlaps computing, and a worker that never builds its
                 # servers' data (frozen) holds up only those servers, which the code's
                 # threshold does without
+                # the executor puts server j on worker j mod W (round robin): a worker with
+                # another server of this tile after j keeps its store reads for it
+                n_w = max(1, len(executor.workers()))
+                token = f"{uuid.uuid4().hex}-{t}"
                 executor.place([(_load_server, (a_src, b_src, a_rows, b_cols, inner,
-                                                plan.alpha[j], plan.beta[j], label))
+                                                plan.alpha[j], plan.beta[j], label,
+                                                (token, j + n_w < P),
+                                                None if probes is None else probes.x[c0:c1]))
                                 for j in range(P)], wait=False)
                 # victims seeded by (scenario seed, tile): a redone tile kills no more
                 killed, extras = round_faults(cl, scenario, t, P, kills=attempt == 0)
@@ -623,9 +872,11 @@ def _tile_rounds(executors: list, result: MatmulResult, tiles: list, a_op: _Oper
                 rr = executor.run_round(_server_product, None, max_wait=ROUND_MAX_WAIT,
                                         **extras, **plan.wait_policy(deadline))
                 executor.release()
-                c_hat, err_abs = plan.decode(np.stack([v[0] for v in rr.values]), rr.servers,
+                c_hat, err_abs = plan.decode([v[0] for v in rr.values], rr.servers,
                                              [float(v[1]) for v in rr.values])
                 target[r0:r1, c0:c1] = c_hat
+                if probes is not None:
+                    probes.add(r0, r1, c0, c1, c_hat, [v[2] for v in rr.values])
                 result.servers_used.append(rr.servers)
                 result.arrival_times.append(rr.arrival)
                 result.tile_errors.append(relative(err_abs, c_hat))

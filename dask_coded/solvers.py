@@ -20,13 +20,21 @@ import dataclasses
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .errors import InputError
-from .executor import CodedExecutor, RoundResult, SchedulerLost, Speculation, round_faults
+from .executor import (
+    CodedExecutor,
+    RoundResult,
+    SchedulerLost,
+    Speculation,
+    round_faults,
+    scheduler_lost,
+)
 from .expansion import ExpansionNetwork, expansion_network
 from .kernels import embedding as ek
 from .kernels import gradients as gk
@@ -1129,6 +1137,16 @@ class CodedSolver:
                 self.step()
             except SchedulerLost as exc:
                 self._recover(exc)
+                continue
+            except (OSError, CancelledError) as exc:
+                # a call that was waiting on the scheduler when its connection dropped (a
+                # restarted or frozen scheduler: executor._SchedulerGuard)
+                client = getattr(self.executor, "client", None)
+                if client is None or not scheduler_lost(client, exc):
+                    raise
+                why = (getattr(self.executor, "scheduler_trouble", None)
+                       or f"lost the scheduler ({type(exc).__name__})")
+                self._recover(SchedulerLost(f"iteration {self.iteration}: {why}"))
                 continue
             if self.converged():
                 return "tol"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -279,11 +280,15 @@ def test_cli_quickstart(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "error estimate" in proc.stdout and "true relative error" in proc.stdout
+    assert "Freivalds check" in proc.stdout and "against numpy's A @ B" in proc.stdout
     assert sorted(p.name for p in out.iterdir()) == [".dask-coded-output", "C.zarr",
                                                       "report.json"]
     report = json.loads((out / "report.json").read_text())
     assert report["result"]["code"] == "eps-matdot"
     assert report["true_relative_error"] <= report["result"]["error_estimate"]
+    # the check needs no reference product, and tells about the same
+    check = report["result"]["freivalds"]
+    assert report["true_relative_error"] / 30 <= check <= 30 * report["true_relative_error"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
@@ -301,3 +306,114 @@ def test_benchmark_kernel_table():
                                    "--opt-max-iter", "20"])
     assert out.exit_code == 0, out.output
     assert "K=m+1" in out.output
+
+
+# ---------------------------------------------------------------------------- Freivalds' check
+
+
+def test_freivalds_check_estimates_the_true_error(client, tmp_path):
+    """The check (A (B X) from the servers' own reads) is about the true error, for in-memory
+    and stored operands, one tile and several; check=False skips it."""
+    A, B = _operands(seed=5)
+    write_matrix(tmp_path / "A.zarr", A)
+    write_matrix(tmp_path / "B.zarr", B)
+    for a, b in ((A, B), (str(tmp_path / "A.zarr"), str(tmp_path / "B.zarr"))):
+        for code, tile in (("eps-matdot", None), ("eps-matdot", 16), ("matdot", None)):
+            res = matmul(a, b, code=code, m=3, client=client, tile=tile, seed=0)
+            err = _rel(res.C, A @ B)
+            assert res.freivalds is not None, (code, tile)
+            # a chi-square ratio with 3 degrees of freedom each way: well within 30x
+            assert err / 30 <= res.freivalds <= max(30 * err, 1e-13), (code, tile, err)
+            assert json.loads(json.dumps(res.summary()))["freivalds"] == res.freivalds
+    assert matmul(A, B, m=3, client=client, check=False).freivalds is None
+
+
+_CORRUPTED = itertools.count()
+
+
+def _corrupt_first_product(data, param):
+    """The servers' kernel, but the first call of a test (in-process workers share the
+    counter) returns a product off by 1 in one entry."""
+    from dask_coded.matmul import _clean_server_product  # set by the test
+
+    c, norm, ref = _clean_server_product(data, param)
+    if next(_CORRUPTED) == 0:
+        c = c.copy()
+        c[3, 4] += 1.0
+    return c, norm, ref
+
+
+def test_freivalds_flags_a_corrupt_server_result(client, monkeypatch):
+    """One server's product off in one entry: the decoder cannot tell (its estimate stays at
+    round-off), Freivalds' check does."""
+    global _CORRUPTED
+    mm = __import__("dask_coded.matmul", fromlist=["_server_product"])
+    A, B = _operands(seed=6)
+    good = matmul(A, B, code="matdot", m=3, n_servers=5, client=client, seed=0)
+    _CORRUPTED = itertools.count()
+    monkeypatch.setattr(mm, "_clean_server_product", mm._server_product, raising=False)
+    monkeypatch.setattr(mm, "_server_product", _corrupt_first_product)
+    bad = matmul(A, B, code="matdot", m=3, n_servers=5, client=client, seed=0)
+    # the kernel ran 5 times, all decoded (threshold 2m - 1 = 5: every weight is nonzero;
+    # with m = 2 the middle Chebyshev point, 0, has weight 0 in C and its corruption is moot)
+    assert next(_CORRUPTED) == 5
+    assert _rel(bad.C, A @ B) > 1e-4 and bad.error_estimate < 1e-12  # undetected by it
+    assert good.freivalds < 1e-13
+    assert bad.freivalds > 1e-4 > 1e6 * bad.error_estimate
+
+
+def test_freivalds_on_a_corrupted_store(client, tmp_path):
+    """freivalds() checks a written product from the stores, row panel by row panel on the
+    workers; one damaged entry of C is flagged. Uncoded servers read one block of B each,
+    so the free check is off, and check=True runs that pass instead."""
+    import zarr
+
+    from dask_coded.matmul import freivalds
+
+    A, B = _operands(seed=7)
+    pa, pb, pc = tmp_path / "A.zarr", tmp_path / "B.zarr", tmp_path / "C.zarr"
+    write_matrix(pa, A)
+    write_matrix(pb, B)
+    res = matmul(str(pa), str(pb), code="uncoded", m=3, out=pc, client=client, tile=16, seed=0,
+                 check=True)
+    assert res.freivalds is not None and res.freivalds < 1e-13
+    assert freivalds(str(pa), str(pb), str(pc), client=client, seed=1) < 1e-13
+    assert freivalds(A, B, np.asarray(res.C[...]), seed=1) < 1e-13  # numpy: no cluster
+    stored = zarr.open_array(str(pc), mode="r+")
+    stored[5, 7] = stored[5, 7] + 1.0
+    assert freivalds(str(pa), str(pb), str(pc), client=client, seed=1) > 1e-4
+    with pytest.raises(InputError, match="not the shape of A B"):
+        freivalds(A, B, np.zeros((3, 3)))
+
+
+def test_read_cache_is_shared_within_a_tile_only(tmp_path):
+    """A worker's decoded reads of a tile serve its next server of the tile (keep), never
+    another tile's, and are freed by the last one (done)."""
+    mm = __import__("dask_coded.matmul", fromlist=["_ReadCache"])
+    cache = mm._ReadCache()
+    write_matrix(tmp_path / "M.zarr", np.arange(12.0).reshape(3, 4))
+    src = ("store", str(tmp_path / "M.zarr"))
+    x = cache.read(src, (0, 3), (0, 4), "t1", keep=True)
+    assert cache.read(src, (0, 3), (0, 4), "t1", keep=False) is x  # a hit
+    assert not x.flags.writeable  # shared: read-only
+    y = cache.read(src, (0, 3), (0, 4), "t2", keep=False)  # another tile: cleared, re-read
+    assert y is not x and not cache.items
+    cache.read(src, (0, 3), (0, 4), "t3", keep=True)
+    cache.done("t3")
+    assert not cache.items and cache.nbytes == 0
+
+
+def test_as_dask(client, tmp_path):
+    """as_dask=True: lazy over the written Zarr array with out (its chunks are the tiles),
+    over the computed tiles without; equal to A @ B within the code's error."""
+    A, B = _operands(seed=8)
+    res = matmul(A, B, m=3, client=client, tile=16, seed=0, as_dask=True, out=tmp_path / "C")
+    assert isinstance(res.C, da.Array)
+    assert res.C.chunks == ((16, 16, 8), (16, 14))
+    assert _rel(res.C.compute(), A @ B) <= res.error_estimate
+    res = matmul(A, B, m=3, client=client, tile=16, seed=0, as_dask=True)
+    assert isinstance(res.C, da.Array) and res.C.chunks == ((16, 16, 8), (16, 14))
+    assert _rel(res.C.compute(), A @ B) <= res.error_estimate
+    for kwargs in ({"as_dask": "yes"}, {"check": "on"}):
+        with pytest.raises(InputError, match=r"True or False|True, False or None"):
+            matmul(A, B, m=3, client=client, **kwargs)

@@ -59,13 +59,25 @@ FAULTS = {
                          "address, with fresh workers",
     "scheduler-restart-setup": "the same, while lstsq's setup pass (leverage scores) runs",
     "all-workers-lost": "every worker and its nanny SIGKILLed: nothing can finish",
+    "freeze-one": "one worker process SIGSTOPped at a random round, for good",
+    "freeze-one-setup": "the same, while lstsq's setup pass runs",
+    "freeze-all": "every worker process SIGSTOPped at a random round, for good",
+    "freeze-scheduler": "the scheduler SIGSTOPped at a random round, for good",
+    "kill-in-round": "from a random early round on, a worker SIGKILLed every 0.3 to 0.8 s, "
+                     "4 times, at random moments (most of them inside a round)",
+    "flipped-bit": "one bit of one chunk of the input store flipped before the run",
+    "truncated-chunk": "one chunk file of the input store cut to half its length",
 }
 
 #: Faults no redundancy can survive: a clear error is their right outcome.
-UNSURVIVABLE = ("all-workers-lost",)
+UNSURVIVABLE = ("all-workers-lost", "freeze-all", "freeze-scheduler", "flipped-bit",
+                "truncated-chunk")
 
 #: Faults of lstsq only (matmul has no setup pass).
-LSTSQ_ONLY = ("scheduler-restart-setup",)
+LSTSQ_ONLY = ("scheduler-restart-setup", "freeze-one-setup")
+
+#: Faults to the stored inputs (matmul then reads A and B from stores too).
+CORRUPTIONS = ("flipped-bit", "truncated-chunk")
 
 APIS = ("lstsq", "matmul")
 OUTCOMES = ("right", "clear error", "wrong", "unclear", "hang", "not injected")
@@ -135,6 +147,10 @@ class ProcessCluster:
     def kill_scheduler(self) -> None:
         self._kill(self._scheduler)
 
+    def freeze_scheduler(self) -> None:
+        """SIGSTOP the scheduler process (:meth:`close` kills it all the same)."""
+        os.kill(self._scheduler.pid, signal.SIGSTOP)
+
     def kill_all_workers(self) -> None:
         """SIGKILL every worker with its nanny: nothing restarts them."""
         for p in self._workers:
@@ -185,6 +201,8 @@ class _Problems:
     A_mat: np.ndarray
     B_mat: np.ndarray
     C_ref: np.ndarray
+    A_store: Path | None = None
+    B_store: Path | None = None
 
 
 #: lstsq: a consistent, coherent 20000 x 10 problem; K = 20 blocks on m = 40 servers.
@@ -212,7 +230,44 @@ def _make_problems(folder: Path, seed: int) -> _Problems:
     x_ref = np.linalg.lstsq(a_np, b_np, rcond=None)[0]
     rng = np.random.default_rng(seed)
     A_mat, B_mat = rng.standard_normal((384, 512)), rng.standard_normal((512, 384))
-    return _Problems(store, x_ref, A_mat, B_mat, A_mat @ B_mat)
+    from ..io import write_matrix
+
+    write_matrix(folder / "A.zarr", A_mat, chunks=(128, 512))
+    write_matrix(folder / "B.zarr", B_mat, chunks=(128, 384))
+    return _Problems(store, x_ref, A_mat, B_mat, A_mat @ B_mat, folder / "A.zarr",
+                     folder / "B.zarr")
+
+
+def _chunk_files(store: Path) -> list[Path]:
+    """The chunk files of a Zarr store (not its metadata), sorted."""
+    return sorted(f for f in store.rglob("*") if f.is_file() and not f.name.startswith(".")
+                  and f.name not in ("zarr.json", ".zarray", ".zgroup", ".zattrs"))
+
+
+def corrupt_copy(problems: _Problems, fault: str, folder: Path, seed: int) -> _Problems:
+    """The problems with their stores copied into ``folder`` and one chunk of A's damaged:
+    one bit flipped (``flipped-bit``) or the file cut to half (``truncated-chunk``)."""
+    import dataclasses
+    import shutil
+
+    out = {}
+    for name in ("store", "A_store", "B_store"):
+        src = getattr(problems, name)
+        out[name] = folder / src.name
+        shutil.copytree(src, out[name])
+    rng = np.random.default_rng(seed)
+    # the dataset's A (its group holds A and b) and matmul's A
+    for victim in (out["store"] / "A", out["A_store"]):
+        files = _chunk_files(victim)
+        f = files[int(rng.integers(len(files)))]
+        data = bytearray(f.read_bytes())
+        if fault == "flipped-bit":
+            i = int(rng.integers(len(data)))
+            data[i] ^= 1 << int(rng.integers(8))
+        else:
+            data = data[: len(data) // 2]
+        f.write_bytes(bytes(data))
+    return dataclasses.replace(problems, **out)
 
 
 # ------------------------------------------------------------------------------ one trial
@@ -226,10 +281,18 @@ class _Injector:
         self.seed = seed
         self.fired = False
         self.throttle = None
+        self.frozen = None
+        self.killer: threading.Thread | None = None
+        self.kills = 0
+        self._stop = threading.Event()
 
     def __call__(self, done: int) -> None:
-        if self.fired or done < self.at:
-            return
+        if self.fired or done < self.at or self.fault in LSTSQ_ONLY:
+            return  # (a setup-pass fault is fired by its _SetupWatcher)
+        self.fire()
+
+    def fire(self) -> None:
+        """Inject the fault now."""
         self.fired = True
         if self.fault == "slow-mid-run":
             from ..stragglers import throttle
@@ -245,11 +308,43 @@ class _Injector:
             self.cluster.restart_scheduler(self.client)
         elif self.fault == "all-workers-lost":
             self.cluster.kill_all_workers()
+        elif self.fault in ("freeze-one", "freeze-one-setup", "freeze-all"):
+            from ..stragglers import freeze
+
+            workers = sorted(self.client.scheduler_info()["workers"])
+            if self.fault != "freeze-all":
+                workers = [workers[np.random.default_rng(self.seed).integers(len(workers))]]
+            self.frozen = freeze(self.client, workers)
+        elif self.fault == "freeze-scheduler":
+            self.cluster.freeze_scheduler()
+        elif self.fault == "kill-in-round":
+            self.killer = threading.Thread(target=self._kill_now_and_then, daemon=True,
+                                           name="kill-in-round")
+            self.killer.start()
+
+    def _kill_now_and_then(self, kills: int = 4) -> None:
+        """SIGKILL a random worker soon, then every 0.3-0.8 s, ``kills`` times (the nannies
+        restart them): at random moments, so most land inside a round, not between two."""
+        from ..stragglers import kill_workers
+
+        rng = np.random.default_rng([self.seed, 7])
+        for k in range(kills):
+            if self._stop.wait(float(rng.uniform(0.05, 0.3) if k == 0 else
+                                     rng.uniform(0.3, 0.8))):
+                return
+            with contextlib.suppress(Exception):  # no worker up just now: the next try
+                if kill_workers(self.client, 1, rng=rng, timeout=5.0):
+                    self.kills += 1
 
     def stop(self) -> None:
+        self._stop.set()
+        if self.killer is not None:
+            self.killer.join(timeout=30)
         if self.throttle is not None:
             with contextlib.suppress(Exception):
                 self.throttle.stop()
+        if self.frozen is not None:
+            self.frozen.thaw()
 
 
 #: Key fragments of lstsq's setup tasks: the pass's (dask_coded.leverage, via
@@ -264,10 +359,13 @@ def _n_setup_tasks(dask_scheduler) -> int:
 
 
 class _SetupWatcher:
-    """Restarts the scheduler as soon as it holds tasks of the setup pass."""
+    """Runs ``action`` (default: restart the scheduler) as soon as the scheduler holds tasks
+    of the setup pass."""
 
-    def __init__(self, cluster: ProcessCluster, client, timeout: float = 60.0):
+    def __init__(self, cluster: ProcessCluster, client, timeout: float = 60.0,
+                 action: Callable[[], None] | None = None):
         self.cluster, self.client, self.timeout = cluster, client, timeout
+        self.action = action or (lambda: cluster.restart_scheduler(client))
         self.fired = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True, name="setup-watcher")
@@ -279,7 +377,7 @@ class _SetupWatcher:
             with contextlib.suppress(Exception):
                 if self.client.run_on_scheduler(_n_setup_tasks) > 0:
                     self.fired = True
-                    self.cluster.restart_scheduler(self.client)
+                    self.action()
                     return
             time.sleep(0.01)
 
@@ -309,10 +407,13 @@ def _run_lstsq(problems: _Problems, client, stragglers, callback, seed: int):
             f"error {err:.1e} after {result.n_iter} its ({result.stop_reason})")
 
 
-def _run_matmul(problems: _Problems, client, stragglers, callback, seed: int):
+def _run_matmul(problems: _Problems, client, stragglers, callback, seed: int,
+                stores: bool = False):
     from ..matmul import matmul
 
-    result = matmul(problems.A_mat, problems.B_mat, client=client, stragglers=stragglers,
+    a, b = ((str(problems.A_store), str(problems.B_store)) if stores
+            else (problems.A_mat, problems.B_mat))
+    result = matmul(a, b, client=client, stragglers=stragglers,
                     seed=seed, eps=MATMUL_EPS, callback=lambda done, total: callback(done),
                     **MATMUL)
     err = np.linalg.norm(result.C - problems.C_ref) / np.linalg.norm(problems.C_ref)
@@ -330,22 +431,33 @@ def run_trial(api: str, fault: str, problems: _Problems, *, seed: int, n_workers
         raise InputError(f"fault {fault!r} is for lstsq only")
     rng = np.random.default_rng([seed, APIS.index(api), list(FAULTS).index(fault)])
     at = int(rng.integers(2, 8) if api == "lstsq" else rng.integers(1, 30))
-    if fault == "scheduler-restart-setup":
+    if fault in LSTSQ_ONLY:
         at = 0  # during the setup pass, before the first round
+    elif fault == "kill-in-round":
+        at = int(rng.integers(1, 4))  # early: the kills need rounds left to land in
     cluster = client = None
     box: dict = {}
     injector = watcher = None
     t0 = time.perf_counter()
+    scratch = tempfile.TemporaryDirectory(prefix="dask-coded-fault-")
     try:
+        if fault in CORRUPTIONS:
+            problems = corrupt_copy(problems, fault, Path(scratch.name), seed)
         cluster = ProcessCluster(n_workers, threads_per_worker, log=log)
         client = Client(cluster.address, timeout=30)
         client.wait_for_workers(n_workers, timeout=60)
         injector = _Injector(fault, cluster, client, at, seed)
         stragglers = _kills(fault, n_workers, at, seed)
-        run = _run_lstsq if api == "lstsq" else _run_matmul
+        if api == "lstsq":
+            run = _run_lstsq
+        else:
+            def run(*args):
+                return _run_matmul(*args, stores=fault in CORRUPTIONS)
 
         if fault == "scheduler-restart-setup":
             watcher = _SetupWatcher(cluster, client)
+        elif fault == "freeze-one-setup":
+            watcher = _SetupWatcher(cluster, client, action=injector.fire)
 
         def target():
             try:
@@ -368,7 +480,10 @@ def run_trial(api: str, fault: str, problems: _Problems, *, seed: int, n_workers
             return Trial(api, fault, outcome, seconds, at, f"{type(exc).__name__}: {line}")
         ok, killed, detail = box["value"]
         injected = {"kill-one": killed, "kill-several": killed, "kill-all-but-one": killed,
-                    "scheduler-restart-setup": watcher is not None and watcher.fired
+                    "scheduler-restart-setup": watcher is not None and watcher.fired,
+                    "freeze-one-setup": watcher is not None and watcher.fired,
+                    "kill-in-round": injector.kills > 0,
+                    "flipped-bit": True, "truncated-chunk": True,
                     }.get(fault, injector.fired)
         if not ok:
             return Trial(api, fault, "wrong", seconds, at, detail)
@@ -387,6 +502,7 @@ def run_trial(api: str, fault: str, problems: _Problems, *, seed: int, n_workers
         if client is not None and hung:
             with contextlib.suppress(Exception):
                 client.close(timeout=5)
+        scratch.cleanup()
 
 
 def run_suite(faults: Sequence[str] | None = None, apis: Sequence[str] = APIS, *,

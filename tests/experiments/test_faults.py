@@ -53,6 +53,46 @@ def test_matmul_faults(problems, fault, monkeypatch):
     assert trial.outcome == want, trial
 
 
+@pytest.fixture
+def quick(monkeypatch):
+    # a frozen worker is retired after 5 s (distributed's floor of 10 heartbeats), not 10
+    monkeypatch.setattr(CodedExecutor, "unresponsive_after", 3.0)
+    monkeypatch.setattr(CodedExecutor, "no_workers_timeout", 3.0)
+
+
+def test_lstsq_survives_a_worker_frozen_for_good(problems, quick):
+    """Issue 15: one worker SIGSTOPped mid-solve and never continued hung lstsq (400 s)."""
+    trial = faults.run_trial("lstsq", "freeze-one", problems, seed=0, n_workers=2,
+                             hang_limit=120)
+    assert trial.outcome == "right", trial
+
+
+def test_matmul_survives_kills_inside_its_rounds(problems, quick):
+    """Kills at random moments, most inside a round: a result lost with its worker after
+    it was chosen is not waited for; the round runs again."""
+    trial = faults.run_trial("matmul", "kill-in-round", problems, seed=3, n_workers=3,
+                             hang_limit=120)
+    assert trial.outcome == "right", trial
+
+
+@pytest.mark.parametrize(("api", "fault"), [("lstsq", "flipped-bit"),
+                                            ("matmul", "truncated-chunk")])
+def test_a_corrupt_chunk_is_a_one_line_error_naming_it(problems, api, fault):
+    trial = faults.run_trial(api, fault, problems, seed=0, n_workers=2, hang_limit=120)
+    assert trial.outcome == "clear error", trial
+    assert "is corrupt: checksum mismatch" in trial.detail and "chunk (" in trial.detail
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("api", "fault"), [("lstsq", "freeze-all"), ("matmul", "freeze-one"),
+                                            ("lstsq", "kill-in-round"),
+                                            ("lstsq", "freeze-one-setup")])
+def test_more_freezes_and_kills(problems, quick, api, fault):
+    trial = faults.run_trial(api, fault, problems, seed=0, n_workers=3, hang_limit=120)
+    want = "clear error" if fault in faults.UNSURVIVABLE else "right"
+    assert trial.outcome == want, trial
+
+
 def _trial(outcome, fault="kill-one", api="lstsq", seconds=1.0):
     return faults.Trial(api, fault, outcome, seconds, 3)
 

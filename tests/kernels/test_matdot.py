@@ -80,13 +80,17 @@ def test_streamed_encoder_is_linear_encode_of_split_inner(inner, m, kind):
         md.encode_streamed(alpha[0], lambda lo, hi: a[:, lo:hi], inner, a.shape[0], axis=2)
 
 
-@pytest.mark.parametrize("panel", [1, 3, 5, 16])
-def test_panelled_encoding_reads_each_index_once(panel):
+@pytest.mark.parametrize("kind", ["real", "complex"])
+@pytest.mark.parametrize(("inner", "panel"), [(7, 1), (7, 3), (7, 5), (7, 6), (7, 16),
+                                              (12, 4), (12, 6), (12, 12)])
+def test_panelled_encoding_reads_each_index_once(inner, panel, kind):
     """``panel=``: the inner axis read in panels (each index once, a store chunk decoded
-    once) gives the same encoded blocks as reading block by block."""
-    a, b, _ = operands(3, inner=7)
-    m, inner = 3, 7
-    alpha, beta = md.matdot_coefficients(md.exact_points(5), m)
+    once) gives the same encoded blocks as reading block by block: panels that cut blocks,
+    panels of whole blocks (one BLAS call over them), the short last block, complex
+    coefficients."""
+    a, b, _ = operands(3, inner=inner)
+    m = 3
+    alpha, beta = md.matdot_coefficients(md.exact_points(5, kind), m)
     alpha[1, 2] = 0.0
     for server in range(5):
         reads = []
