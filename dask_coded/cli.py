@@ -34,6 +34,9 @@ class _Group(click.Group):
         except InputError as exc:
             click.echo(f"dask-coded: error: {exc}", err=True)
             ctx.exit(2)
+        except OSError as exc:  # the machine's, not ours: a full disk, a symlink loop, EACCES
+            click.echo(f"dask-coded: error: {_os_error(exc, ctx.invoked_subcommand)}", err=True)
+            ctx.exit(2)
         except _NO_ARGS_IS_HELP:
             raise  # a bare group (``dask-coded benchmark``): its help text
         except click.UsageError as exc:  # a bad option or argument: one line, no usage text
@@ -49,6 +52,15 @@ class _Group(click.Group):
 
 
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+def _os_error(exc: OSError, command: str | None) -> str:
+    """An OSError in one line: what failed, on which path if known, in which command.
+    (Outputs are written aside and renamed, so nothing half-written is left.)"""
+    what = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
+    where = f": {exc.filename}" if exc.filename else ""
+    during = f" (during {command}; nothing was left half-written)" if command else ""
+    return f"{what}{where}{during}"
 
 
 def _usage_error(ctx, exc: click.UsageError) -> None:
@@ -483,10 +495,10 @@ def benchmark_matmul(n: int, m: int, workers: int, threads: int, repeats: int,
               help="Iterations per start (the paper ran 100,000).")
 @click.option("--quick", is_flag=True, help="Tiny budget (2 starts x 50 iterations).")
 @click.option("--plain", is_flag=True,
-              help="The seed's plain Algorithm 1 (default: the accelerated variant).")
+              help="The MatDot paper's plain Algorithm 1 (default: the accelerated variant).")
 @click.option("--seed", type=int, default=0, show_default=True)
 def benchmark_fig1(restarts: int, max_iter: int, quick: bool, plain: bool, seed: int) -> None:
-    """Fig. 1 of seed 000: loss (28) of Algorithm 1 per (m, k, P), random and eps-MatDot
+    """Fig. 1 of the MatDot paper: loss (28) of Algorithm 1 per (m, k, P), random and eps-MatDot
     starts, against the authors' values."""
     from .experiments.matmul import run_fig1_benchmark
 

@@ -1,4 +1,4 @@
-"""The codes of coded matrix products, behind one registry (the MatDot paper, seed 000).
+"""The codes of coded matrix products, behind one registry (the MatDot paper).
 
 What differs from one code to another lives here, as :data:`CODES` does for the solvers'
 ``METHODS``: how many servers it uses by default and at least, its encoding coefficients
@@ -331,7 +331,7 @@ class Uncoded(Code):
 class Sampled(Code):
     """Approximate products by block sampling on an expansion network (beyond the papers).
 
-    The gradient-coding seed's future work (002, Section V): CR-multiplication (Drineas,
+    The gradient-coding paper's future work (GC Section V): CR-multiplication (Drineas,
     Kannan and Mahoney 2006) whose sampling distribution, ``p_i ~ ||A_i||_F ||B_i||_F`` over
     the ``m`` inner blocks, sets the replicas of an expansion network (GC Sections III-C/D).
     Server ``l`` holds one encoded pair ``(w_i A_i, w_i B_i)`` of its block ``i`` -- 1/m of A

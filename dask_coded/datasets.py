@@ -10,8 +10,6 @@ import os
 from dataclasses import fields
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from .errors import InputError
 from .io import atomic_group
 from .kernels.datagen import DatasetSpec, coefficients, generate_chunk, mixing_matrix
@@ -66,7 +64,13 @@ def make_dataset(path: str | os.PathLike, *, overwrite: bool = False, progress: 
         out.create("x0", (spec.n_cols,), (spec.n_cols,), "float64")
         out.write("x0", 0, x0)
         chunks = range(spec.n_chunks)
-        for chunk in tqdm(chunks, desc="make-dataset", unit="chunk", disable=not progress):
+        if progress:
+            # imported only for a bar: tqdm.auto warns "IProgress not found" when imported in
+            # a Jupyter kernel without ipywidgets, and this module is imported by dask_coded's
+            from tqdm.auto import tqdm
+
+            chunks = tqdm(chunks, desc="make-dataset", unit="chunk")
+        for chunk in chunks:
             a, b = generate_chunk(spec, chunk, mixing=mixing, x0=x0)
             out.write("A", chunk * spec.chunk_rows, a)
             out.write("b", chunk * spec.chunk_rows, b)

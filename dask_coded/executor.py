@@ -21,7 +21,7 @@ The traps it is built around (DESIGN.md):
   worker by worker lets the first worker start first. So each round is one graph update
   with priorities from one fresh random permutation of *all* servers: each server is then
   among the first q with the same probability (balanced, homogeneous workers), which is
-  what the unbiasedness of the coded gradient (GC seed, Theorem 2) rests on. What skew is
+  what the unbiasedness of the coded gradient (GC Theorem 2) rests on. What skew is
   left (unequal workers) the solvers correct by inclusion rates (Horvitz-Thompson).
 """
 
@@ -180,7 +180,8 @@ def retry_after_scheduler_loss(fn: Callable[[], Any], client, timeout: float, *,
                                       or scheduler_lost(client, exc)):
                 raise
             if attempt == attempts - 1:
-                raise SchedulerLost(f"{what} lost the scheduler {attempts} times") from None
+                lost = "its data" if isinstance(exc, DataLost) else "the scheduler"
+                raise SchedulerLost(f"{what} lost {lost} {attempts} times") from None
             try:
                 wait_for_scheduler(client, timeout)
             except SchedulerLost as again:
@@ -236,14 +237,21 @@ def on_scheduler(client, fn: Callable, *args: Any, what: str,
 
 
 def _futures_in(calls: Sequence[tuple[Callable, tuple]]) -> list:
-    """The distinct futures among the calls' arguments (top level)."""
+    """The distinct futures among the calls' arguments, in tuples and lists too (a loader
+    call ``(fn, (future, ...))`` passed as an argument)."""
     from distributed import Future
 
     seen: dict[str, Any] = {}
+
+    def visit(value: Any, depth: int) -> None:
+        if isinstance(value, Future):
+            seen.setdefault(value.key, value)
+        elif isinstance(value, (tuple, list)) and depth < 3:
+            for v in value:
+                visit(v, depth + 1)
+
     for _, args in calls:
-        for a in args:
-            if isinstance(a, Future):
-                seen.setdefault(a.key, a)
+        visit(args, 0)
     return list(seen.values())
 
 
@@ -304,7 +312,7 @@ _guards: dict[int, _SchedulerGuard] = {}
 
 def guard_scheduler(client, timeout: float = SCHEDULER_TIMEOUT) -> _SchedulerGuard | None:
     """Start (once per client) the :class:`_SchedulerGuard` of a synchronous client."""
-    if getattr(client, "asynchronous", False):
+    if client is None or getattr(client, "asynchronous", False):
         return None
     guard = _guards.get(id(client))
     if guard is None or guard.client is not client or not guard.alive:
@@ -665,12 +673,22 @@ class CodedExecutor:
 
     #: Seconds a round waits while the cluster has no worker at all (every server's data is
     #: gone; a cluster manager may be starting new ones) before it raises ServersLost.
-    no_workers_timeout = 30.0
-    #: See :data:`UNRESPONSIVE_AFTER` and :data:`SCHEDULER_TIMEOUT`.
-    unresponsive_after = UNRESPONSIVE_AFTER
-    scheduler_timeout = SCHEDULER_TIMEOUT
+    #: None: ``dask-coded.no-workers-timeout`` (30 s), read when an executor is made.
+    no_workers_timeout: float | None = None
+    #: See :data:`UNRESPONSIVE_AFTER` and :data:`SCHEDULER_TIMEOUT`. None: the dask config's
+    #: ``dask-coded.unresponsive-after`` and ``dask-coded.scheduler-timeout``, read when an
+    #: executor is made (so ``dask.config.set`` applies); a number set on the class (as the
+    #: tests do) wins over the config.
+    unresponsive_after: float | None = None
+    scheduler_timeout: float | None = None
 
     def __init__(self, client, *, name: str = "coded", seed: int | None = None):
+        from . import _dask_config
+
+        for attr in ("no_workers_timeout", "unresponsive_after", "scheduler_timeout"):
+            # an instance attribute from here on: one value for this executor's lifetime
+            setattr(self, attr, _dask_config.resolve(getattr(self, attr),
+                                                     attr.replace("_", "-"), checks.positive))
         self.client = client
         self._rng = np.random.default_rng(seed)
         self.name = f"{name}-{uuid.uuid4().hex[:6]}"
@@ -684,6 +702,7 @@ class CodedExecutor:
         self._relay_from: dict[int, str | None] = {}  # copy -> the worker it copies from
         self._resident_at: dict[int, str] = {}  # server -> where its resident data was
         self._heals = itertools.count()
+        self._placements = itertools.count()
         #: Server -> how often it was not its group's first in cover rounds (a moving
         #: average): cover rounds run the least late replica of each group first.
         self._lateness: dict[int, float] = {}
@@ -843,6 +862,7 @@ class CodedExecutor:
         self._n_placed_workers = len(workers)
         self._resident_at = {}  # filled by _assign for resident data
         self._assigned = self._assign(workers, resident)
+        generation = next(self._placements)
         self._strict = set()
         self._relay_from = {}
         self._data = []
@@ -851,7 +871,9 @@ class CodedExecutor:
             origin = None if resident is None else resident[j]
             if origin is None and source is not None:
                 origin = self._data[source]
-            key = f"{self.name}-data-{j}"
+            # a placement again (after lost data) takes keys of its own: a key just
+            # cancelled by the release cancels a new future of the same key too
+            key = f"{self.name}-data-{j}" + (f"-g{generation}" if generation else "")
             # strictly on w, loads and copies alike: loosely restricted, work stealing
             # moves a load to an idle worker (measured: 1 setup in 12 had 22 servers on one
             # of two workers, 18 on the other) and a copy to the worker that already holds
@@ -1551,7 +1573,7 @@ class CodedExecutor:
                       round_id: int, delays, slowdown) -> tuple[dict, dict]:
         """Submit a round's server tasks, in ``order``, across all workers at once.
 
-        Theorem 2 of the GC seed needs every server to be among the first q equally often.
+        GC Theorem 2 needs every server to be among the first q equally often.
         Submitting worker by worker (one ``client.map`` each) lets the first worker's
         servers start first: the scheduler materialises each graph update on its own, so
         the second worker's tasks arrive later, and its servers were measured among the
@@ -1609,7 +1631,7 @@ class CodedExecutor:
                  t_start: float) -> list:
         """The round's first ``q`` of ``done`` (arrival order), fair among simultaneous ones.
 
-        Theorem 2 of the GC seed needs each server among the first q equally often. A
+        GC Theorem 2 needs each server among the first q equally often. A
         worker reports its finished tasks in batches, so results come to the client in
         bunches whose inner order is the worker's queue, not the servers' speed: the q-th
         result's bunch (those within :data:`TIE_SECONDS` of it, with any already queued

@@ -1,4 +1,4 @@
-"""Expansion networks: how many servers hold each block (GC seed, Section III-C and III-D).
+"""Expansion networks: how many servers hold each block (GC Sections III-C and III-D).
 
 A thin validated layer over :mod:`dask_coded.kernels.expansion` and
 :mod:`dask_coded.kernels.runtime`; numpy only.

@@ -1,4 +1,4 @@
-"""Block leverage scores of a tall matrix, out of core (the GC seed's eq. 5).
+"""Block leverage scores of a tall matrix, out of core (GC eq. 5).
 
 The pass maps the pure kernels of :mod:`dask_coded.kernels.leverage` over the row chunks of
 ``A`` and keeps only d x d summaries per block segment; it never holds A whole. The same pass
@@ -520,7 +520,7 @@ def _gram_r(gram: np.ndarray, n_rows: int, eq: direct.Equilibrated) -> np.ndarra
 
 def block_leverage_scores(A: Any, n_blocks: int, *, method: str = "exact",
                           **options) -> np.ndarray:
-    """Normalised block leverage scores Pi of the row blocks of A (the GC seed's eq. 5).
+    """Normalised block leverage scores Pi of the row blocks of A (GC eq. 5).
 
     ``Pi_i = ||U_(K_i)||_F^2 / d`` where U is an orthonormal basis of A's columns and ``K_i``
     the rows of block i; the scores sum to 1.

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import _dask_config, _progress
 from ._validation import check_client, check_servers, float_array
 from .cluster import client_context, current_client
 from .errors import InputError
@@ -228,7 +229,48 @@ LSTSQ_PARAMETERS: dict[str, Check] = {
     "leverage": _LEVERAGE,
     "scores": OneOf("scores", SCORES),
     "network": OneOf("network", tuple(NETWORKS)),
+    "progress": _progress.check,
 }
+
+#: The parameters of :func:`lstsq` that default to dask's configuration: ``name -> key`` of
+#: the ``dask-coded`` namespace (``dask-coded.yaml``). Read at each call (so that
+#: ``dask.config.set`` applies), and only for an argument left at None.
+DASK_CONFIG_KEYS: dict[str, str] = {
+    "n_servers": "n-servers",
+    "deadline": "deadline",
+    "on_short": "on-short",
+    "reconnect_timeout": "reconnect-timeout",
+    "progress": "progress",
+}
+
+
+def _with_dask_config(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with every None of :data:`DASK_CONFIG_KEYS` replaced by its dask config
+    value, checked there (a bad value is named by its config key)."""
+    params = dict(params)
+    for name, key in DASK_CONFIG_KEYS.items():
+        params[name] = _dask_config.resolve(params[name], key, LSTSQ_PARAMETERS[name])
+    return params
+
+
+def _plain_array(value: Any) -> Any:
+    """What :func:`~dask_coded.io.as_row_chunked` takes, from what a user may pass.
+
+    An xarray DataArray (duck-typed: ``.dims`` and a ``.data`` that is a numpy or dask
+    array, so xarray need not be installed) becomes its ``.data``: a dask-backed one stays
+    lazy, where ``np.asarray`` would load it. A dask array of unknown chunk sizes (from
+    boolean indexing, say) gets them computed, as dask itself asks, on a copy (the
+    caller's array is left as it was): one computation of its graph before the solve.
+    """
+    import dask.array as da
+
+    data = getattr(value, "data", None)
+    if hasattr(value, "dims") and isinstance(data, (np.ndarray, da.Array)):
+        value = data
+    if isinstance(value, da.Array) and any(np.isnan(n) for n in value.shape):
+        value = value.copy()
+        value.compute_chunk_sizes()
+    return value
 
 
 @dataclass(frozen=True)
@@ -255,6 +297,7 @@ class _Request:
     resume: bool
     speculate: Speculation
     scores: str = "exact"
+    progress: bool | str | None = None
 
     @property
     def simulate(self) -> bool:
@@ -319,7 +362,7 @@ def _validate(params: Mapping[str, Any]) -> _Request:
                     reference=p["reference"], x0=p["x0"], callback=p["callback"],
                     setup=p["setup"], checkpoint=p["checkpoint"],
                     checkpoint_every=p["checkpoint_every"], resume=p["resume"],
-                    speculate=p["speculate"], scores=p["scores"])
+                    speculate=p["speculate"], scores=p["scores"], progress=p["progress"])
 
 
 #: Most blocks, and most servers, a solve may have. The setup pass, the placement and every
@@ -338,7 +381,7 @@ MAX_SERVERS_PER_BLOCK = 64
 #: Above this many blocks each block must hold at least d rows (``n_blocks <= N // d``).
 #: A block's work is ~4 tau d flops a gradient and ~tau d^2 for its Gram, against a fixed
 #: 0.2-1 ms to schedule it: blocks of fewer rows than A has columns are almost all
-#: overhead, which is harmless for a few hundred blocks (the GC seed's own experiment has
+#: overhead, which is harmless for a few hundred blocks (the GC paper's own experiment has
 #: 20-row blocks of a 40-column A, K = 100) and not for n_blocks = N.
 SMALL_BLOCK_COUNT = 1000
 
@@ -450,25 +493,28 @@ def _resident_setup(staged: CodedExecutor, source: BlockSource, layout: BlockLay
 
 def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None = None,
           n_servers: int | None = None, q: int | None = None, deadline: float | None = None,
-          on_short: str = "wait", runtime: Any = None, stragglers: Any = None,
+          on_short: str | None = None, runtime: Any = None, stragglers: Any = None,
           step: str | float = "optimal", step_scale: float = 0.25, max_iter: int = 100,
           tol: float = 0.0, time_budget: float | None = None, sketch_rows: int | None = None,
           client: Any = None, seed: int | None = None, reference: Any = None,
           x0: Any = None, callback: Any = None, setup: Any = None,
           checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 10,
-          resume: bool = False, reconnect_timeout: float = 60.0,
+          resume: bool = False, reconnect_timeout: float | None = None,
           speculate: Any = True, precondition: bool = True, variance_reduction: bool = True,
           anchor_every: int | None = None, reweight: bool = True,
           leverage: str = "auto", scores: str = "exact",
-          network: str = "optimal") -> LstsqResult:
+          network: str = "optimal", progress: bool | str | None = None) -> LstsqResult:
     """Solve ``min ||A x - b||_2`` on a Dask cluster whose workers straggle.
 
     Parameters
     ----------
-    A, b : numpy arrays, dask arrays, or a dataset path (then ``b`` is None)
+    A, b : numpy arrays, dask arrays, xarray DataArrays, or a dataset path (then ``b`` is None)
         Tall A (N x d) of real floats; b (N,). A path's store holds arrays ``A`` and ``b``;
         :class:`~dask_coded.io.DatasetPath` names others (``DatasetPath(p, A="X", b="y")``),
-        and the dask arrays of ``open_dataset(p, A="X", b="y")`` work as well.
+        and the dask arrays of ``open_dataset(p, A="X", b="y")`` work as well. Any dask
+        array: chunked any way (rechunked to whole rows), of unknown chunk sizes (computed
+        first, one evaluation of its graph). A DataArray is solved by its ``.data``, numpy
+        or dask (a dask-backed one stays lazy); its dims and coordinates are not used.
     method : str
         ``"auto"`` (the default): ``"direct"`` up to
         :data:`~dask_coded.solvers.AUTO_DIRECT_MAX_COLS` columns, else ``"block-leverage"``.
@@ -479,7 +525,7 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
         to cond(A) ~ 1e8; memory: a worker holds one chunk, the client a few d x d
         matrices and one per block. In-memory numpy data given no client is solved in
         this process on threads, without a cluster.
-        ``"block-leverage"`` (the GC seed's scheme: replicas from the block leverage scores,
+        ``"block-leverage"`` (the GC paper's scheme: replicas from the block leverage scores,
         encoding of GC eq. 23, the sum of the q fastest servers of eq. 26), ``"uniform"`` (equal
         replicas), ``"sd"`` (uncoded steepest descent, waits for every block),
         ``"gaussian"``/``"rademacher"``/``"srht"`` (the paper's baselines: a fresh sketch
@@ -492,16 +538,19 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
         whole chunks (K divides the chunk count), so that no chunk is decoded twice; for
         numpy arrays (or irregular chunks) min(100, N).
     n_servers : int, optional
-        m, servers of the coded methods (default 2 K). Workers hold about m / K copies of
-        (A, b) in total: plan worker memory for that.
+        m, servers of the coded methods. Default: ``dask-coded.n-servers`` of dask's
+        configuration, unset: 2 K. Workers hold about m / K copies of (A, b) in total: plan
+        worker memory for that.
     q : int, optional
         Servers summed per iteration. Default: q(T) = floor(F(T) m) from ``runtime`` and
         ``deadline`` (eq. 12), else ceil(0.75 m).
     deadline : float, optional
-        Seconds after which a round stops waiting (coded methods).
-    on_short : {"wait", "proceed", "fail"}
+        Seconds after which a round stops waiting (coded methods). Default:
+        ``dask-coded.deadline``, unset: none; ``float("inf")`` asks for none where the
+        configuration sets one.
+    on_short : {"wait", "proceed", "fail"}, optional
         Fewer than q by the deadline: wait for q, go on with what arrived (rescaled, still
-        unbiased), or raise.
+        unbiased), or raise. Default: ``dask-coded.on-short`` ("wait").
     runtime : RuntimeModel, optional
         Model of a server's finishing time, for phi(T) and q(T).
     stragglers : StragglerScenario or dict, optional
@@ -526,7 +575,7 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
     client : distributed.Client or "simulate", optional
         Default: the current client, else an embedded LocalCluster for this call.
         ``"simulate"``: no cluster; servers' finishing times are drawn from ``runtime`` (or
-        i.i.d. exponential) by :class:`~dask_coded.simulate.SimulatedExecutor`, the seed's
+        i.i.d. exponential) by :class:`~dask_coded.simulate.SimulatedExecutor`, the GC paper's
         probabilistic model, in this process (for experiments; model stragglers apply,
         throttled or killed workers do not).
     seed : int, optional
@@ -538,7 +587,7 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
     x0 : ndarray, optional
         Starting point (zeros).
     callback : callable, optional
-        Called with the solver after every iteration.
+        Called with the solver after every iteration (after the progress bar's update).
     setup : LeverageResult, optional
         The setup pass of an earlier call on the same (A, b) and ``n_blocks``
         (``result.setup``), to compare methods without reading the data again.
@@ -556,11 +605,12 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
         have: exactly so for sd and the simulated executor, where the servers that answer
         do not depend on timing; on a real cluster the coded methods sum whichever servers
         answer first, which no seed fixes.
-    reconnect_timeout : float
+    reconnect_timeout : float, optional
         When the client loses its scheduler (every server's data goes with it), wait this
         long for the scheduler to come back at its address with at least one worker, then
         place the data again and go on from the last step; else raise
-        :class:`~dask_coded.executor.SchedulerLost`.
+        :class:`~dask_coded.executor.SchedulerLost`. Default:
+        ``dask-coded.reconnect-timeout`` (60 s).
     speculate : bool or mapping
         Backup tasks in the setup pass (on by default): a chunk task that has run longer
         than ``max(min_wait, multiplier x median)`` of the chunks already done (once half
@@ -599,7 +649,7 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
         preconditioner R. "exact": the Gram pass (``A^T A``, ``N d^2`` flops; the exact R
         makes a Gauss-Newton step of every exact round). "sketch" (Gram-free): a CountSketch
         of ``4 d`` rows, its QR for R and a projected pass for the scores (approximate
-        scores, the GC seed's Section III-C), ``O(N d)`` flops on the blocks already placed
+        scores, GC Section III-C), ``O(N d)`` flops on the blocks already placed
         (no extra read of the data) plus ``O(d^3)`` on the client, which holds one
         ``4 d x d`` sketch per worker (128 MiB each at d = 2000); every iteration is then
         an exact round (one replica per block) of conjugate gradients preconditioned by
@@ -622,15 +672,29 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
         phi(T), then Algorithm 2 to reach m servers; phi(T) comes from ``runtime`` and
         ``deadline``, else from q as ``1 - q / m`` (eq. 12 read backwards). Its emulation
         distortion (eq. 18) and Lemma 1's bound are in ``result.network.summary()``.
+    progress : {True, False, "auto"}, optional
+        A progress bar over the iterations of an iterative method, on stderr (``tqdm.auto``:
+        a widget in Jupyter when ipywidgets is installed, text in a terminal), with the
+        relative error when there is a ``reference``. "auto": only when stderr is a
+        terminal (so not in logs, CI or Jupyter, whose stderr is not one; pass True there).
+        Default: ``dask-coded.progress`` ("auto"). An automatic bar clears itself when done,
+        one asked for (True) stays.
 
     Returns
     -------
     LstsqResult
+
+    Notes
+    -----
+    Parameters documented with a ``dask-coded.*`` default read dask's configuration at each
+    call when left at None: ``dask.config.set({"dask-coded.deadline": 2.0})`` or
+    ``DASK_DASK_CODED__DEADLINE=2.0``; an argument given wins.
     """
     # first, while only the arguments are bound: every check that needs no data, before
-    # anything is opened, read or started
-    request = _validate(locals())
+    # anything is opened, read or started (the defaults from dask.config included)
+    request = _validate(_with_dask_config(locals()))
     settings, scenario, setup = request.settings, request.scenario, request.setup
+    A, b = _plain_array(A), _plain_array(b)
     is_path = isinstance(A, (str, os.PathLike))
     a, b_arr = as_row_chunked(A, b)
     if b_arr is None:
@@ -745,6 +809,11 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
                 and cl is not None):
             cleanup.enter_context(throttled(cl, scenario))
             solver.start_clock()  # the throttles' start-up is not solve time
+        if solver.method.iterative:
+            bar = _progress.bar(request.progress, settings.max_iter, f"lstsq {method}", "it")
+            if bar is not None:
+                cleanup.callback(bar.close)
+                solver.callback = _ProgressBar(bar, solver.callback)
         t1 = time.perf_counter()
         try:
             reason = solver.run()
@@ -768,6 +837,22 @@ def lstsq(A: Any, b: Any = None, *, method: str = "auto", n_blocks: int | None =
                        embedding=solver.embedding(),
                        distinct_blocks=m.distinct_blocks(solver.history),
                        scores=problem.score_quality())
+
+
+class _ProgressBar:
+    """The solver callback that advances a progress bar, then calls ``callback``."""
+
+    def __init__(self, bar: Any, callback: Callable | None = None):
+        self.bar = bar
+        self.callback = callback
+
+    def __call__(self, solver) -> None:
+        err = solver.history.get("error")
+        if err:
+            self.bar.set_postfix_str(f"err {err[-1]:.2e}", refresh=False)
+        self.bar.update(solver.iteration - self.bar.n)  # a resumed solve starts past 0
+        if self.callback is not None:
+            self.callback(solver)
 
 
 class _Checkpointer:

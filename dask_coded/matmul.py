@@ -1,4 +1,4 @@
-"""Coded matrix products ``C = A B`` on a Dask cluster (seed 000): the orchestration layer.
+"""Coded matrix products ``C = A B`` on a Dask cluster (the MatDot paper): the orchestration layer.
 
 ``A`` (n x N) and ``B`` (N x k) are cut along the inner dimension into ``m`` blocks
 (:func:`dask_coded.kernels.matdot.split_inner`, zero padding when ``m`` does not divide
@@ -21,7 +21,7 @@ Codes:
 * ``"uncoded"`` -- the baseline: ``m`` servers each hold one plain block pair and all ``m``
   are waited for.
 * ``"sampled"`` -- approximate products by block sampling (CR-multiplication on the
-  gradient-coding seed's expansion networks, :class:`~dask_coded.codes.Sampled`): a first
+  gradient-coding paper's expansion networks, :class:`~dask_coded.codes.Sampled`): a first
   pass computes the inner blocks' norms (:func:`_inner_norms`), block pair ``i`` is
   replicated on ``r_i ~ P ||A_i||_F ||B_i||_F / sum_j ||A_j||_F ||B_j||_F`` servers, and
   the weighted sum of the first ``q`` results (any ``1 <= q <= P``) is an unbiased
@@ -38,6 +38,7 @@ This module never imports zarr (``io`` does the reading and writing).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -49,9 +50,10 @@ from typing import Any
 
 import numpy as np
 
+from . import _dask_config, _progress
 from ._validation import check_client, check_servers, float_array
 from .cluster import client_context
-from .codes import CodePlan, relative, resolve_code
+from .codes import POINTS, CodePlan, relative, resolve_code
 from .errors import InputError
 from .executor import SchedulerLost, compute, round_faults, throttled
 from .kernels import checks
@@ -451,7 +453,7 @@ def optimize_code(m: int, k: int, n_servers: int, *, restarts: int = oc.RESTARTS
                   max_iter: int = oc.MAX_ITER, seed: int | None = None,
                   structured: bool = True,
                   save: str | os.PathLike | None = None) -> oc.OptimizedCode:
-    """Find an approximate code for ``C = A B`` by alternating minimisation (seed 000, Alg. 1).
+    """Find an approximate code for ``C = A B`` by alternating minimisation (MatDot Alg. 1).
 
     The starts are epsilon-MatDot's code and ``restarts`` random ones
     (:func:`~dask_coded.kernels.optcodes.optimize_code`, whose docstring has the measured
@@ -629,6 +631,12 @@ def _as_dask(c: Any, out: Any, row_cuts: list[int], col_cuts: list[int]) -> Any:
                                     tuple(np.diff(col_cuts).tolist())))
 
 
+def _point_rule(name: str, value: Any) -> str:
+    """A rule of :data:`~dask_coded.codes.POINTS` (the ``dask-coded.matmul.points`` setting;
+    an argument may also be ``P`` points, checked by the code's plan)."""
+    return checks.choice(name, value, POINTS)
+
+
 def _default_tile(r: int) -> int:
     """Tile side keeping a server's encoded pair (``2 * tile * r`` floats) under the budget."""
     return max(16, SERVER_BYTES // (16 * max(r, 1)))
@@ -641,9 +649,9 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
            n_servers: int | None = None, q: int | None = None, eps: float | None = None,
            deadline: float | None = None, stragglers: Any = None,
            delays: Any = None, client: Any = None, out: str | os.PathLike | None = None,
-           tile: int | None = None, points: Any = "tuned", seed: int | None = None,
+           tile: int | None = None, points: Any = None, seed: int | None = None,
            overwrite: bool = False, callback: Any = None, check: bool | None = None,
-           as_dask: bool = False) -> MatmulResult:
+           as_dask: bool = False, progress: bool | str | None = None) -> MatmulResult:
     """Coded product ``C = A B`` on a Dask cluster whose servers straggle.
 
     Parameters
@@ -685,21 +693,23 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
     out : path, optional
         Write ``C`` to a new Zarr array there (built aside, renamed into place at the end).
     tile : int, optional
-        Largest output tile side. Default: a server's encoded blocks stay within ~64 MiB.
-    points : {"tuned", "tuned-complex", "paper"} or array_like
+        Largest output tile side. Default: ``dask-coded.matmul.tile`` of dask's
+        configuration, unset: a server's encoded blocks stay within ~64 MiB.
+    points : {"tuned", "tuned-complex", "paper"} or array_like, optional
         MatDot evaluation points: "tuned" (eps-matdot: real Chebyshev points of a radius
         tuned for float64 round-off, :func:`~dask_coded.kernels.matdot.tuned_design`, the
         paper's model; matdot: Chebyshev points of (-1, 1)), "tuned-complex" (eps-matdot:
         points on a circle, about 2x smaller errors for servers that hold complex blocks,
         2/m of A and B each, and products about 2x slower; see
         :class:`~dask_coded.codes.EpsMatDot`), "paper" (eq. 17, needs ``eps``), or ``P``
-        distinct real points.
+        distinct real points. Default: ``dask-coded.matmul.points`` ("tuned").
     seed : int, optional
         Seeds the executor's submission order.
     overwrite : bool
         Replace an existing array at ``out``.
     callback : callable, optional
-        ``callback(tiles_done, n_tiles)`` after each tile (progress bars, fault injection).
+        ``callback(tiles_done, n_tiles)`` after each tile (fault injection, your own
+        progress), after the progress bar's update.
     check : bool, optional
         Freivalds' check of the result (:attr:`MatmulResult.freivalds`). Default (None): run
         it when it is free, i.e. when the servers' own reads give ``A (B X)`` (each reads all
@@ -713,6 +723,11 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
         Return ``C`` as a dask array: lazy over the written Zarr array when ``out`` is
         given (nothing is read until computed), else over the computed tiles in memory
         (one chunk per tile). The default is a numpy array (a ``zarr.Array`` with ``out``).
+    progress : {True, False, "auto"}, optional
+        A progress bar over the tiles on stderr (``tqdm.auto``: a widget in Jupyter when
+        ipywidgets is installed, text in a terminal). "auto": only when stderr is a terminal
+        (pass True in Jupyter). Default: ``dask-coded.progress`` ("auto"). An automatic bar
+        clears itself when done, one asked for (True) stays.
 
     Returns
     -------
@@ -749,6 +764,7 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
     q = the_code.check_q(q, m, P)
     eps = checks.positive("eps", eps, optional=True)
     deadline = checks.positive("deadline", deadline, optional=True)
+    points = _dask_config.resolve(points, "matmul.points", _point_rule)
     plan = the_code.plan(m, P, points=points, eps=eps, optimized=opt, q=q)
     if delays is not None:
         delays = float_array(delays, "delays")
@@ -757,6 +773,8 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
                              f"{delays.shape}")
     scenario = _scenario(stragglers)
     r = -(-inner // m)  # ceil(N / m): split_inner's block width, the rest zero-padded
+    tile = _dask_config.resolve(tile, "matmul.tile",
+                                lambda name, v: checks.integer(name, v, 1, optional=True))
     tile = _default_tile(r) if tile is None else checks.integer("tile", tile, 1)
     seed = checks.seed("seed", seed)
     check_client(client)
@@ -774,12 +792,17 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
         raise InputError(f"check must be True, False or None, got {check!r}")
     if not isinstance(as_dask, (bool, np.bool_)):
         raise InputError(f"as_dask must be True or False, got {as_dask!r}")
+    progress = _progress.check("progress", progress)
     result = MatmulResult(C=None, code=code, m=m, n_servers=P,
                           recovery_threshold=plan.threshold, points=plan.points,
                           expected_error=plan.expected_error)
-    with client_context(client) as cl:
+    with client_context(client) as cl, contextlib.ExitStack() as cleanup:
         from .executor import CodedExecutor
 
+        bar = _progress.bar(progress, len(tiles), f"matmul {code}", "tile")
+        if bar is not None:
+            cleanup.callback(bar.close)
+            callback = _TileProgress(bar, callback)
         # one executor per tile: place() reuses its keys, and a key cancelled by the previous
         # tile's release could cancel the next tile's data of the same name
         seeds = np.random.SeedSequence(seed).spawn(len(tiles) + 1)  # the last: probes
@@ -814,6 +837,20 @@ def matmul(A: Any, B: Any, *, code: Any = "eps-matdot", m: int | None = None,
     result.error_estimate = float(max(result.tile_errors)) if result.tile_errors else 0.0
     result.seconds = time.perf_counter() - t_start
     return result
+
+
+class _TileProgress:
+    """matmul's ``callback(tiles_done, n_tiles)`` that advances a progress bar, then calls
+    the user's."""
+
+    def __init__(self, bar: Any, callback: Any = None):
+        self.bar = bar
+        self.callback = callback
+
+    def __call__(self, done: int, total: int) -> None:
+        self.bar.update(done - self.bar.n)
+        if self.callback is not None:
+            self.callback(done, total)
 
 
 def _run_tiles(executors: list, result: MatmulResult, tiles: list, a_op: _Operand,

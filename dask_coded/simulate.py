@@ -3,8 +3,8 @@
 :class:`SimulatedExecutor` has the interface the solvers use (``place``, ``run_round``,
 ``placement``, ``close``) but no cluster: every server's data lives in this process, each round
 draws the servers' finishing times from a model, and only the first q (by simulated time) are
-computed. It is the GC seed's probabilistic model itself (Section II-E, Remark 3) rather than
-a measurement of a real cluster, which is what reproducing the seed's experiments needs:
+computed. It is the GC paper's probabilistic model itself (Section II-E, Remark 3) rather than
+a measurement of a real cluster, which is what reproducing the paper's experiments needs:
 thousands of rounds in seconds. ``lstsq(..., client="simulate")`` uses it.
 """
 
@@ -25,7 +25,7 @@ class SimulatedExecutor:
     ----------
     runtime : RuntimeModel, optional
         Finishing time of a server in a round (default: i.i.d. exponential, mean 1, so the
-        first q form a uniformly random subset, as the seed's Remark 3 assumes).
+        first q form a uniformly random subset, as GC Remark 3 assumes).
     seed : int, optional
         Seeds the finishing times.
     """

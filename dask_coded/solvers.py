@@ -1,4 +1,4 @@
-"""Coded gradient solvers for least squares, all on the coded executor (GC seed, III-E to IV).
+"""Coded gradient solvers for least squares, all on the coded executor (GC Sections III-E to IV).
 
 Each method is a small class in :data:`METHODS` (a name registry, as in dask-glm) that says
 which servers exist (block, encoding weight), which kernel they run, and how a round's
@@ -361,7 +361,7 @@ class ReplicatedMethod(Method):
 
 
 class BlockLeverage(ReplicatedMethod):
-    """``block-leverage``: replicas from the block leverage scores (the seed's scheme)."""
+    """``block-leverage``: replicas from the block leverage scores (the GC paper's scheme)."""
 
     name = "block-leverage"
     uses_scores = True

@@ -21,7 +21,7 @@ at k = m and k = 2m - 2, with a small optimisation budget that the header states
 :func:`sampled_table`: the sampled code (block sampling on an expansion network, beyond the
 papers) against eps-MatDot at equal storage, error against the servers waited for.
 
-``dask-coded benchmark fig1`` (:func:`run_fig1_benchmark`) reproduces Fig. 1 of seed 000
+``dask-coded benchmark fig1`` (:func:`run_fig1_benchmark`) reproduces Fig. 1 of the MatDot paper
 (Section IV-C): the best loss (28) of Algorithm 1 over random starts per (m, k, P).
 """
 
@@ -374,11 +374,11 @@ def run_matmul_benchmark(*, n: int = 4096, m: int = 4, n_workers: int = 2, threa
 
 
 # --------------------------------------------------------------------------------------------
-# Fig. 1 of seed 000 (Section IV-C)
+# Fig. 1 of the MatDot paper (Section IV-C)
 
-#: The (m, k, P) of Fig. 1. The figure itself is not in the seed's text, only its caption and
-#: Section IV-C; these grids are our reading: (a) m = 3, P = 6, k = 3..5; (b) k = 2m - 2,
-#: P = k + 1, m = 2..6.
+#: The (m, k, P) of Fig. 1. The figure itself is not in the paper's text we have, only its
+#: caption and Section IV-C; these grids are our reading: (a) m = 3, P = 6, k = 3..5;
+#: (b) k = 2m - 2, P = k + 1, m = 2..6.
 FIG1_GRID = (
     [("a", 3, k, 6) for k in (3, 4, 5)]
     + [("b", m, 2 * m - 2, 2 * m - 1) for m in range(2, 7)]
@@ -402,10 +402,10 @@ def fig1_table(*, restarts: int = 20, max_iter: int = 100_000, seed: int = 0,
                grid: tuple | list = FIG1_GRID, accelerate: bool = True,
                echo: Callable | None = None) -> list[dict]:
     """Loss (28) of ``optimize_code`` per (m, k, P): the best and mean of ``restarts`` random
-    starts (the seed's procedure), the run from the eps-MatDot start, which start won, and the
+    starts (the paper's procedure), the run from the eps-MatDot start, which start won, and the
     ratio of the random best to the authors' value (:func:`_paper_fig1`).
 
-    ``accelerate=False`` is the seed's plain Algorithm 1; the default extrapolates steps
+    ``accelerate=False`` is the paper's plain Algorithm 1; the default extrapolates steps
     (:func:`~dask_coded.kernels.optcodes.optimize_code`).
     """
     rows = []
@@ -431,13 +431,13 @@ def fig1_table(*, restarts: int = 20, max_iter: int = 100_000, seed: int = 0,
 FIG1_QUICK = {"restarts": 2, "max_iter": 50}
 
 FIG1_NOTES = (
-    "  Grid: the seed's text has Fig. 1's caption and Section IV-C but not the plotted grid; "
+    "  Grid: the paper's text has Fig. 1's caption and Section IV-C but not the plotted grid; "
     "used (a) m = 3, P = 6, k = 3..5 and (b) k = 2m - 2, P = k + 1, m = 2..6.",
     "  authors: Section IV-C says the loss is ~1e-4 for k < 2m - 1 and reaches ~1 as k "
     "approaches m (panel a), and stays small for k = 2m - 2 (panel b); their logs reach ~1e-6 "
     "at k = 2m - 2, P = k + 1 and ~1 at k = m (the project's design notes). k = 2m - 1 is "
     "exact MatDot (loss 0). random/authors: random best over that value.",
-    "  random best / mean: over the random starts (the seed's procedure). eps-MatDot start: "
+    "  random best / mean: over the random starts (the paper's procedure). eps-MatDot start: "
     "the same iterations from epsilon-MatDot's code (real Chebyshev points, radius tuned for "
     "k results; optcodes.epsmatdot_start). won: the start of the lowest loss.",
     "  loss: eq. 28 computed directly (sum over all C(P, k) subsets). A loss l per subset "
@@ -453,15 +453,15 @@ def run_fig1_benchmark(*, restarts: int = 20, max_iter: int = 100_000, quick: bo
                        echo: Callable = print) -> list[dict]:
     """Print the Fig. 1 table (see :func:`fig1_table`); returns its rows.
 
-    ``plain``: the seed's Algorithm 1 as written; otherwise the accelerated variant, which
+    ``plain``: the paper's Algorithm 1 as written; otherwise the accelerated variant, which
     reaches lower losses in the same iterations (the default; see
     :func:`~dask_coded.kernels.optcodes.optimize_code`).
     """
     if quick:
         restarts, max_iter = FIG1_QUICK["restarts"], FIG1_QUICK["max_iter"]
     variant = ("plain, as in the seed" if plain
-               else "accelerated: extrapolated steps, the default; --plain for the seed's")
-    echo(f"Fig. 1 (seed 000): loss (28) of Algorithm 1 ({variant}), {restarts} random starts "
+               else "accelerated: extrapolated steps, the default; --plain for the paper's")
+    echo(f"Fig. 1 (MatDot paper): loss (28) of Algorithm 1 ({variant}), {restarts} random starts "
          f"+ 1 eps-MatDot start, {max_iter} iterations each (paper: 20 random x 100,000), "
          f"seed {seed}")
     rows = fig1_table(restarts=restarts, max_iter=max_iter, seed=seed, accelerate=not plain,

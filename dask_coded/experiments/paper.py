@@ -1,13 +1,13 @@
-"""The GC seed's experiments (Section IV: Table I, Figs. 4-6; Section V: a completion-time
+"""The GC paper's experiments (Section IV: Table I, Figs. 4-6; Section V: a completion-time
 trace): the setups the notebooks share, written down once.
 
-The seed (``002_a81ba5d4e0f206a3.txt``, "Gradient Coding through Iterative Block Leverage
-Score Sampling") states its Table I setup only in words: "A in R^{2000 x 40} following a
-t-distribution, and standard Gaussian noise was added to an arbitrary vector from im(A) to
-define b", K = 100 blocks, q = 20, 600 iterations, six instances, fixed steps xi "varied by
-logarithmic factors of xi_x = 2 / sigma_max(A)^2", and the metric
-``log10(||x*_ls - x||_2 / sqrt(N))``. What it leaves open is guessed here, each guess chosen
-so that the two numbers the seed does print about the setup come out right:
+The paper (Charalambides, Pilanci and Hero, "Gradient Coding through Iterative Block Leverage
+Score Sampling", arXiv:2308.03096) states its Table I setup only in words: "A in
+R^{2000 x 40} following a t-distribution, and standard Gaussian noise was added to an
+arbitrary vector from im(A) to define b", K = 100 blocks, q = 20, 600 iterations, six
+instances, fixed steps xi "varied by logarithmic factors of xi_x = 2 / sigma_max(A)^2", and
+the metric ``log10(||x*_ls - x||_2 / sqrt(N))``. What it leaves open is guessed here, each
+guess chosen so that the two numbers the paper does print about the setup come out right:
 
 * **xi_x = 0.4207.** The table's step labels, 0.0004, 0.0042, 0.0421, 0.4207, are
   ``10^-k xi_x`` with ``xi_x = 0.4207``, so ``sigma_max(A)^2 = 4.75``. Student-t entries with
@@ -17,7 +17,7 @@ so that the two numbers the seed does print about the setup come out right:
 * **The starting error, about +0.06.** With ``b = A w + e``, ``w ~ N(0, I_d)`` (the
   "arbitrary vector", ``A w`` in im(A)), ``e ~ N(0, I_N)`` and ``x = 0`` to start,
   ``||x*|| ~ sqrt(||w||^2 + trace((A^T A)^-1)) ~ sqrt(d (1 + 1/3))``: that is
-  ``log10(||x*|| / sqrt(d)) = +0.06``, the seed's first column, if the error is divided by
+  ``log10(||x*|| / sqrt(d)) = +0.06``, the paper's first column, if the error is divided by
   ``sqrt(d)`` (a root mean square over the d coefficients) rather than the printed
   ``sqrt(N)``. With ``sqrt(N)`` it is ``log10(sqrt(d / N)) = -0.85`` lower, at every entry
   alike (a constant shift: no ordering depends on it). Keeping ``sqrt(N)`` needs
@@ -28,7 +28,7 @@ so that the two numbers the seed does print about the setup come out right:
   :func:`printed_log_error` is the printed formula.
 * **The update.** A fixed step xi on eq. 26's gradient ``2 A^T (A x - b)`` diverges at
   ``xi = xi_x`` (the top direction is multiplied by ``1 - 4 = -3`` each iteration), yet the
-  seed's column at xi_x is finite. So the seed's iteration is read as
+  paper's column at xi_x is finite. So the paper's iteration is read as
   ``x - xi A^T (A x - b)``, which is stable for ``xi < xi_x`` and marginal at xi_x; in
   :func:`dask_coded.lstsq`'s units (a number ``f`` is the step ``f 2 / sigma_max^2`` on the
   gradient with the 2) that is ``step = factor / 2``: :func:`lstsq_step`.
@@ -38,7 +38,7 @@ x*, the same leverage scores and the same iterates at the same ``step`` factor. 
 :func:`table1_instance` is ``dc.make_dataset(kind="student-t", n_rows=2000, n_cols=40,
 df=3, noise=sqrt(2000), seed=seed)`` (``b = T w + sqrt(N) e``) divided by ``sqrt(N)``.
 
-Section V's trace: the seed emulates its scheme on "the empirical distribution from
+Section V's trace: the paper emulates its scheme on "the empirical distribution from
 real-server completion times taken from 500 AWS-servers", which it does not publish. A
 stand-in of 500 heavy-tailed times ships as ``datasets/heavy-tailed-trace.csv``, generated
 by :func:`heavy_tailed_trace` (``python -m dask_coded.experiments.paper trace
@@ -73,14 +73,14 @@ __all__ = [
     "write_trace",
 ]
 
-#: The seed's Table I sizes: N, d, K (tau = N / K = 20), q, iterations, instances.
+#: The paper's Table I sizes: N, d, K (tau = N / K = 20), q, iterations, instances.
 TABLE_I_SIZES = {"n_rows": 2000, "n_cols": 40, "n_blocks": 100, "q": 20, "n_iter": 600,
                  "n_instances": 6}
 #: The step labels of Table I, as printed (``10^-k xi_x`` with ``xi_x = 0.4207``).
 TABLE_I_STEPS = (0.0004, 0.0042, 0.0421, 0.4207)
 #: ``xi / xi_x`` of the four columns.
 TABLE_I_FACTORS = (1e-3, 1e-2, 1e-1, 1.0)
-#: Table I of the seed, copied from its text: mean ``log10(||x* - x|| / sqrt(N))`` after
+#: The paper's Table I, copied from its text: mean ``log10(||x* - x|| / sqrt(N))`` after
 #: 600 iterations, per method and column.
 SEED_TABLE_I = {
     "sd": (0.0566, 0.0517, 0.0440, 0.0078),
@@ -88,7 +88,7 @@ SEED_TABLE_I = {
     "srht": (0.0603, 0.0550, 0.0431, -0.0110),
     "block-leverage": (0.0556, 0.0502, 0.0380, -0.0178),
 }
-#: The starting error the seed's first column implies (600 iterations at 1e-3 xi_x barely
+#: The starting error the paper's first column implies (600 iterations at 1e-3 xi_x barely
 #: move any method: its entries are 0.0556 to 0.0603).
 SEED_START = 0.06
 #: Degrees of freedom of the Student-t entries (guessed; see the module docstring).
@@ -109,7 +109,7 @@ class Table1Instance:
 
     @property
     def xi_x(self) -> float:
-        """``2 / sigma_max(A)^2``, the seed's xi-cross."""
+        """``2 / sigma_max(A)^2``, the paper's xi-cross."""
         return 2.0 / self.sigma_max**2
 
     @property
@@ -140,7 +140,7 @@ def table1_instance(seed: int, *, n_rows: int = 2000, n_cols: int = 40,
 
 
 def rms_log_error(x: np.ndarray, x_ls: np.ndarray) -> float:
-    """``log10(||x* - x||_2 / sqrt(d))``: the seed's metric with ``sqrt(d)`` for its
+    """``log10(||x* - x||_2 / sqrt(d))``: the paper's metric with ``sqrt(d)`` for its
     printed ``sqrt(N)`` (see the module docstring)."""
     x_ls = np.asarray(x_ls, dtype=np.float64)
     return float(np.log10(np.linalg.norm(x_ls - np.asarray(x)) / math.sqrt(x_ls.size)))
@@ -154,7 +154,7 @@ def printed_log_error(x: np.ndarray, x_ls: np.ndarray, n_rows: int) -> float:
 
 
 def lstsq_step(factor: float) -> float:
-    """:func:`dask_coded.lstsq`'s ``step`` for the seed's ``x - xi A^T (A x - b)`` at
+    """:func:`dask_coded.lstsq`'s ``step`` for the paper's ``x - xi A^T (A x - b)`` at
     ``xi = factor * xi_x``: ``factor / 2`` (lstsq's gradient carries eq. 26's 2)."""
     if not (isinstance(factor, (int, float)) and 0 < factor <= 1):
         raise InputError(f"factor must be in (0, 1] (a fraction of xi_x), got {factor!r}")
@@ -234,7 +234,7 @@ def load_trace(path: str | Path | None = None) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dask_coded.experiments.paper",
-                                     description="Write the GC seed's Section V stand-in "
+                                     description="Write the GC paper's Section V stand-in "
                                                  "trace.")
     sub = parser.add_subparsers(dest="command", required=True)
     trace = sub.add_parser("trace", help="write the heavy-tailed completion-time trace CSV")

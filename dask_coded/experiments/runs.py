@@ -377,9 +377,10 @@ def solve_run(cfg, *, resume: bool = False, progress: bool = True,
                               checkpoint_every=cfg.output.checkpoint_every)
             t0 = time.perf_counter()
             try:
+                # progress=False: the bar above is this command's (lstsq's would be a second)
                 result = lstsq(cfg.dataset.store, stragglers=cfg.stragglers,
                                client=client, reference=reference, callback=callback,
-                               setup=setup, **kwargs)
+                               setup=setup, progress=False, **kwargs)
             except (StragglerTimeout, ServersLost) as exc:
                 bar.close()
                 kept = "" if ck_dir is None else \

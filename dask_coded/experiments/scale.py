@@ -1,5 +1,5 @@
 """``dask-coded benchmark scale``: how the coded schemes scale with the number of servers,
-in the GC seed's probabilistic model (Section II-E), by the simulated executor.
+in the GC paper's probabilistic model (Section II-E), by the simulated executor.
 
 No cluster: :class:`~dask_coded.simulate.SimulatedExecutor` draws every server's finishing
 time from a runtime model each round, and a round takes the simulated time its rule waits
@@ -12,7 +12,7 @@ time to a target error (``||x - x*|| / ||x*||``), and its ratio to sd's:
   servers, a round waits for the first replica of every block (a maximum of K minima of 2);
 - ``block-leverage``: the same cover rounds with replicas by block leverage scores (the
   expansion network of GC eq. 17; m servers, K blocks);
-- ``block-leverage-q``: the seed's own iteration, unpreconditioned: eq. 26 rounds over the
+- ``block-leverage-q``: the GC paper's own iteration, unpreconditioned: eq. 26 rounds over the
   first q = 0.75 m servers (the q-th order statistic of m draws), variance reduced around
   an anchor cover round every 5 (preconditioned by the exact R, the first anchor round
   would already be the answer and no eq. 26 round would run).
@@ -103,7 +103,7 @@ def run_scale_study(*, servers: tuple[int, ...] = (100, 1000, 10000),
         raise InputError(f"--json {json_path} is a folder; give a file path")
     started = time.perf_counter()
     rows: list[dict] = []
-    echo(f"benchmark scale: simulated executor (GC seed's model), d = {n_cols}, "
+    echo(f"benchmark scale: simulated executor (the GC paper's model), d = {n_cols}, "
          f"{ROWS_PER_BLOCK} rows a block, K = m / 2 blocks, target {target:.0e}, "
          f"{'Gram-free (sketch) setup' if gram_free else 'exact setup'}")
     echo(f"{'m':>6} {'model':<20} {'contender':<17} {'rounds':>6} {'sim s':>9} "

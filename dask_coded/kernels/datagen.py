@@ -9,7 +9,7 @@ Kinds
 gaussian
     i.i.d. N(0, 1) entries: leverage close to uniform.
 student-t
-    i.i.d. Student-t entries with ``df`` degrees of freedom (the GC seed's Section IV
+    i.i.d. Student-t entries with ``df`` degrees of freedom (GC Section IV's
     experiment: t-distributed A, b = A x0 + Gaussian noise). Heavy tails make a few rows
     carry much of the leverage.
 coherent

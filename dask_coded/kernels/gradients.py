@@ -118,7 +118,7 @@ def fwht(x: np.ndarray) -> np.ndarray:
 
 
 def fixed_step(sigma_max: float, scale: float) -> float:
-    """``scale * 2 / sigma_max(A)^2`` (the seed's xi-cross times a factor)."""
+    """``scale * 2 / sigma_max(A)^2`` (the GC paper's xi-cross times a factor)."""
     return scale * 2.0 / sigma_max**2
 
 

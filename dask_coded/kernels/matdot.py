@@ -1,4 +1,4 @@
-"""MatDot and epsilon-approximate MatDot codes for ``C = A B`` (seed 000, Sections III-A to III-C).
+"""MatDot and epsilon-approximate MatDot codes for ``C = A B`` (MatDot Sections III-A to III-C).
 
 Pure numpy; no dask. ``A`` (n x N) is cut into ``m`` column blocks and ``B`` (N x k) into ``m``
 row blocks, so ``C = sum_i A_i B_i`` (:func:`split_inner`). Server ``l`` of ``P`` stores one

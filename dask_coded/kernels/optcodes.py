@@ -1,4 +1,4 @@
-"""Approximate codes for ``C = A B`` found by alternating minimisation (seed 000, Section IV).
+"""Approximate codes for ``C = A B`` found by alternating minimisation (MatDot Section IV).
 
 Pure numpy; no dask. A linear code gives server ``i`` of ``P`` the encodings
 ``A~_i = sum_j alpha[i, j] A_j`` and ``B~_i = sum_j beta[i, j] B_j`` (MatDot eq. 24, the blocks of
@@ -22,9 +22,9 @@ The loss is always computed directly from that sum. The expanded form ``m - 2 d.
 (eq. 36) is the same number in exact arithmetic but cancels catastrophically near the minimum
 (the authors' runs report negative and NaN losses); it is not used.
 
-Starts (issue 13). Random starts (the seed's Algorithm 1) mostly stall at k = m (loss 12 at
-``(m, k, P) = (3, 3, 6)``; the seed's Fig. 1 says ~1) and crawl elsewhere (loss ~1/iterations).
-Measured with ``dask-coded benchmark fig1 --plain`` at the seed's budget (20 random starts x
+Starts (issue 13). Random starts (MatDot Algorithm 1) mostly stall at k = m (loss 12 at
+``(m, k, P) = (3, 3, 6)``; MatDot Fig. 1 says ~1) and crawl elsewhere (loss ~1/iterations).
+Measured with ``dask-coded benchmark fig1 --plain`` at the paper's budget (20 random starts x
 100,000 plain iterations): mean 10.2 at (3, 3, 6), the best start 2.0e-4; 6.8e-6 to 2.7e-5 at
 k = 2m - 2, P = k + 1, m = 2..6 (7-27x the authors' logged ~1e-6). :func:`epsmatdot_start`
 starts from epsilon-MatDot's code (real Chebyshev points of the tuned radius, MatDot eq. 14 in
@@ -449,7 +449,7 @@ def epsmatdot_start(m: int, k: int, P: int) -> tuple[NDArray, NDArray]:
     (:func:`~dask_coded.kernels.matdot.matdot_coefficients`: ``alpha[l, j] = lambda_l^j``,
     ``beta[l, j] = lambda_l^(m-1-j)``, MatDot eq. 14 as eq. 24). Its loss (28) is
     ``~rho^2`` per subset at ``k = m`` (5.4e-9 at (m, k, P) = (3, 3, 6)), far below where
-    random starts stall there (issue 13: 12; the seed's Fig. 1 ~1), and ~0 for
+    random starts stall there (issue 13: 12; MatDot Fig. 1 ~1), and ~0 for
     ``k >= 2m - 1``.
     """
     m, k, P = check_code_shape(m, k, P)
@@ -474,7 +474,7 @@ def optimize_code(m: int, k: int, P: int, *, restarts: int = RESTARTS,
 
     Starts: ``init`` when given, the epsilon-MatDot code (:func:`epsmatdot_start`) unless
     ``structured=False``, and ``restarts`` random ones (standard normal ``alpha``, ``beta``,
-    the seed's Algorithm 1). ``metadata["best_start"]`` names the start that won
+    MatDot Algorithm 1). ``metadata["best_start"]`` names the start that won
     (``"init"``, ``"eps-matdot"`` or ``"random i"``), ``metadata["starts"]`` and
     ``metadata["restart_losses"]`` list every start and its final loss.
 
@@ -520,7 +520,7 @@ def optimize_code(m: int, k: int, P: int, *, restarts: int = RESTARTS,
         at 100,000 (6.8e-6 to 2.7e-5). But at k = m its random starts escape the stall less
         often: (3, 3, 6), 20 starts x 3000 iterations, plain 3 below 1 (best 6.8e-3),
         accelerated none (best 10); the eps-MatDot start (5.4e-9) wins there either way.
-        ``False`` is the plain Algorithm 1 of the seed.
+        ``False`` is the paper's plain Algorithm 1.
 
     Returns
     -------
@@ -553,7 +553,7 @@ def optimize_code(m: int, k: int, P: int, *, restarts: int = RESTARTS,
     run_losses = [float(h[-1]) for h in histories]
     index = int(np.argmin(run_losses))
     history = histories[index]
-    meta = {"algorithm": "alternating minimisation (seed 000, Algorithm 1)", "seed": seed,
+    meta = {"algorithm": "alternating minimisation (MatDot Algorithm 1)", "seed": seed,
             "restarts": restarts, "max_iter": max_iter, "tol": float(tol),
             "starts": labels, "best_start": labels[index], "best_restart": index,
             "iterations": len(history) - 1, "restart_losses": run_losses,

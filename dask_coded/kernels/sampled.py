@@ -1,7 +1,7 @@
 """Coded approximate products by block sampling: CR-multiplication on an expansion network.
 
-Pure numpy; no dask. The gradient-coding seed (002, "Gradient Coding through Iterative Block
-Leverage Score Sampling") closes (Section V) by proposing its expansion networks for
+Pure numpy; no dask. The gradient-coding paper ("Gradient Coding through Iterative Block Leverage
+Score Sampling", arXiv:2308.03096) closes (Section V) by proposing its expansion networks for
 CR-multiplication (Drineas, Kannan and Mahoney, "Fast Monte Carlo algorithms for matrices I",
 2006): a coded matrix product "of minimum variance" whose replication numbers come from the
 sampling distribution of that paper. This module is that code's arithmetic.
@@ -180,7 +180,7 @@ def decode_sampled(results: ArrayLike, q: int, n_servers: int,
     -------
     c_hat : ndarray, shape (n, c)
         ``(q / k) sum_l results[l]``: the sum of GC eq. 26 when ``k = q``; for ``k != q`` the
-        central server rescales, as the seed suggests when q varies (after eq. 26). It is the
+        central server rescales, as the GC paper suggests when q varies (after eq. 26). It is the
         mean of ``k`` of the ``P`` values ``Y_l = q results[l]``, unbiased for ``C`` over a
         uniformly random set of ``k`` servers.
     mse : float

@@ -1,6 +1,6 @@
 """Data-oblivious sketches that mix all N rows, computed block by block (GC Section II, IV).
 
-Pure numpy; no dask. The baselines the gradient-coding seed compares block leverage score
+Pure numpy; no dask. The baselines the gradient-coding paper compares block leverage score
 sampling with are sketches ``S`` (``r x N``) of the whole of A: a Gaussian projection
 ``S = Theta / sqrt(r)`` (Section II, i), a Rademacher one (Section IV), and the block-SRHT
 (Section II, iii; Appendix C): a random-sign, Hadamard-mixed A whose blocks of rows are then
