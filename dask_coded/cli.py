@@ -55,12 +55,12 @@ _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
 def _os_error(exc: OSError, command: str | None) -> str:
-    """An OSError in one line: what failed, on which path if known, in which command.
+    """An OSError in one line (:func:`~dask_coded.cluster.one_line`), in which command.
     (Outputs are written aside and renamed, so nothing half-written is left.)"""
-    what = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
-    where = f": {exc.filename}" if exc.filename else ""
+    from .cluster import one_line
+
     during = f" (during {command}; nothing was left half-written)" if command else ""
-    return f"{what}{where}{during}"
+    return f"{one_line(exc)}{during}"
 
 
 def _usage_error(ctx, exc: click.UsageError) -> None:

@@ -87,7 +87,7 @@ def dashboard_link(client, dashboard: str) -> str:
     return format_dashboard_link(host, port)
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     """``exc`` (or the SSL error under it) as one short line."""
     cause = exc.__cause__ or exc.__context__
     if isinstance(cause, ssl.SSLError):
@@ -114,22 +114,22 @@ def _connect_error(scheduler: str, timeout: float, security, exc: Exception) -> 
     if security is not None and isinstance(exc, (FileNotFoundError, IsADirectoryError,
                                                  PermissionError, ssl.SSLError)):
         return InputError(f"cannot load the TLS certificates for {scheduler!r}: "
-                          f"{_one_line(exc)}")
+                          f"{one_line(exc)}")
     if isinstance(exc, FatalCommClosedError) or (tls and isinstance(exc, ssl.SSLError)):
         return InputError(f"TLS handshake with the scheduler at {scheduler!r} failed: "
-                          f"{_one_line(exc)}")
+                          f"{one_line(exc)}")
     if isinstance(exc, RuntimeError) and "encryption required" in str(exc):
         return InputError(f"TLS is required but the scheduler address {scheduler!r} is not "
                           f"tls://")
     if isinstance(exc, CommClosedError) and not tls:
         return InputError(f"the Dask scheduler at {scheduler!r} closed the connection "
-                          f"({_one_line(exc)}); if it requires TLS, give a tls:// address "
+                          f"({one_line(exc)}); if it requires TLS, give a tls:// address "
                           f"and TLS security settings (cluster.security)")
     if isinstance(exc, (OSError, TimeoutError, ValueError)):
         return InputError(f"no Dask scheduler answers at {scheduler!r} within {timeout:g} s "
                           f"({type(exc).__name__})")
     return InputError(f"cannot connect to the Dask scheduler at {scheduler!r}: "
-                      f"{type(exc).__name__}: {_one_line(exc)}")
+                      f"{type(exc).__name__}: {one_line(exc)}")
 
 
 def default_workers() -> int:
@@ -206,7 +206,7 @@ def connect(scheduler: str | None = None, *, n_workers: int | None = None,
     except (OSError, ssl.SSLError, TypeError) as exc:
         if security is None:
             raise
-        raise InputError(f"cannot start an embedded TLS cluster: {_one_line(exc)}") from None
+        raise InputError(f"cannot start an embedded TLS cluster: {one_line(exc)}") from None
     client = Client(cluster, security=security)
     if announce is not None and dashboard is not None:
         with contextlib.suppress(Exception):  # a link is a courtesy, never a failure

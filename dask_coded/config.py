@@ -170,11 +170,9 @@ def _check_keys(key: str, value: Mapping, allowed: tuple[str, ...]) -> None:
 
 
 def _shown(value: Any) -> str:
-    """A value for a message: a string by its repr, a number as Python writes it, both cut
-    at :data:`SHOWN_CHARS`; any other value by its type (a list is never printed)."""
-    if isinstance(value, str) or checks.is_real(value):
-        return _cut(repr(value))
-    return checks.type_name(value)
+    """:func:`~dask_coded.kernels.checks.quoted` (a string by its repr, a number as Python
+    writes it, any other value by its type), cut at :data:`SHOWN_CHARS`."""
+    return _cut(checks.quoted(value))
 
 
 def _str(key: str, value: Any, *, optional: bool = False) -> str | None:
